@@ -1,0 +1,317 @@
+import type { Logger } from 'pino';
+import { isExitMessage, type Behaviour, type From, type InitResult, type SpawnOptions, type StartResult, type StartSpec } from './behaviour.js';
+import type { TimerHandle } from './clock.js';
+import type { ActorContext, CallOptions } from './context.js';
+import { Mailbox } from './mailbox.js';
+import type { Node } from './node.js';
+import type { Pid, Target } from './pid.js';
+import { Process } from './process.js';
+import { formatReason, isNormalExit, type ExitReason } from './reason.js';
+import type { Envelope } from './signal.js';
+
+type Phase = 'init' | 'running' | 'terminating';
+
+/** Messages an actor handles before yielding to the event loop (BEAM's reductions, roughly). */
+const BUDGET = 256;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function isPromise<T>(x: T | Promise<T>): x is Promise<T> {
+  return typeof (x as Promise<T>)?.then === 'function';
+}
+
+/**
+ * A gen_server: runs a Behaviour's callbacks one message at a time. A throw or rejection is a
+ * crash with that reason; `terminate` then runs (as gen_server does), unless the actor was
+ * killed by an exit signal it does not trap.
+ */
+export class Actor extends Process {
+  private state: unknown;
+  private phase: Phase = 'init';
+  private running = false;
+  private readonly mailbox: Mailbox<Envelope>;
+  private readonly abort = new AbortController();
+  private readonly timers = new Set<TimerHandle>();
+  /** The process that started this one linked (gen_server's Parent): its EXIT means stop. */
+  readonly parent: Pid | undefined;
+  readonly log: Logger;
+
+  constructor(
+    node: Node,
+    pid: Pid,
+    private readonly behaviour: Behaviour,
+    readonly name: string | undefined,
+    parent: Pid | undefined,
+  ) {
+    super(node, pid);
+    this.parent = parent;
+    this.mailbox = new Mailbox(node.clock);
+    this.log = node.log.child(name ? { pid: pid.key, name } : { pid: pid.key });
+  }
+
+  get clock() {
+    return this.node.clock;
+  }
+  get signal_(): AbortSignal {
+    return this.abort.signal;
+  }
+  get nodeName(): string {
+    return this.node.name;
+  }
+
+  // ActorContext.signal is the AbortSignal; Process.signal(sig) is the signal entry point.
+  // They cannot share a name, so the context view is a small facade (see `context`).
+  readonly context: ActorContext = makeContext(this);
+
+  /** Runs `init`; resolves as gen_server:start_link returns. */
+  async start(args: unknown, timeout: number | undefined): Promise<StartResult> {
+    let result: InitResult<unknown> | 'timeout' | 'died';
+    let timer: TimerHandle | undefined;
+    try {
+      const r = this.behaviour.init(args, this.context);
+      if (isPromise(r)) {
+        // An init that never settles must not hang the starter: death or the timeout ends the wait.
+        const racers: Promise<InitResult<unknown> | 'timeout' | 'died'>[] = [r, this.died()];
+        if (timeout !== undefined) racers.push(new Promise((res) => (timer = this.clock.setTimeout(() => res('timeout'), timeout))));
+        result = await Promise.race(racers);
+      } else result = r;
+    } catch (e) {
+      result = { stop: e };
+    } finally {
+      if (timer) this.clock.clearTimeout(timer);
+    }
+    if (this.dead || result === 'died') return { error: this.exitReason };
+    if (result === 'timeout') {
+      this.failStart('killed');
+      return { error: 'timeout' };
+    }
+    if ('ok' in result) {
+      this.state = result.ok;
+      this.phase = 'running';
+      this.kick();
+      return { ok: this.pid };
+    }
+    if ('ignore' in result) {
+      this.failStart('normal');
+      return { ignore: true };
+    }
+    this.failStart(result.stop);
+    return { error: result.stop };
+  }
+
+  private died(): Promise<'died'> {
+    return new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve('died'), { once: true }));
+  }
+
+  /** A failed init: the starter learns it from the start result, not from an exit signal. */
+  private failStart(reason: ExitReason): void {
+    if (this.parent) this.unlink(this.parent);
+    this.die(reason);
+  }
+
+  protected onMessage(env: Envelope): void {
+    this.mailbox.push(env);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (!this.running && this.phase === 'running' && this.mailbox.length > 0 && !this.dead) {
+      this.running = true;
+      void this.loop();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let budget = BUDGET;
+    while (!this.dead && this.phase === 'running') {
+      const env = this.mailbox.shift();
+      if (env === undefined) break;
+      try {
+        const r = this.dispatch(env);
+        if (r !== undefined) await r;
+      } catch (e) {
+        if (!this.dead) await this.terminate(e);
+        break;
+      }
+      if (--budget === 0) {
+        budget = BUDGET;
+        await yieldToLoop();
+      }
+    }
+    this.running = false;
+    // A message may have arrived between the last shift and `running = false`.
+    this.kick();
+  }
+
+  /** Handles one envelope. Returns a promise only when a callback was asynchronous. */
+  private dispatch(env: Envelope): Promise<void> | undefined {
+    const b = this.behaviour;
+    switch (env.t) {
+      case 'call': {
+        if (!b.handleCall) throw new Error(`unexpected call: ${formatReason(env.req)}`);
+        const r = b.handleCall(env.req, env.from, this.state, this.context);
+        return isPromise(r) ? r.then((x) => this.afterCall(x, env.from)) : this.afterCall(r, env.from);
+      }
+      case 'cast': {
+        if (!b.handleCast) throw new Error(`unexpected cast: ${formatReason(env.msg)}`);
+        const r = b.handleCast(env.msg, this.state, this.context);
+        return isPromise(r) ? r.then((x) => this.afterNoReply(x)) : this.afterNoReply(r);
+      }
+      case 'info': {
+        const msg = env.msg;
+        // gen_server: an EXIT from the parent while trapping exits means "stop with that reason".
+        if (this.parent && isExitMessage(msg) && msg.from.equals(this.parent)) return this.terminate(msg.reason);
+        if (!b.handleInfo) {
+          this.log.warn({ msg: formatReason(msg) }, 'unexpected message dropped');
+          return undefined;
+        }
+        const r = b.handleInfo(msg, this.state, this.context);
+        return isPromise(r) ? r.then((x) => this.afterNoReply(x)) : this.afterNoReply(r);
+      }
+      case 'stop':
+        return this.terminate(env.reason);
+      case 'reply':
+        return undefined; // a late reply to a call that gave up; gen_server drops it too
+    }
+  }
+
+  private afterCall(r: Awaited<ReturnType<NonNullable<Behaviour['handleCall']>>>, from: From): Promise<void> | undefined {
+    if (this.dead) return undefined;
+    if ('reply' in r && !('stop' in r)) {
+      this.state = r.state;
+      this.reply(from, r.reply);
+      return undefined;
+    }
+    if ('noreply' in r) {
+      this.state = r.state;
+      return undefined;
+    }
+    this.state = r.state;
+    if ('reply' in r) this.reply(from, r.reply);
+    return this.terminate(r.stop);
+  }
+
+  private afterNoReply(r: { state: unknown } | { stop: ExitReason; state: unknown }): Promise<void> | undefined {
+    if (this.dead) return undefined;
+    this.state = r.state;
+    return 'stop' in r ? this.terminate(r.stop) : undefined;
+  }
+
+  /** Runs `terminate` and exits. A throwing terminate exits with what it threw. */
+  private async terminate(reason: ExitReason): Promise<void> {
+    if (this.dead || this.phase === 'terminating') return;
+    this.phase = 'terminating';
+    let exit = reason;
+    if (this.behaviour.terminate) {
+      try {
+        await this.behaviour.terminate(reason, this.state, this.context);
+      } catch (e) {
+        exit = e;
+      }
+    }
+    this.die(exit);
+  }
+
+  protected override beforeExit(reason: ExitReason): void {
+    this.abort.abort(reason);
+    for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers.clear();
+    this.mailbox.cancel();
+    this.mailbox.drain();
+    if (!isNormalExit(reason) && reason !== 'killed') {
+      this.log.error({ reason: formatReason(reason) }, 'actor crashed');
+    } else {
+      this.log.debug({ reason: formatReason(reason) }, 'actor exited');
+    }
+  }
+
+  /** gen_server:stop / sys:terminate: terminate with `reason` after the current message. */
+  requestStop(reason: ExitReason): void {
+    this.signal({ k: 'msg', env: { t: 'stop', reason } });
+  }
+
+  // --- ActorContext -------------------------------------------------------------------------
+
+  reply(from: From, value: unknown): void {
+    this.node.route(from.pid, { k: 'msg', env: { t: 'reply', ref: from.ref, value } });
+  }
+
+  trapExit(on: boolean): boolean {
+    const was = this.trapping;
+    this.trapping = on;
+    return was;
+  }
+
+  exit(pid: Pid, reason: ExitReason): void {
+    this.node.route(pid, { k: 'exit', from: this.pid, reason, link: false });
+  }
+
+  call<R = any>(target: Target, request: unknown, options?: CallOptions): Promise<R> {
+    return this.node.call(target, request, options);
+  }
+
+  cast(target: Target, message: unknown): void {
+    this.node.cast(target, message);
+  }
+
+  send(target: Target, message: unknown): void {
+    this.node.send(target, message);
+  }
+
+  spawnLink(spec: StartSpec, options?: SpawnOptions): Promise<StartResult> {
+    return this.node.startActor(spec, options, this);
+  }
+
+  spawn(spec: StartSpec, options?: SpawnOptions): Promise<StartResult> {
+    return this.node.startActor(spec, options, undefined);
+  }
+
+  sendAfter(ms: number, message: unknown): TimerHandle {
+    const handle = this.clock.setTimeout(() => {
+      this.timers.delete(handle);
+      this.signal({ k: 'msg', env: { t: 'info', msg: message } });
+    }, ms);
+    this.timers.add(handle);
+    return handle;
+  }
+
+  cancelTimer(handle: TimerHandle): void {
+    this.timers.delete(handle);
+    this.clock.clearTimeout(handle);
+  }
+
+  async receive<T = unknown>(match: (message: unknown) => boolean, timeout?: number): Promise<T | undefined> {
+    const env = await this.mailbox.receive((e) => e.t === 'info' && match(e.msg), timeout);
+    return env === undefined ? undefined : ((env as { msg: T }).msg);
+  }
+}
+
+/** The ActorContext view of an actor (its AbortSignal is `signal`, which Process uses for signals). */
+function makeContext(a: Actor): ActorContext {
+  return {
+    get self() { return a.pid; },
+    get name() { return a.name; },
+    get log() { return a.log; },
+    get clock() { return a.clock; },
+    get signal() { return a.signal_; },
+    get nodeName() { return a.nodeName; },
+    trapExit: (on) => a.trapExit(on),
+    link: (pid) => a.link(pid),
+    unlink: (pid) => a.unlink(pid),
+    monitor: (t) => a.monitor(t),
+    demonitor: (ref, options) => {
+      a.demonitor(ref);
+      if (options?.flush) void a.receive((m) => (m as { tag?: string; ref?: string })?.tag === 'DOWN' && (m as { ref: string }).ref === ref, 0);
+    },
+    exit: (pid, reason) => a.exit(pid, reason),
+    reply: (from, value) => a.reply(from, value),
+    call: (t, r, o) => a.call(t, r, o),
+    cast: (t, m) => a.cast(t, m),
+    send: (t, m) => a.send(t, m),
+    spawnLink: (s, o) => a.spawnLink(s, o),
+    spawn: (s, o) => a.spawn(s, o),
+    sendAfter: (ms, m) => a.sendAfter(ms, m),
+    cancelTimer: (h) => a.cancelTimer(h),
+    receive: (m, t) => a.receive(m, t),
+  };
+}

@@ -1,0 +1,24 @@
+export { Node, type NodeOptions } from './node.js';
+export { Pid, isPid, describeTarget, type Target, type RemoteName } from './pid.js';
+export { LocalBus } from './local-bus.js';
+export type { Transport, TransportHandlers } from './transport.js';
+export { RealClock, SimulatedClock, settle, type Clock, type TimerHandle } from './clock.js';
+export { CallError, CodecError, SpecError, type CallFailure } from './errors.js';
+export { isNormalExit, isShutdown, formatReason, type ExitReason } from './reason.js';
+export { Inbox, InboxError, type CallMessage } from './inbox.js';
+export { encode, decode, roundTrip } from './codec.js';
+export {
+  isExitMessage,
+  isDownMessage,
+  type Behaviour,
+  type InitResult,
+  type CallResult,
+  type NoReplyResult,
+  type From,
+  type ExitMessage,
+  type DownMessage,
+  type StartResult,
+  type StartSpec,
+  type SpawnOptions,
+} from './behaviour.js';
+export type { ActorContext, Caller, CallOptions } from './context.js';

@@ -1,0 +1,420 @@
+import { pino, type Logger } from 'pino';
+import { Actor } from './actor.js';
+import type { Behaviour, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
+import { RealClock, type Clock, type TimerHandle } from './clock.js';
+import { decode, encode, roundTrip } from './codec.js';
+import type { CallOptions, Caller } from './context.js';
+import { CallError, CodecError } from './errors.js';
+import { Inbox } from './inbox.js';
+import { LocalBus } from './local-bus.js';
+import { Pid, type Target } from './pid.js';
+import type { Process } from './process.js';
+import { formatReason, type ExitReason } from './reason.js';
+import type { Endpoint, Envelope, Signal } from './signal.js';
+import type { Transport } from './transport.js';
+
+export interface NodeOptions {
+  /** Node name, unique in the cluster. */
+  name: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Join this in-process bus (several nodes in one OS process). */
+  bus?: LocalBus;
+  /** Or this transport (NATS). With neither, the node has a bus of its own. */
+  transport?: Transport;
+  /** Encode and decode every local message too, so unsendable messages fail in tests. */
+  encodeLocal?: boolean;
+  /** Default call timeout in ms (5000). */
+  callTimeout?: number;
+}
+
+/** What crosses the bus between nodes. `src`/`cr` name the sending node's incarnation. */
+type Frame =
+  | { src: string; cr: number; to: Pid; sig: Signal }
+  | { src: string; cr: number; name: string; sig: Signal }
+  | { src: string; cr: number; spawn: RemoteSpawn }
+  | { src: string; cr: number; spawned: { ref: string; result: StartResult } };
+
+interface RemoteSpawn {
+  ref: string;
+  behaviour: string;
+  args: unknown;
+  /** The linked starter (spawn_link), if any; it becomes the actor's parent. */
+  parent?: Pid;
+  name?: string;
+  timeout?: number;
+}
+
+const DEFAULT_CALL_TIMEOUT = 5000;
+
+/**
+ * A node of the actor system: the registry of its processes and names, the router of signals
+ * (local delivery, or a frame on the transport), and the API for code outside actors.
+ */
+export class Node implements Caller {
+  readonly name: string;
+  /** This incarnation: a restarted node never reuses a pid of the one before. */
+  readonly creation: number;
+  readonly clock: Clock;
+  readonly log: Logger;
+  private readonly transport: Transport;
+  private readonly encodeLocal: boolean;
+  private readonly callTimeout: number;
+  private readonly procs = new Map<number, Endpoint>();
+  private readonly names = new Map<string, Pid>();
+  private readonly nameOf = new Map<number, string>();
+  private readonly behaviours = new Map<string, Behaviour>();
+  private readonly pendingSpawns = new Map<string, { node: string; resolve: (r: StartResult) => void; starter?: Process }>();
+  private serial = 0;
+  private refs = 0;
+  private stopped = false;
+
+  private constructor(options: NodeOptions) {
+    this.name = options.name;
+    this.creation = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+    this.clock = options.clock ?? new RealClock();
+    this.log = (options.logger ?? pino({ level: 'silent' })).child({ node: options.name });
+    this.transport = options.transport ?? (options.bus ?? new LocalBus()).transport();
+    this.encodeLocal = options.encodeLocal ?? false;
+    this.callTimeout = options.callTimeout ?? DEFAULT_CALL_TIMEOUT;
+  }
+
+  static async start(options: NodeOptions): Promise<Node> {
+    if (!/^[A-Za-z0-9_-]+$/.test(options.name)) {
+      throw new Error(`node name ${JSON.stringify(options.name)}: use letters, digits, _ and - only`);
+    }
+    const node = new Node(options);
+    await node.transport.start(
+      { name: node.name, creation: node.creation },
+      {
+        frame: (bytes) => node.onFrame(bytes),
+        nodeDown: (name, creation) => node.onNodeDown(name, creation),
+      },
+    );
+    return node;
+  }
+
+  // --- registry ------------------------------------------------------------------------------
+
+  newPid(): Pid {
+    return new Pid(this.name, this.creation, ++this.serial);
+  }
+
+  makeRef(): string {
+    return `#${this.name}.${this.creation}.${++this.refs}`;
+  }
+
+  /** Register a behaviour under a name, so it can be started by name (also from other nodes). */
+  registerBehaviour(name: string, behaviour: Behaviour): void {
+    this.behaviours.set(name, behaviour);
+  }
+
+  whereis(name: string): Pid | undefined {
+    return this.names.get(name);
+  }
+
+  /** Register `pid` (a live local process) under `name`. False if the name is taken. */
+  register(name: string, pid: Pid): boolean {
+    if (this.names.has(name) || pid.node !== this.name || !this.procs.has(pid.serial)) return false;
+    this.names.set(name, pid);
+    this.nameOf.set(pid.serial, name);
+    return true;
+  }
+
+  isAlive(pid: Pid): boolean {
+    return pid.node === this.name && pid.creation === this.creation && this.procs.has(pid.serial);
+  }
+
+  /** Local actors with their names, for status and chaos tooling. */
+  actors(): { pid: Pid; name: string | undefined }[] {
+    const out: { pid: Pid; name: string | undefined }[] = [];
+    for (const ep of this.procs.values()) if (ep instanceof Actor) out.push({ pid: ep.pid, name: ep.name });
+    return out;
+  }
+
+  /** Nodes the transport sees up, this one included. */
+  members(): string[] {
+    return this.transport.members();
+  }
+
+  unregister(proc: Endpoint): void {
+    this.procs.delete(proc.pid.serial);
+    const name = this.nameOf.get(proc.pid.serial);
+    if (name !== undefined) {
+      this.nameOf.delete(proc.pid.serial);
+      this.names.delete(name);
+    }
+  }
+
+  // --- routing -------------------------------------------------------------------------------
+
+  /** Deliver a signal to a pid or name, here or on another node. */
+  route(to: Target, sig: Signal): void {
+    if (to instanceof Pid) {
+      if (to.node !== this.name) return this.sendFrame(to.node, { src: this.name, cr: this.creation, to, sig }, sig, to);
+      const ep = to.creation === this.creation ? this.procs.get(to.serial) : undefined;
+      if (ep) ep.signal(this.encodeLocal && sig.k === 'msg' ? { k: 'msg', env: roundTrip(sig.env) } : sig);
+      else this.deadLetter(to, sig);
+    } else if (typeof to === 'string') {
+      const pid = this.names.get(to);
+      if (pid) this.route(pid, sig);
+      else this.deadLetter(undefined, sig);
+    } else if (to.node === this.name) {
+      this.route(to.name, sig);
+    } else {
+      this.sendFrame(to.node, { src: this.name, cr: this.creation, name: to.name, sig }, sig, undefined);
+    }
+  }
+
+  /** A signal for a process that does not exist: links and monitors learn `noproc`, the rest is dropped. */
+  deadLetter(to: Pid | undefined, sig: Signal, reason: ExitReason = 'noproc'): void {
+    if (sig.k === 'link' && to) this.route(sig.from, { k: 'exit', from: to, reason, link: true });
+    else if (sig.k === 'mon') this.route(sig.from, { k: 'down', from: to, ref: sig.ref, reason });
+  }
+
+  private sendFrame(node: string, frame: Frame, sig: Signal | undefined, to: Pid | undefined): void {
+    const bytes = encode(frame);
+    if (!this.transport.send(node, bytes) && sig) {
+      // As in Erlang: a link or monitor towards an unreachable node yields `noconnection`.
+      queueMicrotask(() => this.deadLetter(to, sig, 'noconnection'));
+    }
+  }
+
+  private onFrame(bytes: Uint8Array): void {
+    let frame: Frame;
+    try {
+      frame = decode(bytes) as Frame;
+      if (typeof frame !== 'object' || frame === null || typeof frame.src !== 'string') throw new CodecError('not a frame');
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message, bytes: bytes.length }, 'malformed frame dropped');
+      return;
+    }
+    try {
+      if ('sig' in frame) {
+        if ('to' in frame) this.route(frame.to, frame.sig);
+        else this.route(frame.name, frame.sig);
+      } else if ('spawn' in frame) {
+        void this.onRemoteSpawn(frame.src, frame.spawn);
+      } else if ('spawned' in frame) {
+        const pending = this.pendingSpawns.get(frame.spawned.ref);
+        if (!pending) return;
+        this.pendingSpawns.delete(frame.spawned.ref);
+        const result = frame.spawned.result;
+        // Link before anyone can observe the child: its exit signal may be the next frame.
+        if ('ok' in result && pending.starter) pending.starter.links.set(result.ok.key, result.ok);
+        pending.resolve(result);
+      } else throw new CodecError('unknown frame kind');
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'bad frame dropped');
+    }
+  }
+
+  private onNodeDown(name: string, creation: number | undefined): void {
+    this.log.info({ down: name }, 'node down');
+    for (const ep of [...this.procs.values()]) ep.nodeDown(name, creation);
+    for (const [ref, p] of this.pendingSpawns) {
+      if (p.node === name) {
+        this.pendingSpawns.delete(ref);
+        p.resolve({ error: 'noconnection' });
+      }
+    }
+  }
+
+  // --- starting actors -----------------------------------------------------------------------
+
+  /** Start an actor (gen_server:start): resolves once its `init` has returned. */
+  spawn(spec: StartSpec, options?: SpawnOptions): Promise<StartResult> {
+    return this.startActor(spec, options, undefined);
+  }
+
+  /** Start an actor, linked to `starter` when given (which then is its parent). */
+  async startActor(spec: StartSpec, options: SpawnOptions | undefined, starter: Process | undefined): Promise<StartResult> {
+    const opts = { ...spec.options, ...options };
+    if (opts.node !== undefined && opts.node !== this.name) {
+      if (typeof spec.behaviour !== 'string') {
+        return { error: new Error('a remote start names its behaviour as registered on that node') };
+      }
+      return this.remoteSpawn(opts.node, {
+        ref: this.makeRef(),
+        behaviour: spec.behaviour,
+        args: spec.args,
+        parent: starter?.pid,
+        name: opts.name,
+        timeout: opts.timeout,
+      }, starter);
+    }
+    const behaviour = typeof spec.behaviour === 'string' ? this.behaviours.get(spec.behaviour) : spec.behaviour;
+    if (!behaviour) return { error: { undef: spec.behaviour } };
+    if (opts.name !== undefined && this.names.has(opts.name)) return { error: { already_started: this.names.get(opts.name) } };
+    const pid = this.newPid();
+    const actor = new Actor(this, pid, behaviour, opts.name, starter?.pid);
+    this.procs.set(pid.serial, actor);
+    if (opts.name !== undefined) this.register(opts.name, pid);
+    if (starter) {
+      actor.links.set(starter.pid.key, starter.pid);
+      starter.links.set(pid.key, pid);
+    }
+    return actor.start(this.encodeLocal ? roundTrip(spec.args) : spec.args, opts.timeout);
+  }
+
+  private remoteSpawn(node: string, req: RemoteSpawn, starter: Process | undefined): Promise<StartResult> {
+    return new Promise((resolve) => {
+      this.pendingSpawns.set(req.ref, { node, resolve, starter });
+      let bytes: Uint8Array;
+      try {
+        bytes = encode({ src: this.name, cr: this.creation, spawn: req } satisfies Frame);
+      } catch (e) {
+        this.pendingSpawns.delete(req.ref);
+        return resolve({ error: e });
+      }
+      if (!this.transport.send(node, bytes)) {
+        this.pendingSpawns.delete(req.ref);
+        resolve({ error: 'noconnection' });
+      }
+    });
+  }
+
+  private async onRemoteSpawn(src: string, req: RemoteSpawn): Promise<void> {
+    const behaviour = this.behaviours.get(req.behaviour);
+    let result: StartResult;
+    if (!behaviour) result = { error: { undef: req.behaviour } };
+    else if (req.name !== undefined && this.names.has(req.name)) result = { error: { already_started: this.names.get(req.name) } };
+    else {
+      const pid = this.newPid();
+      const actor = new Actor(this, pid, behaviour, req.name, req.parent);
+      this.procs.set(pid.serial, actor);
+      if (req.name !== undefined) this.register(req.name, pid);
+      // The starter's side of the link is set when it reads the reply (see onFrame).
+      if (req.parent) actor.links.set(req.parent.key, req.parent);
+      result = await actor.start(req.args, req.timeout);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = encode({ src: this.name, cr: this.creation, spawned: { ref: req.ref, result } } satisfies Frame);
+    } catch {
+      bytes = encode({ src: this.name, cr: this.creation, spawned: { ref: req.ref, result: { error: formatReason((result as { error: unknown }).error) } } } satisfies Frame);
+    }
+    this.transport.send(src, bytes);
+  }
+
+  /** A process for code outside actors (tests, CLI, HTTP handlers). */
+  inbox(): Inbox {
+    const inbox = new Inbox(this, this.newPid());
+    this.procs.set(inbox.pid.serial, inbox);
+    return inbox;
+  }
+
+  // --- messaging -----------------------------------------------------------------------------
+
+  /** gen_server:call: monitor + send + wait (with timeout) + demonitor. */
+  call<R = any>(target: Target, request: unknown, options?: CallOptions): Promise<R> {
+    const timeout = options?.timeout ?? this.callTimeout;
+    return new Promise<R>((resolve, reject) => {
+      const pid = this.newPid();
+      const ref = this.makeRef();
+      let timer: TimerHandle | undefined;
+      const done = (demonitor: boolean) => {
+        this.procs.delete(pid.serial);
+        if (timer) this.clock.clearTimeout(timer);
+        if (demonitor) this.route(target, { k: 'demon', from: pid, ref });
+      };
+      const waiter: Endpoint = {
+        pid,
+        signal: (sig) => {
+          if (sig.k === 'msg' && sig.env.t === 'reply' && sig.env.ref === ref) {
+            done(true);
+            resolve(sig.env.value as R);
+          } else if (sig.k === 'down' && sig.ref === ref) {
+            done(false);
+            const kind = sig.reason === 'noproc' ? 'noproc' : sig.reason === 'noconnection' ? 'noconnection' : 'exit';
+            reject(new CallError(kind, target, sig.reason));
+          }
+        },
+        nodeDown: (node) => {
+          const targetNode = target instanceof Pid ? target.node : typeof target === 'string' ? this.name : target.node;
+          if (targetNode === node) waiter.signal({ k: 'down', from: undefined, ref, reason: 'noconnection' });
+        },
+      };
+      this.procs.set(pid.serial, waiter);
+      try {
+        this.route(target, { k: 'mon', from: pid, ref });
+        this.route(target, { k: 'msg', env: { t: 'call', req: request, from: { pid, ref } } });
+      } catch (e) {
+        done(true);
+        reject(e);
+        return;
+      }
+      if (Number.isFinite(timeout)) {
+        timer = this.clock.setTimeout(() => {
+          done(true);
+          reject(new CallError('timeout', target));
+        }, timeout);
+      }
+    });
+  }
+
+  cast(target: Target, message: unknown): void {
+    this.route(target, { k: 'msg', env: { t: 'cast', msg: message } });
+  }
+
+  /** A plain message, delivered to the receiver's handleInfo. */
+  send(target: Target, message: unknown): void {
+    this.route(target, { k: 'msg', env: { t: 'info', msg: message } });
+  }
+
+  /** Send an exit signal from outside any actor (its sender is a fresh, already dead pid). */
+  exit(pid: Pid, reason: ExitReason): void {
+    this.route(pid, { k: 'exit', from: this.newPid(), reason, link: false });
+  }
+
+  /**
+   * Stop an actor in order (gen_server:stop): it finishes its current message, runs
+   * `terminate(reason)` and exits. Resolves when it is gone; rejects with a CallError on timeout.
+   */
+  stopProcess(target: Target, reason: ExitReason = 'normal', timeout = Infinity): Promise<void> {
+    const inbox = this.inbox();
+    const ref = inbox.monitor(target);
+    this.route(target, { k: 'msg', env: { t: 'stop', reason } satisfies Envelope });
+    return inbox
+      .receive((m) => (m as { ref?: string }).ref === ref, timeout)
+      .then(
+        () => inbox.close(),
+        (e) => {
+          inbox.close();
+          throw new CallError('timeout', target, e);
+        },
+      );
+  }
+
+  /**
+   * Chaos hook: kill (untrappably) every local actor whose name starts with `pattern`, matches
+   * the RegExp, or whose pid is `pattern`. Returns the pids killed.
+   */
+  kill(pattern: string | RegExp | Pid, reason: ExitReason = 'kill'): Pid[] {
+    const hit: Pid[] = [];
+    for (const { pid, name } of this.actors()) {
+      const match =
+        pattern instanceof Pid
+          ? pattern.equals(pid)
+          : pattern instanceof RegExp
+            ? name !== undefined && pattern.test(name)
+            : name !== undefined && name.startsWith(pattern);
+      if (match) hit.push(pid);
+    }
+    for (const pid of hit) this.exit(pid, reason);
+    return hit;
+  }
+
+  /** Stop every actor (newest first, each allowed `timeout` ms to terminate) and leave the bus. */
+  async stop(timeout = 5000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const roots = [...this.procs.values()].filter((ep): ep is Actor => ep instanceof Actor && ep.parent === undefined).reverse();
+    for (const actor of roots) {
+      if (actor.dead) continue;
+      await this.stopProcess(actor.pid, 'shutdown', timeout).catch(() => this.exit(actor.pid, 'kill'));
+    }
+    for (const ep of [...this.procs.values()]) if (ep instanceof Actor || ep instanceof Inbox) ep.die('shutdown');
+    await this.transport.stop();
+  }
+}

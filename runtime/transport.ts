@@ -1,0 +1,21 @@
+/** What a node hears from its transport. */
+export interface TransportHandlers {
+  /** A frame for this node (bytes as sent; the node decodes them). */
+  frame(bytes: Uint8Array): void;
+  /** Node `name` (of incarnation `creation`, or every incarnation) is gone. */
+  nodeDown(name: string, creation?: number): void;
+  nodeUp?(name: string, creation: number): void;
+}
+
+/**
+ * How frames move between nodes. Frames from one node to another arrive in the order sent.
+ * Two implementations: the in-process LocalBus and NATS.
+ */
+export interface Transport {
+  start(self: { name: string; creation: number }, handlers: TransportHandlers): Promise<void>;
+  /** Queue a frame for `node`. False when that node is not known to be up. */
+  send(node: string, frame: Uint8Array): boolean;
+  /** Names of the nodes known to be up, this one included. */
+  members(): string[];
+  stop(): Promise<void>;
+}
