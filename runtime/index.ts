@@ -22,3 +22,4 @@ export {
   type SpawnOptions,
 } from './behaviour.js';
 export type { ActorContext, Caller, CallOptions } from './context.js';
+export * from './supervisor/index.js';
