@@ -232,9 +232,6 @@ export class Actor extends Process {
 
   // --- ActorContext -------------------------------------------------------------------------
 
-  reply(from: From, value: unknown): void {
-    this.node.route(from.pid, { k: 'msg', env: { t: 'reply', ref: from.ref, value } });
-  }
 
   trapExit(on: boolean): boolean {
     const was = this.trapping;

@@ -92,9 +92,6 @@ export class Inbox extends Process implements Caller {
     this.node.route(pid, { k: 'exit', from: this.pid, reason, link: false });
   }
 
-  reply(from: From, value: unknown): void {
-    this.node.route(from.pid, { k: 'msg', env: { t: 'reply', ref: from.ref, value } });
-  }
 
   call<R = any>(target: Target, request: unknown, options?: CallOptions): Promise<R> {
     return this.node.call(target, request, options);

@@ -23,3 +23,4 @@ export {
 } from './behaviour.js';
 export type { ActorContext, Caller, CallOptions } from './context.js';
 export * from './supervisor/index.js';
+export { NatsTransport, type NatsTransportOptions } from './nats-transport.js';

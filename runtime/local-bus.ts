@@ -68,6 +68,11 @@ class LocalTransport implements Transport {
     return this.bus.names();
   }
 
+  async whenUp(node: string): Promise<void> {
+    // In-process nodes are up from their start; there is nothing to wait for.
+    if (!this.bus.names().includes(node)) throw new Error(`node ${node} is not on this bus`);
+  }
+
   async stop(): Promise<void> {
     this.bus.disconnect(this.name);
   }

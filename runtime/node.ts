@@ -132,6 +132,11 @@ export class Node implements Caller {
     return out;
   }
 
+  /** Wait until node `name` is reachable (net_kernel:connect_node). */
+  connect(name: string, timeoutMs = 5000): Promise<void> {
+    return this.transport.whenUp(name, timeoutMs);
+  }
+
   /** Nodes the transport sees up, this one included. */
   members(): string[] {
     return this.transport.members();
@@ -170,6 +175,9 @@ export class Node implements Caller {
   deadLetter(to: Pid | undefined, sig: Signal, reason: ExitReason = 'noproc'): void {
     if (sig.k === 'link' && to) this.route(sig.from, { k: 'exit', from: to, reason, link: true });
     else if (sig.k === 'mon') this.route(sig.from, { k: 'down', from: to, ref: sig.ref, reason });
+    else if (sig.k === 'msg' && sig.env.t === 'call') {
+      this.route(sig.env.from.pid, { k: 'down', from: to, ref: sig.env.from.ref, reason });
+    }
   }
 
   private sendFrame(node: string, frame: Frame, sig: Signal | undefined, to: Pid | undefined): void {
@@ -306,7 +314,10 @@ export class Node implements Caller {
 
   // --- messaging -----------------------------------------------------------------------------
 
-  /** gen_server:call: monitor + send + wait (with timeout) + demonitor. */
+  /**
+   * gen_server:call: monitor + send + wait (with timeout) + demonitor. The monitor travels with
+   * the request, and the callee drops it when it replies, so a call is one signal each way.
+   */
   call<R = any>(target: Target, request: unknown, options?: CallOptions): Promise<R> {
     const timeout = options?.timeout ?? this.callTimeout;
     return new Promise<R>((resolve, reject) => {
@@ -322,7 +333,7 @@ export class Node implements Caller {
         pid,
         signal: (sig) => {
           if (sig.k === 'msg' && sig.env.t === 'reply' && sig.env.ref === ref) {
-            done(true);
+            done(!sig.env.mon);
             resolve(sig.env.value as R);
           } else if (sig.k === 'down' && sig.ref === ref) {
             done(false);
@@ -337,7 +348,6 @@ export class Node implements Caller {
       };
       this.procs.set(pid.serial, waiter);
       try {
-        this.route(target, { k: 'mon', from: pid, ref });
         this.route(target, { k: 'msg', env: { t: 'call', req: request, from: { pid, ref } } });
       } catch (e) {
         done(true);

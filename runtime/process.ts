@@ -1,3 +1,4 @@
+import type { From } from './behaviour.js';
 import type { Node } from './node.js';
 import { Pid, type Target } from './pid.js';
 import type { ExitReason } from './reason.js';
@@ -48,6 +49,7 @@ export abstract class Process implements Endpoint {
     }
     switch (sig.k) {
       case 'msg':
+        if (sig.env.t === 'call') this.monitoredBy.set(sig.env.from.ref, sig.env.from.pid);
         this.onMessage(sig.env);
         return;
       case 'exit':
@@ -86,6 +88,12 @@ export abstract class Process implements Endpoint {
     } else if (reason !== 'normal' || from.equals(this.pid)) {
       this.die(reason);
     }
+  }
+
+  /** Answer a call; the monitor the call carried ends here. */
+  reply(from: From, value: unknown): void {
+    const mon = this.monitoredBy.delete(from.ref);
+    this.node.route(from.pid, { k: 'msg', env: { t: 'reply', ref: from.ref, value, mon } });
   }
 
   link(pid: Pid): void {

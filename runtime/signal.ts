@@ -2,12 +2,15 @@ import type { From } from './behaviour.js';
 import type { Pid } from './pid.js';
 import type { ExitReason } from './reason.js';
 
-/** What sits in an actor's mailbox. */
+/**
+ * What sits in an actor's mailbox. A call carries its own monitor (ref = `from.ref`), so a call
+ * is one signal each way; `mon` on a reply says the replier dropped that monitor itself.
+ */
 export type Envelope =
   | { t: 'call'; req: unknown; from: From }
   | { t: 'cast'; msg: unknown }
   | { t: 'info'; msg: unknown }
-  | { t: 'reply'; ref: string; value: unknown }
+  | { t: 'reply'; ref: string; value: unknown; mon: boolean }
   | { t: 'stop'; reason: ExitReason };
 
 /**

@@ -17,5 +17,7 @@ export interface Transport {
   send(node: string, frame: Uint8Array): boolean;
   /** Names of the nodes known to be up, this one included. */
   members(): string[];
+  /** Resolves once `node` is up; rejects after `timeoutMs`. */
+  whenUp(node: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }

@@ -1,0 +1,173 @@
+import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from 'nats';
+import { decode, encode } from './codec.js';
+import type { Transport, TransportHandlers } from './transport.js';
+
+export interface NatsTransportOptions {
+  /** One or more `nats://host:port` URLs. */
+  servers: string | string[];
+  /** Subject prefix shared by the nodes of one cluster (default `aotp`). */
+  cluster?: string;
+  /** How often a node announces itself (ms, default 1000). */
+  heartbeatMs?: number;
+  /** A node not heard from for this long is down (ms, default 3 × heartbeat). */
+  downAfterMs?: number;
+  /** Credentials and TLS, passed to nats.js as they are. */
+  auth?: Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'tls'>;
+}
+
+interface Member {
+  creation: number;
+  lastSeen: number;
+}
+
+interface Beat {
+  name: string;
+  creation: number;
+  /** `hello`: a node just started and wants everyone's beat now; `bye`: it is leaving. */
+  kind: 'beat' | 'hello' | 'bye';
+}
+
+/**
+ * Nodes over NATS. Each node subscribes to `<cluster>.node.<name>` for its frames; one
+ * connection per node keeps frames between two nodes in order. Membership is by heartbeat on
+ * `<cluster>.hb`: a node is up from its first beat and down when it says bye, misses beats for
+ * `downAfterMs`, comes back with a new incarnation, or this node loses its NATS connection.
+ */
+export class NatsTransport implements Transport {
+  private nc: NatsConnection | undefined;
+  private self = { name: '', creation: 0 };
+  private handlers!: TransportHandlers;
+  private readonly live = new Map<string, Member>();
+  private readonly waiting = new Map<string, Set<() => void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private subs: Subscription[] = [];
+  private readonly prefix: string;
+  private readonly heartbeatMs: number;
+  private readonly downAfterMs: number;
+
+  constructor(private readonly options: NatsTransportOptions) {
+    this.prefix = options.cluster ?? 'aotp';
+    this.heartbeatMs = options.heartbeatMs ?? 1000;
+    this.downAfterMs = options.downAfterMs ?? 3 * this.heartbeatMs;
+  }
+
+  /** The NATS connection (for JetStream use by cluster services). */
+  get connection(): NatsConnection {
+    if (!this.nc) throw new Error('NATS transport not started');
+    return this.nc;
+  }
+
+  async start(self: { name: string; creation: number }, handlers: TransportHandlers): Promise<void> {
+    this.self = self;
+    this.handlers = handlers;
+    this.nc = await connect({
+      servers: this.options.servers,
+      name: `aotp-${self.name}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      ...this.options.auth,
+    });
+    const frames = this.nc.subscribe(`${this.prefix}.node.${self.name}`, {
+      callback: (err, msg) => {
+        if (!err) handlers.frame(msg.data);
+      },
+    });
+    const beats = this.nc.subscribe(`${this.prefix}.hb`, { callback: (err, msg) => !err && this.onBeat(msg.data) });
+    this.subs = [frames, beats];
+    void this.watchStatus(this.nc);
+    await this.nc.flush();
+    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now() });
+    this.beat('hello');
+    this.timer = setInterval(() => this.tick(), this.heartbeatMs);
+    this.timer.unref();
+  }
+
+  private beat(kind: Beat['kind']): void {
+    if (!this.nc || this.nc.isClosed()) return;
+    this.nc.publish(`${this.prefix}.hb`, encode({ name: this.self.name, creation: this.self.creation, kind } satisfies Beat));
+  }
+
+  private onBeat(data: Uint8Array): void {
+    let b: Beat;
+    try {
+      b = decode(data) as Beat;
+      if (typeof b?.name !== 'string' || typeof b.creation !== 'number') return;
+    } catch {
+      return; // a malformed beat is ignored
+    }
+    if (b.name === this.self.name) return;
+    const known = this.live.get(b.name);
+    if (b.kind === 'bye') {
+      if (known && known.creation === b.creation) this.down(b.name, known.creation);
+      return;
+    }
+    if (known && known.creation !== b.creation) this.down(b.name, known.creation);
+    if (!known || known.creation !== b.creation) {
+      this.live.set(b.name, { creation: b.creation, lastSeen: Date.now() });
+      this.handlers.nodeUp?.(b.name, b.creation);
+      for (const resolve of this.waiting.get(b.name) ?? []) resolve();
+      this.waiting.delete(b.name);
+    } else known.lastSeen = Date.now();
+    if (b.kind === 'hello') this.beat('beat');
+  }
+
+  private tick(): void {
+    this.beat('beat');
+    const now = Date.now();
+    for (const [name, m] of this.live) {
+      if (name !== this.self.name && now - m.lastSeen > this.downAfterMs) this.down(name, m.creation);
+    }
+  }
+
+  private down(name: string, creation: number): void {
+    this.live.delete(name);
+    this.handlers.nodeDown(name, creation);
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        // Cut off from NATS: every other node is unreachable, as in a net split.
+        for (const [name, m] of [...this.live]) if (name !== this.self.name) this.down(name, m.creation);
+      } else if (s.type === 'reconnect') {
+        this.beat('hello');
+      }
+    }
+  }
+
+  send(node: string, frame: Uint8Array): boolean {
+    if (!this.nc || this.nc.isClosed() || this.nc.isDraining() || !this.live.has(node)) return false;
+    this.nc.publish(`${this.prefix}.node.${node}`, frame);
+    return true;
+  }
+
+  members(): string[] {
+    return [...this.live.keys()];
+  }
+
+  /** Resolves once `node` is up (as net_kernel:connect_node); rejects after `timeoutMs`. */
+  whenUp(node: string, timeoutMs = 5000): Promise<void> {
+    if (this.live.has(node)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.waiting.get(node)?.delete(done);
+        reject(new Error(`node ${node} not seen on NATS within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      if (!this.waiting.has(node)) this.waiting.set(node, new Set());
+      this.waiting.get(node)!.add(done);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (!this.nc || this.nc.isClosed()) return;
+    this.beat('bye');
+    for (const s of this.subs) s.unsubscribe();
+    await this.nc.drain().catch(() => this.nc?.close());
+    this.live.clear();
+  }
+}
