@@ -46,7 +46,7 @@ export class Actor extends Process {
     super(node, pid);
     this.parent = parent;
     this.mailbox = new Mailbox(node.clock);
-    this.log = node.log.child(name ? { pid: pid.key, name } : { pid: pid.key });
+    this.log = node.log.child(name ? { actor: pid.key, name } : { actor: pid.key });
   }
 
   get clock() {

@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { startNode } from './start.js';
+
+const USAGE = `usage: aotp start [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL]`;
+
+async function start(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'node-name': { type: 'string' },
+      nats: { type: 'string' },
+      host: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const overrides: Record<string, unknown> = {};
+  if (values.port !== undefined) overrides.port = Number(values.port);
+  if (values['data-dir'] !== undefined) overrides.dataDir = values['data-dir'];
+  if (values['node-name'] !== undefined) overrides.nodeName = values['node-name'];
+  if (values.host !== undefined) overrides.host = values.host;
+  if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+  if (values.nats !== undefined) overrides.nats = { servers: values.nats.split(',') };
+  const config = loadConfig(overrides);
+  const running = await startNode(config);
+  running.log.info({ url: running.url, node: config.nodeName, bus: config.nats ? 'nats' : 'local', dataDir: config.dataDir }, `aotp node listening on ${running.url}`);
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      running.log.info({ signal: sig }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await running.stop();
+  running.log.info('stopped');
+  return 0;
+}
+
+async function main(): Promise<number> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  try {
+    switch (cmd) {
+      case 'start':
+        return await start(rest);
+      default:
+        console.error(USAGE);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`aotp: ${(e as Error).message}`);
+      return 2;
+    }
+    console.error(`aotp: ${(e as Error).stack ?? e}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,41 @@
+import { ConfigSchema, type Config } from './schema.js';
+
+/** A configuration that does not validate; the message lists every bad field. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const ENV: Record<string, { key: keyof Config; kind: 'string' | 'number' }> = {
+  AOTP_NODE_NAME: { key: 'nodeName', kind: 'string' },
+  AOTP_HOST: { key: 'host', kind: 'string' },
+  AOTP_PORT: { key: 'port', kind: 'number' },
+  AOTP_DATA_DIR: { key: 'dataDir', kind: 'string' },
+  AOTP_LOG_LEVEL: { key: 'logLevel', kind: 'string' },
+};
+
+function num(name: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name}: expected a number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
+ * Defaults, then environment (AOTP_*), then explicit overrides (CLI flags); validated once.
+ * `AOTP_NATS` is a comma-separated list of NATS URLs and switches the node to the NATS bus.
+ */
+export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [name, { key, kind }] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined) raw[key] = kind === 'number' ? num(name, v) : v;
+  }
+  if (env.AOTP_NATS) raw.nats = { servers: env.AOTP_NATS.split(',').map((s) => s.trim()) };
+  Object.assign(raw, overrides);
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+

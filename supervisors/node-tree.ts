@@ -1,0 +1,28 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { SupervisorSpec } from '../runtime/index.js';
+import { httpServer, type HttpServerArgs } from '../units/http/http-server.js';
+
+export interface NodeTreeOptions {
+  http: Omit<HttpServerArgs, 'plugins'>;
+  plugins: { prefix: string; plugin: FastifyPluginAsync }[];
+  shutdownMs: number;
+}
+
+/**
+ * The node's root supervision tree. Children start top to bottom and stop bottom to top, so the
+ * HTTP listener (last) closes before the units it serves.
+ */
+export function nodeTree(o: NodeTreeOptions): SupervisorSpec {
+  return {
+    strategy: 'one_for_one',
+    intensity: 3,
+    period: 5,
+    children: [
+      {
+        id: 'http',
+        start: { behaviour: httpServer, args: { ...o.http, plugins: o.plugins }, options: { name: 'http' } },
+        shutdown: o.shutdownMs,
+      },
+    ],
+  };
+}
