@@ -1,0 +1,25 @@
+export { InvalidDataItem, type InvalidDataItemReason } from './errors.js';
+export { addressFromOwner, Ed25519Signer, RsaSigner, SignatureType, type Ed25519Jwk, type RsaJwk, type WalletKey } from './keys.js';
+export { TAG_LIMITS, type Tag } from './tags.js';
+export {
+  generateWallet,
+  InvalidWallet,
+  loadOrCreateWallet,
+  loadWallet,
+  walletFromKey,
+  type LoadOrCreateOptions,
+  type LoadOrCreateResult,
+  type Wallet,
+  type WalletKind,
+} from './wallet.js';
+export {
+  createDataItem,
+  ownerAddress,
+  parseDataItem,
+  signDataItem,
+  tagValue,
+  verifyDataItem,
+  type DataItemFields,
+  type ParsedDataItem,
+  type SignedDataItem,
+} from './data-item.js';
