@@ -65,6 +65,8 @@ export class Inbox extends Process implements Caller {
    * The first message (queued or yet to come) that `match` accepts. Rejects with InboxError
    * after `timeout` ms (default 5000) or when the inbox dies.
    */
+  receive<T>(match: (message: unknown) => message is T, timeout?: number): Promise<T>;
+  receive<T = unknown>(match?: (message: unknown) => boolean, timeout?: number): Promise<T>;
   async receive<T = unknown>(match: (message: unknown) => boolean = () => true, timeout = 5000): Promise<T> {
     if (this.dead) throw new InboxError(`inbox ${this.pid.key} is dead (${formatReason(this.exitReason)})`, this.exitReason);
     const got = await this.mailbox.receive(match, timeout);

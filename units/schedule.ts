@@ -1,0 +1,38 @@
+/**
+ * The contract between the Scheduler Unit (which writes each process's log) and its readers
+ * (the Compute Unit, the Messenger Unit, the verifier). Readers never touch the SU's store:
+ * on one node they call the SU through this interface; in a cluster, over the bus.
+ */
+
+/** One slot of a process's log: the SU's signed assignment and the message it assigns. */
+export interface ScheduledMessage {
+  processId: string;
+  /** The Nonce: 0 is the spawn itself; gap-free and strictly increasing. */
+  slot: number;
+  /** Raw signed assignment data item (ANS-104). */
+  assignment: Uint8Array;
+  assignmentId: string;
+  /** Raw message data item; null for an assignment of a transaction the SU does not hold. */
+  message: Uint8Array | null;
+  messageId: string;
+  /** Unix ms, as in the assignment's Timestamp tag. */
+  timestamp: number;
+  blockHeight: number;
+  hashChain: string;
+}
+
+export interface ProcessInfo {
+  processId: string;
+  /** Raw signed spawn data item (Type=Process). */
+  spawn: Uint8Array;
+  /** Its slot-0 entry. */
+  first: ScheduledMessage;
+  /** The highest durable slot. */
+  lastSlot: number;
+}
+
+export interface ScheduleReader {
+  process(processId: string): Promise<ProcessInfo | undefined>;
+  /** Slots `from`..`to` (both inclusive; `to` defaults to the latest), at most `limit` entries. */
+  read(processId: string, from: number, to?: number, limit?: number): Promise<ScheduledMessage[]>;
+}
