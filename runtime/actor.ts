@@ -301,6 +301,7 @@ function makeContext(a: Actor): ActorContext {
       if (options?.flush) void a.receive((m) => (m as { tag?: string; ref?: string })?.tag === 'DOWN' && (m as { ref: string }).ref === ref, 0);
     },
     exit: (pid, reason) => a.exit(pid, reason),
+    isAlive: (pid) => (pid.node === a.node.name ? a.node.isAlive(pid) : undefined),
     reply: (from, value) => a.reply(from, value),
     call: (t, r, o) => a.call(t, r, o),
     cast: (t, m) => a.cast(t, m),

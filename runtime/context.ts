@@ -36,6 +36,8 @@ export interface ActorContext extends Caller {
   monitor(target: Target): string;
   /** Removes a monitor; with `flush`, drops a DOWN for it that already arrived. */
   demonitor(ref: string, options?: { flush?: boolean }): void;
+  /** Whether a pid on this node is alive; undefined for a pid on another node. */
+  isAlive(pid: Pid): boolean | undefined;
   /** Send an exit signal. `kill` cannot be trapped. */
   exit(pid: Pid, reason: ExitReason): void;
   reply(from: From, value: unknown): void;

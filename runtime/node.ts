@@ -262,7 +262,8 @@ export class Node implements Caller {
       actor.links.set(starter.pid.key, starter.pid);
       starter.links.set(pid.key, pid);
     }
-    return actor.start(this.encodeLocal ? roundTrip(spec.args) : spec.args, opts.timeout);
+    // Start arguments stay local (they may hold behaviours and functions); only a remote start encodes them.
+    return actor.start(spec.args, opts.timeout);
   }
 
   private remoteSpawn(node: string, req: RemoteSpawn, starter: Process | undefined): Promise<StartResult> {

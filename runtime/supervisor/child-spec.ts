@@ -40,6 +40,9 @@ export function checkFlags(spec: SupervisorSpec): Flags {
   const period = spec.period ?? 5;
   if (!Number.isInteger(period) || period < 1) throw new SpecError('period', `must be an integer >= 1 second (got ${period})`);
   const autoShutdown = oneOf('autoShutdown', spec.autoShutdown, AUTO, 'never');
+  if (strategy === 'simple_one_for_one' && autoShutdown !== 'never') {
+    throw new SpecError('autoShutdown', "simple_one_for_one supervisors cannot shut down automatically (use 'never')");
+  }
   return { strategy, intensity, period, autoShutdown };
 }
 

@@ -27,6 +27,15 @@ interface State extends Flags {
   template?: Spec;
   dynamic: Map<string, Child>;
   restarts: number[];
+  /** simple_one_for_one: recent dynamic children that are gone (for pids on other nodes, whose liveness is unknown here). */
+  gone: Set<string>;
+}
+
+const GONE_MEMORY = 1024;
+
+function rememberGone(state: State, pid: Pid): void {
+  state.gone.add(pid.key);
+  if (state.gone.size > GONE_MEMORY) state.gone.delete(state.gone.values().next().value!);
 }
 
 /** Requests a supervisor answers (the API in api.ts sends them). */
@@ -42,6 +51,9 @@ const isPid = (x: unknown): x is Pid => x instanceof Pid;
 const isRestarting = (x: unknown): x is Restarting => typeof x === 'object' && x !== null && 'restarting' in x;
 
 let restartingKeys = 0;
+
+/** simple_one_for_one: where a restarting child is kept, found again by its old pid (OTP's restarting(Pid)). */
+const restartingKey = (old: Pid | undefined) => (old ? `restarting:${old.key}` : `restarting#${++restartingKeys}`);
 
 // --- starting ---------------------------------------------------------------------------------
 
@@ -133,11 +145,37 @@ async function terminateChildren(ctx: ActorContext, children: Child[]): Promise<
   return out;
 }
 
-/** simple_one_for_one: stop all dynamic children at once, as OTP does. */
+/**
+ * simple_one_for_one: stop all dynamic children at once, as OTP does: one exit to each, then one
+ * receive loop for their DOWNs under a single deadline; whoever is left at the deadline is killed.
+ */
 async function terminateDynamic(ctx: ActorContext, state: State): Promise<void> {
   const spec = state.template!;
-  await Promise.all([...state.dynamic.values()].filter((c) => isPid(c.pid)).map((c) => shutdown(ctx, c.pid as Pid, spec)));
+  const refs = new Map<string, Pid>();
+  const brutal = spec.shutdown === 'brutal_kill';
+  for (const c of state.dynamic.values()) {
+    if (!isPid(c.pid)) continue;
+    refs.set(ctx.monitor(c.pid), c.pid);
+    ctx.exit(c.pid, brutal ? 'kill' : 'shutdown');
+  }
   state.dynamic.clear();
+  const isOurDown = (m: unknown) => isDownMessage(m) && refs.has(m.ref);
+  const deadline = typeof spec.shutdown === 'number' ? ctx.clock.now() + spec.shutdown : Infinity;
+  let killed = false;
+  while (refs.size > 0) {
+    const wait = deadline === Infinity || killed ? Infinity : Math.max(0, deadline - ctx.clock.now());
+    const down = await ctx.receive<{ ref: string; reason: ExitReason }>(isOurDown, wait);
+    if (!down) {
+      for (const pid of refs.values()) ctx.exit(pid, 'kill');
+      killed = true;
+      continue;
+    }
+    const pid = refs.get(down.ref)!;
+    refs.delete(down.ref);
+    const reason = await unlinkFlush(ctx, pid, down.reason);
+    const expected = (brutal && reason === 'killed') || reason === 'shutdown' || (spec.restart !== 'permanent' && (reason === 'normal' || isShutdown(reason)));
+    if (!expected) ctx.log.error({ child: spec.id, pid: pid.key, reason: formatReason(reason) }, 'shutdown error');
+  }
 }
 
 // --- restarting -------------------------------------------------------------------------------
@@ -156,6 +194,7 @@ function setPid(state: State, id: string, pid: Child['pid']): void {
 function delChild(state: State, child: Child): void {
   if (isSimple(state)) {
     state.dynamic.delete(child.key!);
+    if (isPid(child.pid)) rememberGone(state, child.pid);
     return;
   }
   if (child.spec.restart === 'temporary') state.children = state.children.filter((c) => c.spec.id !== child.spec.id);
@@ -202,13 +241,14 @@ async function restartByStrategy(ctx: ActorContext, state: State, child: Child):
   switch (state.strategy) {
     case 'simple_one_for_one': {
       state.dynamic.delete(child.key!);
+      if (isPid(child.pid)) rememberGone(state, child.pid);
       const r = await startChildProcess(ctx, child.spec, child.args);
       if ('ok' in r && r.ok) {
         state.dynamic.set(r.ok.key, { ...child, pid: r.ok, key: r.ok.key });
         return undefined;
       }
       if ('ok' in r) return undefined;
-      const key = `restarting#${++restartingKeys}`;
+      const key = restartingKey(oldPid);
       state.dynamic.set(key, { ...child, pid: { restarting: oldPid }, key });
       ctx.log.error({ child: child.spec.id, reason: formatReason(r.error) }, 'child failed to restart');
       return key;
@@ -295,10 +335,14 @@ async function handleRequest(ctx: ActorContext, state: State, req: SupervisorReq
     case 'terminateChild': {
       if (isSimple(state)) {
         if (!isPid(req.id)) return { error: 'simple_one_for_one' };
-        const child = state.dynamic.get(req.id.key);
-        if (!child) return { error: 'not_found' };
-        await shutdown(ctx, req.id, child.spec);
+        const child = state.dynamic.get(req.id.key) ?? state.dynamic.get(restartingKey(req.id));
+        if (!child) {
+          // OTP: a pid that is no longer alive needs no terminating.
+          return ctx.isAlive(req.id) === false || state.gone.has(req.id.key) ? { ok: true } : { error: 'not_found' };
+        }
+        if (isPid(child.pid)) await shutdown(ctx, child.pid, child.spec);
         state.dynamic.delete(child.key!);
+        rememberGone(state, req.id);
         return { ok: true };
       }
       const child = typeof req.id === 'string' ? findById(state, req.id) : undefined;
@@ -354,7 +398,7 @@ export const supervisorBehaviour: Behaviour<SupervisorInit, State> = {
     } catch (e) {
       return { stop: { start_spec: (e as Error).message } };
     }
-    const state: State = { ...flags, children: [], dynamic: new Map(), restarts: [] };
+    const state: State = { ...flags, children: [], dynamic: new Map(), restarts: [], gone: new Set() };
     if (flags.strategy === 'simple_one_for_one') {
       state.template = specs[0];
       return { ok: state };
