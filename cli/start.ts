@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
+import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
 import { NatsTransport, Node, supervisorSpec, type Pid } from '../runtime/index.js';
 import { nodeTree } from '../supervisors/node-tree.js';
@@ -15,7 +15,7 @@ export interface RunningNode {
 
 /** Starts a node and its supervision tree from a validated config. */
 export async function startNode(config: Config, logger?: Logger): Promise<RunningNode> {
-  const log = logger ?? pino({ level: config.logLevel });
+  const log = logger ?? createLogger({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true });
   const transport = config.nats
     ? new NatsTransport({

@@ -24,3 +24,4 @@ export {
 export type { ActorContext, Caller, CallOptions } from './context.js';
 export * from './supervisor/index.js';
 export { NatsTransport, type NatsTransportOptions } from './nats-transport.js';
+export { createLogger, type Logger } from './logger.js';

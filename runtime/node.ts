@@ -1,4 +1,3 @@
-import { pino, type Logger } from 'pino';
 import { Actor } from './actor.js';
 import type { Behaviour, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
 import { RealClock, type Clock, type TimerHandle } from './clock.js';
@@ -7,6 +6,7 @@ import type { CallOptions, Caller } from './context.js';
 import { CallError, CodecError } from './errors.js';
 import { Inbox } from './inbox.js';
 import { LocalBus } from './local-bus.js';
+import { createLogger, type Logger } from './logger.js';
 import { Pid, type Target } from './pid.js';
 import type { Process } from './process.js';
 import { formatReason, type ExitReason } from './reason.js';
@@ -73,7 +73,7 @@ export class Node implements Caller {
     this.name = options.name;
     this.creation = Date.now() * 1000 + Math.floor(Math.random() * 1000);
     this.clock = options.clock ?? new RealClock();
-    this.log = (options.logger ?? pino({ level: 'silent' })).child({ node: options.name });
+    this.log = (options.logger ?? createLogger()).child({ node: options.name });
     this.transport = options.transport ?? (options.bus ?? new LocalBus()).transport();
     this.encodeLocal = options.encodeLocal ?? false;
     this.callTimeout = options.callTimeout ?? DEFAULT_CALL_TIMEOUT;
