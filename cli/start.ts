@@ -1,16 +1,31 @@
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
 import { NatsTransport, Node, supervisorSpec, type Pid } from '../runtime/index.js';
+import { Store } from '../runtime/store.js';
 import { nodeTree } from '../supervisors/node-tree.js';
+import { SEQUENCERS, suTree } from '../supervisors/su.js';
+import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
+import { createSu, suClient, type Su } from '../units/su/index.js';
 
 export interface RunningNode {
   node: Node;
   root: Pid;
   url: string;
   log: Logger;
+  su: Su;
   stop(): Promise<void>;
+}
+
+/** The SU's wallet: the configured file, or `<dataDir>/su-wallet.json` (created on first start). */
+async function suWallet(config: Config, log: Logger) {
+  if (config.su.wallet) return loadWallet(config.su.wallet);
+  const { wallet, created, path } = await loadOrCreateWallet(config.dataDir, { kind: config.su.walletKind, fileName: 'su-wallet.json' });
+  if (created) log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} SU wallet at ${path}`);
+  return wallet;
 }
 
 /** Starts a node and its supervision tree from a validated config. */
@@ -26,16 +41,47 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         auth: { user: config.nats.user, pass: config.nats.pass, token: config.nats.token },
       })
     : undefined;
-  const node = await Node.start({ name: config.nodeName, logger: log, transport });
+  const wallet = await suWallet(config, log);
+  // One LMDB environment per node; each unit keeps its sub-databases in it.
+  const store = Store.open(join(config.dataDir, 'lmdb'));
+  const su = createSu({
+    wallet,
+    store,
+    signers: config.su.signers ?? (wallet.kind === 'rsa' ? availableParallelism() : 0),
+    idleMs: config.su.idleMs,
+    maxRun: config.su.maxRun,
+  });
+  const release = async () => {
+    await su.close();
+    await store.close();
+  };
+  let node: Node;
+  try {
+    node = await Node.start({ name: config.nodeName, logger: log, transport });
+  } catch (e) {
+    await release();
+    throw e;
+  }
   let url = '';
   const tree = nodeTree({
     http: { host: config.host, port: config.port, onListening: (u) => (url = u) },
-    plugins: [{ prefix: '/', plugin: nodeRoutes(node, () => ({ bus: config.nats ? 'nats' : 'local' })) }],
+    plugins: [
+      { prefix: '/', plugin: nodeRoutes(node, () => ({ bus: config.nats ? 'nats' : 'local', su: su.address })) },
+      { prefix: '/su', plugin: su.routes(suClient(node, node, SEQUENCERS, config.su.callTimeoutMs)) },
+    ],
     shutdownMs: config.shutdownMs,
+    units: [
+      suTree(su.runtime, {
+        intensity: config.su.restartIntensity,
+        period: config.su.restartPeriod,
+        shutdownMs: config.shutdownMs,
+      }),
+    ],
   });
   const started = await node.spawn(supervisorSpec(tree), { name: 'root' });
   if (!('ok' in started)) {
     await node.stop();
+    await release();
     throw new Error(`node failed to start: ${JSON.stringify(started)}`);
   }
   return {
@@ -43,6 +89,10 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     root: started.ok,
     url,
     log,
-    stop: () => node.stop(config.shutdownMs * 2),
+    su,
+    stop: async () => {
+      await node.stop(config.shutdownMs * 2);
+      await release();
+    },
   };
 }

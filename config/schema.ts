@@ -16,6 +16,32 @@ export const NatsConfigSchema = z.object({
   token: z.string().optional(),
 });
 
+export const SuConfigSchema = z
+  .object({
+    /** A wallet JSON file (Arweave RSA JWK or Ed25519 OKP JWK). Absent: `<dataDir>/su-wallet.json`, created on first start. */
+    wallet: z.string().min(1).optional(),
+    /**
+     * Kind of the wallet created on first start (and expected in the file). The reference SU
+     * signs with RSA-4096; the default here is Ed25519, whose signatures cost ~30 µs instead of
+     * ~4 ms, because the hash chain makes each process's signatures strictly sequential: with RSA
+     * one process gets at most ~250 assignments/s. ANS-104 type-2 items verify with arbundles,
+     * so readers of the log are not affected. Choose `rsa` to match the reference exactly.
+     */
+    walletKind: z.enum(['ed25519', 'rsa']).default('ed25519'),
+    /** Signing worker threads; 0 signs on the event loop. Default: 0 for ed25519, one per core for rsa. */
+    signers: z.number().int().min(0).max(256).optional(),
+    /** A process's sequencer stops after this many ms without requests (0: never). */
+    idleMs: z.number().int().min(0).default(60_000),
+    /** Most slots a sequencer signs and commits as one run. */
+    maxRun: z.number().int().min(1).max(4096).default(512),
+    /** Sequencer restarts allowed within restartPeriod seconds before the SU subtree gives up. */
+    restartIntensity: z.number().int().min(0).default(100),
+    restartPeriod: z.number().int().min(1).default(5),
+    /** How long an HTTP request waits for its sequencer, ms. */
+    callTimeoutMs: z.number().int().min(1).default(30_000),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     nodeName: nodeName.default('aotp1'),
@@ -28,8 +54,11 @@ export const ConfigSchema = z
     shutdownMs: z.number().int().min(0).default(5000),
     /** Absent: the embedded in-process bus (a single node). */
     nats: NatsConfigSchema.optional(),
+    /** The Scheduler Unit, served under /su. */
+    su: SuConfigSchema.prefault({}),
   })
   .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type NatsConfig = z.infer<typeof NatsConfigSchema>;
+export type SuConfig = z.infer<typeof SuConfigSchema>;

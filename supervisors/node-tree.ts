@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { SupervisorSpec } from '../runtime/index.js';
+import type { ChildSpec, SupervisorSpec } from '../runtime/index.js';
 import { httpServer, type HttpServerArgs } from '../units/http/http-server.js';
 
 export interface NodeTreeOptions {
   http: Omit<HttpServerArgs, 'plugins'>;
   plugins: { prefix: string; plugin: FastifyPluginAsync }[];
   shutdownMs: number;
+  /** The units' subtrees (e.g. supervisors/su.ts), started before the HTTP listener that serves them. */
+  units?: ChildSpec[];
 }
 
 /**
@@ -18,6 +20,7 @@ export function nodeTree(o: NodeTreeOptions): SupervisorSpec {
     intensity: 3,
     period: 5,
     children: [
+      ...(o.units ?? []),
       {
         id: 'http',
         start: { behaviour: httpServer, args: { ...o.http, plugins: o.plugins }, options: { name: 'http' } },

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createData, DataItem, SIG_CONFIG, type Signer } from '@dha-team/arbundles';
+import { dataItemSignatureData } from './deep-hash.js';
 import { InvalidDataItem } from './errors.js';
 import { addressFromOwner, b64url, verifySignature, type WalletKey } from './keys.js';
 import { checkTagsToSign, decodeTags, TAG_LIMITS, type Tag } from './tags.js';
@@ -193,8 +194,8 @@ export function parseDataItem(bytes: Uint8Array): ParsedDataItem {
 
 /**
  * Whether the bytes are a well-formed data item whose signature is valid. Never throws on bad
- * input. Types 1 (RSA) and 2 (Ed25519) are checked with node:crypto against arbundles' deep
- * hash; other types go to arbundles' `DataItem.verify`.
+ * input. Types 1 (RSA) and 2 (Ed25519) are checked with node:crypto against the deep hash
+ * (deep-hash.js, the value arbundles signs); other types go to arbundles' `DataItem.verify`.
  */
 export async function verifyDataItem(item: Uint8Array | ParsedDataItem): Promise<boolean> {
   let raw: Buffer;
@@ -208,11 +209,23 @@ export async function verifyDataItem(item: Uint8Array | ParsedDataItem): Promise
     throw err;
   }
   try {
-    const message = await new DataItem(raw).getSignatureData();
-    return verifySignature(l.signatureType, l.owner, message, l.signature) ?? (await DataItem.verify(raw));
+    const native = verifySignature(l.signatureType, l.owner, signatureData(l), l.signature);
+    return native ?? (await DataItem.verify(raw));
   } catch {
     return false;
   }
+}
+
+/** The deep hash the item's signature covers (what arbundles' getSignatureData computes). */
+function signatureData(l: Layout): Buffer {
+  return dataItemSignatureData({
+    signatureType: l.signatureType,
+    owner: l.owner,
+    ...(l.target ? { target: l.target } : {}),
+    ...(l.anchor ? { anchor: l.anchor } : {}),
+    tagBytes: l.tagBytes,
+    data: l.data,
+  });
 }
 
 /** The value of the first tag named `name`. */

@@ -23,3 +23,5 @@ export {
   type ParsedDataItem,
   type SignedDataItem,
 } from './data-item.js';
+export { deepHash, deepHashBlob, DeepHashList, dataItemPrefix, dataItemSignatureData, type DeepHashChunk, type SignatureDataParts } from './deep-hash.js';
+export { SignPool, type SignPoolOptions } from './sign-pool.js';

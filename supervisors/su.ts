@@ -1,0 +1,51 @@
+import type { ActorContext, ChildSpec, Pid, StartResult } from '../runtime/index.js';
+import { supervisorSpec } from '../runtime/index.js';
+import { sequencerName } from '../units/su/client.js';
+import { sequencer, type SuRuntime } from '../units/su/sequencer.js';
+
+export const SEQUENCERS = 'su.sequencers';
+
+export interface SuTreeOptions {
+  /** Restarts of sequencers allowed within `period` seconds before the SU subtree gives up. */
+  intensity: number;
+  period: number;
+  /** ms a sequencer gets to finish its in-flight commits on shutdown. */
+  shutdownMs: number;
+}
+
+/**
+ * The Scheduler Unit's subtree: a simple_one_for_one supervisor of slot sequencers, one per
+ * hosted process, each registered as `su/<processId>` and started on demand (SuClient).
+ *
+ * - restart `transient`: a crashed sequencer is restarted (and reloads its durable log); one
+ *   that stopped because it was idle (`normal`) is not.
+ * - The name is the child's identity. When the name is already taken — two on-demand starts
+ *   for one process, or a restart racing an on-demand start after a crash — the start answers
+ *   with the running sequencer (`already_started` → that pid) instead of failing, so the
+ *   supervisor keeps one child and never loops on restarts that cannot succeed.
+ * - intensity: many processes' sequencers share it, so it is sized for bursts (a disk error
+ *   crashes every sequencer that writes); past it the subtree shuts down and the root decides.
+ */
+export function suTree(su: SuRuntime, o: SuTreeOptions): ChildSpec {
+  const start = async (ctx: ActorContext, extra?: unknown): Promise<StartResult> => {
+    const { processId } = extra as { processId: string };
+    const r = await ctx.spawnLink({ behaviour: sequencer, args: { processId, su } }, { name: sequencerName(processId) });
+    if ('error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error) {
+      return { ok: (r.error as { already_started: Pid }).already_started };
+    }
+    return r;
+  };
+  return {
+    id: 'su',
+    type: 'supervisor',
+    start: {
+      ...supervisorSpec({
+        strategy: 'simple_one_for_one',
+        intensity: o.intensity,
+        period: o.period,
+        children: [{ id: 'sequencer', start, restart: 'transient', shutdown: o.shutdownMs }],
+      }),
+      options: { name: SEQUENCERS },
+    },
+  };
+}

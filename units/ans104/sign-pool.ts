@@ -1,0 +1,124 @@
+/**
+ * Signing on worker threads: RSA-4096 costs milliseconds of CPU per signature, so a node that
+ * signs inline signs for one caller at a time. A pool of workers (sign-worker.js), each holding
+ * the private key, spreads signatures over the cores and leaves the event loop free.
+ *
+ * `sign(message)` signs bytes (for ANS-104: an item's deep hash) as the wallet's signer does.
+ * A unit that signs whole structures (the SU signs runs of assignments) gives `extensions`:
+ * module URLs whose `createOps(key)` adds ops to every worker, called with `run(op, arg)`.
+ * Jobs go to the least busy worker, several per message when there is a queue.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { WalletKey } from './keys.js';
+
+interface Job {
+  id: number;
+  op: string;
+  arg: unknown;
+  resolve: (result: any) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: Map<number, Job>;
+}
+
+export interface SignPoolOptions {
+  /** Worker threads; default: the machine's available parallelism. */
+  size?: number;
+  /** Jobs in flight per worker before jobs wait here; default 4. */
+  depth?: number;
+  /** Modules (URLs) whose `createOps(key)` adds ops to each worker. */
+  extensions?: URL[];
+}
+
+export class SignPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly depth: number;
+  readonly size: number;
+
+  constructor(key: WalletKey, options: SignPoolOptions = {}) {
+    this.size = Math.max(1, options.size ?? availableParallelism());
+    this.depth = Math.max(1, options.depth ?? 4);
+    const workerData = { key, extensions: (options.extensions ?? []).map(String) };
+    for (let i = 0; i < this.size; i++) this.slots.push(this.startWorker(workerData));
+  }
+
+  private startWorker(workerData: unknown): Slot {
+    const worker = new Worker(new URL('./sign-worker.js', import.meta.url), { workerData });
+    const slot: Slot = { worker, busy: new Map() };
+    worker.on('message', (results: { id: number; result?: unknown; error?: string }[]) => {
+      for (const r of results) {
+        const job = slot.busy.get(r.id);
+        if (!job) continue;
+        slot.busy.delete(r.id);
+        if (r.error === undefined) job.resolve(r.result);
+        else job.reject(new Error(`signing worker: ${r.error}`));
+      }
+      // An idle pool does not keep the process alive; a busy one does.
+      if (slot.busy.size === 0) worker.unref();
+      this.pump();
+    });
+    const fail = (e: Error) => {
+      for (const job of slot.busy.values()) job.reject(e);
+      slot.busy.clear();
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      if (this.slots.length === 0) for (const job of this.queue.splice(0)) job.reject(e);
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`signing worker exited (${code})`)));
+    worker.unref();
+    return slot;
+  }
+
+  /** The signature of `message`, made on a worker. */
+  async sign(message: Uint8Array): Promise<Buffer> {
+    const sig = await this.run<Uint8Array>('sign', message);
+    return Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength);
+  }
+
+  /** Runs an op (built in, or from an extension) on a worker. */
+  run<T>(op: string, arg: unknown): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('sign pool is closed'));
+    if (this.slots.length === 0) return Promise.reject(new Error('sign pool has no live workers'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, op, arg, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Jobs waiting plus jobs on workers. */
+  get pending(): number {
+    let n = this.queue.length;
+    for (const s of this.slots) n += s.busy.size;
+    return n;
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let best: Slot | undefined;
+      for (const s of this.slots) if (s.busy.size < this.depth && (!best || s.busy.size < best.busy.size)) best = s;
+      if (!best) return;
+      const room = this.depth - best.busy.size;
+      const take = Math.max(1, Math.min(room, Math.ceil(this.queue.length / this.slots.length)));
+      const batch = this.queue.splice(0, take);
+      for (const job of batch) best.busy.set(job.id, job);
+      best.worker.ref();
+      best.worker.postMessage(batch.map(({ id, op, arg }) => ({ id, op, arg })));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const e = new Error('sign pool is closed');
+    for (const job of this.queue.splice(0)) job.reject(e);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,161 @@
+// The SU's assignment data items, built and signed (plain JavaScript, types in
+// assignment-core.d.ts, because signing worker threads load it; see assignment.ts).
+//
+// An assignment is an ANS-104 item signed by the SU wallet: no target, 32 random anchor bytes,
+// no data, and the tags in the order the reference SU writes them (servers/su builder.rs):
+//   Process, Message, Epoch=0, Nonce=<slot>, Hash-Chain, Block-Height (12 digits, zero padded),
+//   Timestamp (unix ms), Data-Protocol=ao, Type=Assignment, Variant=ao.TN.1,
+//   Exclude=<name> (one per excluded name; assign flow only)
+// For slot 0 (the spawn's own assignment) Message is the process id.
+// Hash-Chain: slot 0 = sha256(process id bytes); slot n = sha256(id of assignment n-1 ‖ its
+// Hash-Chain), all as raw 32-byte values, written base64url.
+import { createHash, createPrivateKey, constants, randomFillSync, sign } from 'node:crypto';
+import { dataItemPrefix, deepHashBlob } from '../ans104/deep-hash.js';
+
+const b64 = (s) => Buffer.from(s, 'base64url');
+
+export function firstHashChain(processId) {
+  return createHash('sha256').update(b64(processId)).digest('base64url');
+}
+
+export function nextHashChain(prevAssignmentId, prevHashChain) {
+  return createHash('sha256').update(b64(prevAssignmentId)).update(b64(prevHashChain)).digest('base64url');
+}
+
+export function formatBlockHeight(height) {
+  return String(height).padStart(12, '0');
+}
+
+export function assignmentTags(f) {
+  const tags = [
+    { name: 'Process', value: f.processId },
+    { name: 'Message', value: f.messageId },
+    { name: 'Epoch', value: '0' },
+    { name: 'Nonce', value: String(f.slot) },
+    { name: 'Hash-Chain', value: f.hashChain },
+    { name: 'Block-Height', value: formatBlockHeight(f.blockHeight) },
+    { name: 'Timestamp', value: String(f.timestamp) },
+    { name: 'Data-Protocol', value: 'ao' },
+    { name: 'Type', value: 'Assignment' },
+    { name: 'Variant', value: 'ao.TN.1' },
+  ];
+  for (const x of f.exclude ?? []) tags.push({ name: 'Exclude', value: x });
+  return tags;
+}
+
+/** Bytes of Avro's zigzag varint for a non-negative integer. */
+function longSize(n) {
+  let m = n * 2;
+  let size = 1;
+  while (m >= 0x80) {
+    m = Math.floor(m / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeLong(buf, pos, n) {
+  let m = n * 2;
+  while (m >= 0x80) {
+    buf[pos++] = (m & 0x7f) | 0x80;
+    m = Math.floor(m / 128);
+  }
+  buf[pos++] = m;
+  return pos;
+}
+
+/** The Avro tag block, byte for byte as arbundles' serializeTags writes it. */
+export function encodeTags(tags) {
+  if (tags.length === 0) return Buffer.alloc(0);
+  let size = longSize(tags.length) + 1;
+  const lengths = [];
+  for (const t of tags) {
+    const n = Buffer.byteLength(t.name);
+    const v = Buffer.byteLength(t.value);
+    lengths.push(n, v);
+    size += longSize(n) + n + longSize(v) + v;
+  }
+  const buf = Buffer.allocUnsafe(size);
+  let pos = writeLong(buf, 0, tags.length);
+  for (let i = 0; i < tags.length; i++) {
+    pos = writeLong(buf, pos, lengths[2 * i]);
+    pos += buf.write(tags[i].name, pos, 'utf8');
+    pos = writeLong(buf, pos, lengths[2 * i + 1]);
+    pos += buf.write(tags[i].value, pos, 'utf8');
+  }
+  buf[pos] = 0;
+  return buf;
+}
+
+const ANCHOR_BYTES = 32;
+const EMPTY_HASH = deepHashBlob(Buffer.alloc(0));
+
+/** Signs runs of consecutive assignments of one process with one key. */
+export function createRunSigner(jwk) {
+  const key = createPrivateKey({ key: jwk, format: 'jwk' });
+  const rsa = jwk.kty === 'RSA';
+  const signatureType = rsa ? 1 : 2;
+  const signatureLength = rsa ? 512 : 64;
+  const owner = b64(rsa ? jwk.n : jwk.x);
+  const prefix = dataItemPrefix(signatureType, owner);
+  const sigOpts = rsa ? { key, padding: constants.RSA_PKCS1_PSS_PADDING } : key;
+  const algorithm = rsa ? 'sha256' : null;
+
+  let anchors = Buffer.alloc(0);
+  let anchorPos = 0;
+  const nextAnchor = () => {
+    if (anchorPos === anchors.length) {
+      anchors = randomFillSync(Buffer.allocUnsafe(ANCHOR_BYTES * 512));
+      anchorPos = 0;
+    }
+    anchorPos += ANCHOR_BYTES;
+    return anchors.subarray(anchorPos - ANCHOR_BYTES, anchorPos);
+  };
+
+  /** One assignment: its id and bytes. */
+  function signOne(fields) {
+    const tagList = assignmentTags(fields);
+    const tags = encodeTags(tagList);
+    const anchor = nextAnchor();
+    const message = prefix.fork().push(anchor).push(tags).pushHashed(EMPTY_HASH).digest();
+    const signature = sign(algorithm, message, sigOpts);
+    if (signature.length !== signatureLength) throw new Error(`signature of ${signature.length} bytes, expected ${signatureLength}`);
+    const raw = Buffer.alloc(2 + signatureLength + owner.length + 2 + ANCHOR_BYTES + 16 + tags.length);
+    let p = raw.writeUInt16LE(signatureType, 0);
+    p += signature.copy(raw, p);
+    p += owner.copy(raw, p);
+    raw[p++] = 0; // no target
+    raw[p++] = 1; // anchor present
+    p += anchor.copy(raw, p);
+    p = raw.writeBigUInt64LE(BigInt(tagList.length), p);
+    p = raw.writeBigUInt64LE(BigInt(tags.length), p);
+    tags.copy(raw, p);
+    return { id: createHash('sha256').update(signature).digest('base64url'), raw };
+  }
+
+  /**
+   * Signs `run.items` (consecutive slots of `run.processId`) one after another, each chained
+   * to the one before; `run.prev` is the assignment before the first item (null for slot 0).
+   */
+  function signRun(run) {
+    const out = [];
+    let prev = run.prev;
+    for (const item of run.items) {
+      if (prev === null && item.slot !== 0) throw new Error(`slot ${item.slot} of ${run.processId} has no previous assignment`);
+      if (prev !== null && item.slot !== prev.slot + 1) throw new Error(`slot ${item.slot} does not follow slot ${prev.slot}`);
+      const hashChain = prev === null ? firstHashChain(run.processId) : nextHashChain(prev.id, prev.hashChain);
+      const { id, raw } = signOne({ ...item, processId: run.processId, hashChain });
+      out.push({ id, raw, hashChain });
+      prev = { id, hashChain, slot: item.slot };
+    }
+    return out;
+  }
+
+  return { signatureType, owner, signRun };
+}
+
+/** The SignPool extension: op `su.signRun` on each worker. */
+export function createOps(jwk) {
+  const signer = createRunSigner(jwk);
+  return { 'su.signRun': (run) => signer.signRun(run) };
+}

@@ -1,0 +1,70 @@
+/**
+ * How the rest of the node schedules: finds the sequencer `su/<processId>` by name, starts it
+ * under the sequencers' supervisor when it is not running, and calls it.
+ *
+ * A call that fails because the sequencer was not there (`noproc`), stopped while the request
+ * waited in its mailbox (an idle stop), or died (a crash or a kill) is made again, to the
+ * restarted or a fresh sequencer. That is safe because scheduling is idempotent by message id:
+ * the retry gets the slot the first attempt got, or the first slot if it never got one.
+ */
+import { CallError, startChild, type Caller, type Pid } from '../../runtime/index.js';
+import type { ScheduleReply, SequencerRequest } from './sequencer.js';
+
+export const sequencerName = (processId: string) => `su/${processId}`;
+
+/** The running sequencers' registry: a local node. */
+export interface NameRegistry {
+  whereis(name: string): Pid | undefined;
+}
+
+export interface SuClientOptions {
+  /** Name of the sequencers' simple_one_for_one supervisor. */
+  supervisor: string;
+  /** Per call, ms. */
+  timeout: number;
+  /** Calls per request before giving up; default 4. */
+  attempts?: number;
+}
+
+/** The sequencer could not be reached (after retries). */
+export class SchedulerUnavailable extends Error {
+  override readonly name = 'SchedulerUnavailable';
+}
+
+export class SuClient {
+  constructor(
+    private readonly caller: Caller,
+    private readonly names: NameRegistry,
+    private readonly options: SuClientOptions,
+  ) {}
+
+  /** The running sequencer of `processId`, started if needed. */
+  async sequencer(processId: string): Promise<Pid> {
+    const name = sequencerName(processId);
+    const running = this.names.whereis(name);
+    if (running) return running;
+    const r = await startChild(this.caller, this.options.supervisor, { processId });
+    if ('ok' in r && r.ok) return r.ok;
+    if ('error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error) {
+      return (r.error as { already_started: Pid }).already_started;
+    }
+    const now = this.names.whereis(name);
+    if (now) return now;
+    throw new SchedulerUnavailable(`cannot start the sequencer of ${processId}: ${JSON.stringify('error' in r ? String(r.error) : r)}`);
+  }
+
+  async schedule(processId: string, request: SequencerRequest): Promise<ScheduleReply> {
+    const attempts = this.options.attempts ?? 4;
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      const pid = await this.sequencer(processId);
+      try {
+        return await this.caller.call<ScheduleReply>(pid, request, { timeout: this.options.timeout });
+      } catch (e) {
+        if (!(e instanceof CallError) || e.kind === 'timeout') throw e;
+        last = e;
+      }
+    }
+    throw new SchedulerUnavailable(`the sequencer of ${processId} did not answer: ${(last as Error).message}`);
+  }
+}

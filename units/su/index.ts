@@ -1,0 +1,79 @@
+/**
+ * The Scheduler Unit, assembled: its store in the node's LMDB environment, its signer (inline
+ * or a pool of signing threads), the reader, the client the routes call, and the routes.
+ * The sequencers' supervisor is in supervisors/su.ts.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Caller } from '../../runtime/index.js';
+import type { Store } from '../../runtime/store.js';
+import type { SignPool } from '../ans104/sign-pool.js';
+import type { Wallet } from '../ans104/wallet.js';
+import { AssignmentSigner, assignmentSignPool } from './assignment.js';
+import { SuClient, type NameRegistry } from './client.js';
+import { SuReader } from './reader.js';
+import { suRoutes } from './routes.js';
+import type { SuRuntime } from './sequencer.js';
+import { SuStore } from './store.js';
+
+export interface SuOptions {
+  wallet: Wallet;
+  store: Store;
+  /** Signing worker threads; 0 signs inline on the event loop. */
+  signers: number;
+  /** A sequencer stops after this many idle ms (0: never). */
+  idleMs: number;
+  /** Most slots a sequencer signs and commits as one run. */
+  maxRun: number;
+  /** Block height for assignments. Default 0: this SU follows no Arweave network. */
+  blockHeight?: () => number;
+  /** Wall clock, unix ms. */
+  now?: () => number;
+}
+
+export interface Su {
+  address: string;
+  runtime: SuRuntime;
+  store: SuStore;
+  reader: SuReader;
+  pool: SignPool | undefined;
+  /** The routes, for an HTTP listener to mount (under `/su`). */
+  routes(client: SuClient): FastifyPluginAsync;
+  /** Stops the signing threads (after the sequencers have stopped). */
+  close(): Promise<void>;
+}
+
+export function createSu(o: SuOptions): Su {
+  const store = new SuStore(o.store);
+  const pool = o.signers > 0 ? assignmentSignPool(o.wallet, o.signers) : undefined;
+  const blockHeight = o.blockHeight ?? (() => 0);
+  const now = o.now ?? Date.now;
+  const runtime: SuRuntime = {
+    store,
+    signer: new AssignmentSigner(o.wallet, pool),
+    blockHeight,
+    now,
+    idleMs: o.idleMs,
+    maxRun: o.maxRun,
+  };
+  const reader = new SuReader(store);
+  return {
+    address: o.wallet.address,
+    runtime,
+    store,
+    reader,
+    pool,
+    routes: (client) => suRoutes({ client, reader, address: o.wallet.address, blockHeight, now }),
+    close: async () => {
+      await pool?.close();
+    },
+  };
+}
+
+export function suClient(caller: Caller, names: NameRegistry, supervisor: string, timeout: number): SuClient {
+  return new SuClient(caller, names, { supervisor, timeout });
+}
+
+export { SuClient, SchedulerUnavailable, sequencerName } from './client.js';
+export { SuReader, type SuEntry, type Page, type PageQuery } from './reader.js';
+export { SuStore, type ProcessRecord, type SlotRecord } from './store.js';
+export type { ScheduleReply, Scheduled, SequencerRequest, SuRuntime } from './sequencer.js';

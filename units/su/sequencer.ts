@@ -1,0 +1,295 @@
+/**
+ * The slot sequencer of one process: the actor `su/<processId>`, the single writer of that
+ * process's log.
+ *
+ * A request (spawn, message, assign) that is not a duplicate is queued and the caller is not
+ * answered yet (`noreply`). Queued requests are taken as a run: each gets the next slot and a
+ * timestamp, in memory; the run is signed (inline, or on the signing pool, whose answer comes
+ * back as a message), then appended to the store; the next run can be signed while the
+ * previous one is being committed. Callers are answered only when the commit holding their
+ * slot is durable. A message id that is already scheduled — durable, or anywhere in that
+ * pipeline — gets its existing slot; it never gets a second one.
+ *
+ * A failed signature or write crashes the actor. Its supervisor restarts it; `init` waits
+ * until the dead incarnation's appends have settled and loads the durable state, so the next
+ * slot follows the last durable one. (The store refuses a run that does not start at the
+ * durable next slot, so even a write issued by a dead incarnation cannot take a slot twice.)
+ *
+ * It stops itself (`normal`) after `idleMs` without requests and with nothing in flight.
+ */
+import type { ActorContext, Behaviour, From, TimerHandle } from '../../runtime/index.js';
+import { formatReason } from '../../runtime/index.js';
+import type { AssignmentSigner, ChainHead, RunItem, SignedAssignment } from './assignment.js';
+import type { NewSlot, SlotKind, SlotRecord, SuStore } from './store.js';
+
+/** What the sequencers of a node share. */
+export interface SuRuntime {
+  store: SuStore;
+  signer: AssignmentSigner;
+  /** Block height written into assignments. */
+  blockHeight(): number;
+  /** Wall clock, unix ms (assignments' Timestamp). */
+  now(): number;
+  /** Stop after this many ms without requests; 0: never. */
+  idleMs: number;
+  /** Most slots signed and written as one run. */
+  maxRun: number;
+}
+
+export interface SequencerArgs {
+  processId: string;
+  su: SuRuntime;
+}
+
+export type SequencerRequest =
+  | { op: 'spawn'; id: string; raw: Uint8Array }
+  | { op: 'message'; id: string; raw: Uint8Array }
+  /** Assign a transaction this SU holds (`POST /?process-id=&assign=`). */
+  | { op: 'assign'; id: string; exclude?: string[] };
+
+export interface Scheduled {
+  processId: string;
+  slot: number;
+  assignmentId: string;
+  messageId: string;
+  timestamp: number;
+  /** true when the message was already scheduled before this request */
+  existing: boolean;
+}
+
+export type ScheduleReply = { ok: Scheduled } | { error: string };
+
+interface Pending {
+  kind: SlotKind;
+  messageId: string;
+  raw?: Uint8Array;
+  exclude?: string[];
+  from: From[];
+  slot?: number;
+  timestamp?: number;
+  blockHeight?: number;
+  result?: Scheduled;
+}
+
+interface State {
+  processId: string;
+  su: SuRuntime;
+  hosted: boolean;
+  next: number;
+  head: ChainHead | null;
+  lastTimestamp: number;
+  /** Accepted, waiting for a run. */
+  queue: Pending[];
+  /** The run being signed on the pool. */
+  signing: Pending[] | null;
+  drainQueued: boolean;
+  /** Runs being appended, oldest first, with their promise. */
+  writing: { run: Pending[]; done: Promise<void> }[];
+  /** Every accepted request not yet answered, by message id. */
+  waiting: Map<string, Pending>;
+  lastActive: number;
+  idleTimer: TimerHandle | undefined;
+}
+
+type Info =
+  | { tag: 'drain' }
+  | { tag: 'signed'; results: SignedAssignment[] }
+  | { tag: 'signFailed'; error: string }
+  | { tag: 'written' }
+  | { tag: 'writeFailed'; error: string }
+  | { tag: 'idle' };
+
+const fromRecord = (processId: string, r: SlotRecord, existing: boolean): Scheduled => ({
+  processId,
+  slot: r.slot,
+  assignmentId: r.assignmentId,
+  messageId: r.messageId,
+  timestamp: r.timestamp,
+  existing,
+});
+
+export const sequencer: Behaviour<SequencerArgs, State> = {
+  async init({ processId, su }, ctx) {
+    // Finish with the previous incarnation's appends before reading what is durable.
+    ctx.trapExit(true);
+    await su.store.settled(processId);
+    const record = su.store.process(processId);
+    const state: State = {
+      processId,
+      su,
+      hosted: record !== undefined,
+      next: record?.nextSlot ?? 0,
+      head: record ? { slot: record.head.slot, id: record.head.id, hashChain: record.head.hashChain } : null,
+      lastTimestamp: record?.head.timestamp ?? 0,
+      queue: [],
+      signing: null,
+      drainQueued: false,
+      writing: [],
+      waiting: new Map(),
+      lastActive: ctx.clock.now(),
+      idleTimer: undefined,
+    };
+    armIdle(state, ctx, su.idleMs);
+    return { ok: state };
+  },
+
+  handleCall(req: SequencerRequest, from, state, ctx) {
+    state.lastActive = ctx.clock.now();
+    const { processId, su } = state;
+    const answer = (reply: ScheduleReply) => ({ reply, state });
+
+    if (req.op === 'spawn' && req.id !== processId) return answer({ error: `spawn ${req.id} sent to the sequencer of ${processId}` });
+    if (req.op !== 'spawn' && !state.hosted) return answer({ error: `Process not found: ${processId}` });
+
+    // Already scheduled: in the pipeline, or durable.
+    const pending = state.waiting.get(req.id);
+    if (pending) {
+      pending.from.push(from);
+      return { noreply: true, state };
+    }
+    const slot = su.store.slotOf(req.id, processId);
+    if (slot !== undefined) {
+      const record = su.store.slot(processId, slot);
+      if (record) return answer({ ok: fromRecord(processId, record, true) });
+    }
+    if (req.op === 'assign' && !su.store.hasItem(req.id)) {
+      return answer({ error: `Assigned transaction not found on this SU: ${req.id}` });
+    }
+
+    const p: Pending =
+      req.op === 'assign'
+        ? { kind: 'assign', messageId: req.id, ...(req.exclude?.length ? { exclude: req.exclude } : {}), from: [from] }
+        : { kind: req.op === 'spawn' ? 'process' : 'message', messageId: req.id, raw: req.raw, from: [from] };
+    if (req.op === 'spawn') state.hosted = true;
+    state.queue.push(p);
+    state.waiting.set(req.id, p);
+    queueDrain(state, ctx);
+    return { noreply: true, state };
+  },
+
+  handleInfo(msg: Info, state, ctx) {
+    switch (msg.tag) {
+      case 'drain':
+        state.drainQueued = false;
+        startRun(state, ctx);
+        return { state };
+      case 'signed': {
+        const run = state.signing;
+        state.signing = null;
+        if (!run) return { state };
+        write(state, ctx, run, msg.results);
+        if (state.queue.length > 0) queueDrain(state, ctx);
+        return { state };
+      }
+      case 'signFailed':
+        throw new Error(`signing failed: ${msg.error}`);
+      case 'written': {
+        const w = state.writing.shift();
+        if (w) answerRun(state, ctx, w.run);
+        return { state };
+      }
+      case 'writeFailed':
+        // Crash: the supervisor restarts the sequencer from the durable log.
+        throw new Error(`append failed: ${msg.error}`);
+      case 'idle': {
+        state.idleTimer = undefined;
+        const idleFor = ctx.clock.now() - state.lastActive;
+        const busy = state.queue.length > 0 || state.signing !== null || state.writing.length > 0;
+        if (!busy && idleFor >= state.su.idleMs) return { stop: 'normal', state };
+        armIdle(state, ctx, Math.max(1, state.su.idleMs - idleFor));
+        return { state };
+      }
+      default:
+        return { state };
+    }
+  },
+
+  async terminate(_reason, state, ctx) {
+    // Stopped in order (shutdown): answer whoever's slot becomes durable; the rest get the exit.
+    for (const w of state.writing) {
+      try {
+        await w.done;
+        answerRun(state, ctx, w.run);
+      } catch {
+        return;
+      }
+    }
+  },
+};
+
+function armIdle(state: State, ctx: ActorContext, ms: number): void {
+  if (state.su.idleMs > 0) state.idleTimer = ctx.sendAfter(ms, { tag: 'idle' } satisfies Info);
+}
+
+/** Requests that arrive together wait for one drain message, so they form one run. */
+function queueDrain(state: State, ctx: ActorContext): void {
+  if (state.drainQueued || state.signing) return;
+  state.drainQueued = true;
+  ctx.send(ctx.self, { tag: 'drain' } satisfies Info);
+}
+
+function startRun(state: State, ctx: ActorContext): void {
+  if (state.signing || state.queue.length === 0) return;
+  const { su } = state;
+  const run = state.queue.splice(0, su.maxRun);
+  const items: RunItem[] = [];
+  const blockHeight = su.blockHeight();
+  for (const p of run) {
+    // Timestamps never go backwards within a log, even if the wall clock does.
+    const timestamp = Math.max(su.now(), state.lastTimestamp);
+    state.lastTimestamp = timestamp;
+    p.slot = state.next++;
+    p.timestamp = timestamp;
+    p.blockHeight = blockHeight;
+    items.push({ messageId: p.messageId, slot: p.slot, timestamp, blockHeight, ...(p.exclude ? { exclude: p.exclude } : {}) });
+  }
+  const signed = su.signer.signRun({ processId: state.processId, prev: state.head, items });
+  if (Array.isArray(signed)) {
+    write(state, ctx, run, signed);
+    if (state.queue.length > 0) queueDrain(state, ctx);
+    return;
+  }
+  state.signing = run;
+  const self = ctx.self;
+  signed.then(
+    (results) => ctx.send(self, { tag: 'signed', results } satisfies Info),
+    (e) => ctx.send(self, { tag: 'signFailed', error: formatReason(e) } satisfies Info),
+  );
+  // The chain head moves when the signatures are back (see write).
+}
+
+function write(state: State, ctx: ActorContext, run: Pending[], signed: SignedAssignment[]): void {
+  if (ctx.signal.aborted) return; // a dead incarnation writes nothing
+  const { processId, su } = state;
+  const slots: NewSlot[] = run.map((p, i) => {
+    const a = signed[i]!;
+    p.result = { processId, slot: p.slot!, assignmentId: a.id, messageId: p.messageId, timestamp: p.timestamp!, existing: false };
+    return {
+      slot: p.slot!,
+      kind: p.kind,
+      assignmentId: a.id,
+      messageId: p.messageId,
+      timestamp: p.timestamp!,
+      blockHeight: p.blockHeight!,
+      hashChain: a.hashChain,
+      assignment: a.raw,
+      ...(p.raw ? { item: p.raw } : {}),
+    };
+  });
+  const end = signed[signed.length - 1]!;
+  state.head = { slot: run[run.length - 1]!.slot!, id: end.id, hashChain: end.hashChain };
+  const done = su.store.append(processId, slots);
+  state.writing.push({ run, done });
+  const self = ctx.self;
+  done.then(
+    () => ctx.send(self, { tag: 'written' } satisfies Info),
+    (e) => ctx.send(self, { tag: 'writeFailed', error: formatReason(e) } satisfies Info),
+  );
+}
+
+function answerRun(state: State, ctx: ActorContext, run: Pending[]): void {
+  for (const p of run) {
+    state.waiting.delete(p.messageId);
+    for (const from of p.from) ctx.reply(from, { ok: p.result! } satisfies ScheduleReply);
+  }
+}

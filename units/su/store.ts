@@ -1,0 +1,155 @@
+/**
+ * The SU's log in the node's LMDB environment. Sub-databases:
+ *
+ *   su.processes  processId → ProcessRecord (next slot, chain head: last assignment id, Hash-Chain, Timestamp)
+ *   su.slots      [processId, slot] → SlotRecord (the signed assignment's bytes and its fields)
+ *   su.refs       [id, processId] → slot, for every message id and assignment id (dedupe and lookups)
+ *   su.items      item id → raw data item bytes (spawns and messages)
+ *
+ * `append` writes a run of consecutive slots of one process in one transaction callback: it
+ * first checks that the run starts at the process's durable next slot and that none of its
+ * messages is already scheduled, and throws (writing nothing) if not; then it writes. So a
+ * run is in the log entirely or not at all, and a stale writer (a sequencer that was killed
+ * while its run was being signed) cannot put a second message in a slot. Runs of all processes
+ * queued in one event turn share one commit.
+ */
+import type { Database } from 'lmdb';
+import type { Store } from '../../runtime/store.js';
+import type { ChainHead } from './assignment.js';
+
+/** What kind of item a slot assigns. */
+export type SlotKind = 'process' | 'message' | 'assign';
+
+export interface ProcessRecord {
+  processId: string;
+  /** The slot the next assignment gets: every slot below it is in the log. */
+  nextSlot: number;
+  /** The last assignment in the log. */
+  head: ChainHead & { timestamp: number };
+}
+
+export interface SlotRecord {
+  slot: number;
+  kind: SlotKind;
+  assignmentId: string;
+  messageId: string;
+  timestamp: number;
+  blockHeight: number;
+  hashChain: string;
+  /** The signed assignment data item. */
+  assignment: Uint8Array;
+}
+
+/** One slot to append; `item` holds the message's bytes when this SU should keep them. */
+export interface NewSlot extends SlotRecord {
+  item?: Uint8Array;
+}
+
+/** A run that does not fit the log as it is: nothing was written. */
+export class StaleRun extends Error {
+  override readonly name = 'StaleRun';
+}
+
+export class SuStore {
+  private readonly processes: Database<ProcessRecord, string>;
+  private readonly slots: Database<SlotRecord, [string, number]>;
+  private readonly refs: Database<number, [string, string]>;
+  private readonly items: Database<Buffer, string>;
+  /** The last append of each process still in progress. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly store: Store) {
+    this.processes = store.db('su.processes');
+    this.slots = store.db('su.slots');
+    this.refs = store.db('su.refs');
+    this.items = store.db('su.items', { encoding: 'binary' });
+  }
+
+  process(processId: string): ProcessRecord | undefined {
+    return this.processes.get(processId);
+  }
+
+  slot(processId: string, slot: number): SlotRecord | undefined {
+    return this.slots.get([processId, slot]);
+  }
+
+  /** Slots `from`..`to` (inclusive), ascending, at most `limit`. */
+  slotRange(processId: string, from: number, to: number, limit: number): SlotRecord[] {
+    if (to < from || limit <= 0) return [];
+    const out: SlotRecord[] = [];
+    for (const { value } of this.slots.getRange({ start: [processId, from], end: [processId, to + 1], limit })) out.push(value);
+    return out;
+  }
+
+  /** The slot of `id` (message or assignment id) in `processId`'s log. */
+  slotOf(id: string, processId: string): number | undefined {
+    return this.refs.get([id, processId]);
+  }
+
+  /** Where `id` (a message or assignment id) is in some log: the first process holding it. */
+  locate(id: string): { processId: string; slot: number } | undefined {
+    for (const { key, value } of this.refs.getRange({ start: [id], limit: 1 })) {
+      if (key[0] === id) return { processId: key[1], slot: value };
+    }
+    return undefined;
+  }
+
+  item(id: string): Uint8Array | undefined {
+    return this.items.get(id);
+  }
+
+  hasItem(id: string): boolean {
+    return this.items.doesExist(id);
+  }
+
+  /**
+   * Appends consecutive slots to a process's log (atomically; see the file comment). Resolves
+   * once the commit is durable; rejects with StaleRun when the run does not follow the log.
+   */
+  append(processId: string, run: NewSlot[]): Promise<void> {
+    if (run.length === 0) return Promise.resolve();
+    const first = run[0]!;
+    const last = run[run.length - 1]!;
+    const record: ProcessRecord = {
+      processId,
+      nextSlot: last.slot + 1,
+      head: { slot: last.slot, id: last.assignmentId, hashChain: last.hashChain, timestamp: last.timestamp },
+    };
+    const slots = run.map(({ item: _item, ...slot }) => slot);
+    const p = this.store.transact(() => {
+      const current = this.processes.get(processId);
+      const expected = current ? current.nextSlot : 0;
+      if (first.slot !== expected) throw new StaleRun(`${processId}: run starts at slot ${first.slot}, the log's next slot is ${expected}`);
+      for (const s of run) {
+        if (this.refs.get([s.messageId, processId]) !== undefined) throw new StaleRun(`${processId}: ${s.messageId} is already scheduled`);
+      }
+      for (let i = 0; i < run.length; i++) {
+        const s = run[i]!;
+        this.slots.put([processId, s.slot], slots[i]!);
+        this.refs.put([s.messageId, processId], s.slot);
+        this.refs.put([s.assignmentId, processId], s.slot);
+        if (s.item) this.items.put(s.messageId, s.item as Buffer);
+      }
+      this.processes.put(processId, record);
+    });
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.set(processId, settled);
+    void settled.then(() => {
+      if (this.inFlight.get(processId) === settled) this.inFlight.delete(processId);
+    });
+    return p;
+  }
+
+  /** Resolves when every append of `processId` issued so far has committed or failed. */
+  settled(processId: string): Promise<void> {
+    return (this.inFlight.get(processId) ?? Promise.resolve()) as Promise<void>;
+  }
+
+  /** Number of processes with an append in progress. */
+  get busy(): number {
+    return this.inFlight.size;
+  }
+}
