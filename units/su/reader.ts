@@ -37,8 +37,8 @@ export class SuReader implements ScheduleReader {
   constructor(private readonly store: SuStore) {}
 
   private entry(processId: string, r: SlotRecord): SuEntry {
-    // For an assignment (assign flow) this is the assigned transaction, which this SU holds.
-    const message = this.store.item(r.messageId) ?? null;
+    // For the assign flow, the assigned transaction is kept in the slot that first scheduled it.
+    const message = r.item ?? (r.kind === 'assign' ? (this.store.item(r.messageId) ?? null) : null);
     return {
       processId,
       slot: r.slot,

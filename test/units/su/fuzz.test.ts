@@ -189,10 +189,12 @@ it('1,200 random, mutated and randomly tagged items: a 200 with an assignment or
   expect(counts.rejected).toBeGreaterThan(600);
 
   // The store holds the accepted items and nothing else.
-  const items = h.store.db('su.items');
   const stored = new Set<string>();
-  for (const key of items.getKeys()) stored.add(key as string);
+  for (const { value } of h.store.db('su.slots').getRange()) if (value.item) stored.add(value.messageId);
   expect(stored).toEqual(new Set([pid, ...accepted.keys()]));
+  const refs = new Set<string>();
+  for (const key of h.store.db('su.refs').getKeys()) refs.add((key as string[])[0]!);
+  for (const id of accepted.keys()) expect(refs.has(id)).toBe(true);
   for (const id of rejected) {
     expect(stored.has(id)).toBe(false);
     expect(h.su.store.locate(id)).toBeUndefined();

@@ -281,13 +281,14 @@ describe('SU routes: bad input is a 4xx with a reason, and nothing is stored', (
   afterAll(unmount);
 
   async function expect400(body: Uint8Array | string | undefined, match: RegExp | string, url = '/su') {
-    const before = h.store.db('su.items').getKeysCount();
+    const count = () => h.store.db('su.slots').getKeysCount() + h.store.db('su.refs').getKeysCount() + h.store.db('su.processes').getKeysCount();
+    const before = count();
     const r = await post(body, url);
     expect(r.statusCode, r.body).toBe(400);
     expect(keys(r.json())).toEqual(['error']);
     if (typeof match === 'string') expect(r.json().error).toBe(match);
     else expect(r.json().error).toMatch(match);
-    expect(h.store.db('su.items').getKeysCount()).toBe(before);
+    expect(count()).toBe(before);
   }
 
   const signed = async (fields: Parameters<typeof createDataItem>[0]) => (await createDataItem(fields, await user())).raw;
