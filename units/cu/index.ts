@@ -1,0 +1,70 @@
+/**
+ * The Compute Unit, assembled: its stores in the node's LMDB environment, the module store with
+ * the bundled aos modules registered, the evaluator threads, the API and its routes. The process
+ * actors' supervisor and the manager are in supervisors/cu.ts.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Caller } from '../../runtime/index.js';
+import type { Store } from '../../runtime/store.js';
+import type { Wallet } from '../ans104/wallet.js';
+import type { ScheduleReader } from '../schedule.js';
+import { CuApi } from './api.js';
+import { cuDefaults, type CuConfig } from './config.js';
+import type { CuRuntime } from './engine.js';
+import { ModuleStore } from './modules.js';
+import { cuRoutes } from './routes.js';
+import { CuStore } from './store.js';
+import { EvaluatorPool } from './worker/client.js';
+
+export interface CuOptions {
+  store: Store;
+  /** Signs the bundled modules' items; its address is the CU's. */
+  wallet: Wallet;
+  /** The SU log (on one node: the SU's reader). */
+  reader: ScheduleReader;
+  config?: Partial<CuConfig>;
+  /** Register the bundled aos modules at start (default true). */
+  registerBundled?: boolean;
+}
+
+export interface Cu {
+  address: string;
+  runtime: CuRuntime;
+  modules: ModuleStore;
+  /** name → id of the registered bundled modules. */
+  bundled: Record<string, string>;
+  api(caller: Caller): CuApi;
+  routes(api: CuApi): FastifyPluginAsync;
+  /** Stops the spare evaluator threads (after the process actors have stopped). */
+  close(): Promise<void>;
+}
+
+export async function createCu(o: CuOptions): Promise<Cu> {
+  const config = cuDefaults(o.config);
+  const modules = new ModuleStore(o.store);
+  const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir);
+  const pool = new EvaluatorPool(config.spareEvaluators);
+  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: Date.now };
+  return {
+    address: o.wallet.address,
+    runtime,
+    modules,
+    bundled,
+    api: (caller) => new CuApi(caller, runtime, { callTimeoutMs: Math.max(config.resultWaitMs, 60_000), address: o.wallet.address }),
+    routes: (api) => cuRoutes(api, { resultWaitMs: config.resultWaitMs }),
+    close: () => pool.close(),
+  };
+}
+
+export { CuApi, CuError, cursorOf, parseBound, type ResultAnswer, type ResultsPage } from './api.js';
+export { CuConfigSchema, cuDefaults, type CuConfig } from './config.js';
+export { ProcessEngine, ProcessUnavailable, errorOutput, type CuRuntime, type EngineStats } from './engine.js';
+export { parseSize, processLimits, InvalidLimit, type Limits } from './limits.js';
+export { CU_MANAGER, CU_PROCESSES, cuManager, type EnsureReply, type ManagerRequest } from './manager.js';
+export { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
+export { BUNDLED, ModuleStore, ModuleNotFound, InvalidModule, moduleTags, type BundledModule, type ModuleRecord } from './modules.js';
+export { processActor, processName, type ProcessRequest, type ProcessReply, type ProcessStatus } from './process.js';
+export { CuStore, type CheckpointRecord, type ResultRecord } from './store.js';
+export { memoryLimits, withMemoryMaximum, prepareBinary, SUPPORTED_FORMATS, type ModuleFormat } from './wasm.js';
+export { Evaluator, EvaluatorPool, EvaluatorGone, EvaluatorTimeout, EvaluatorError } from './worker/client.js';
+export type { MemoryImage, Codec } from './worker/protocol.js';

@@ -1,0 +1,206 @@
+/**
+ * The process actor `cu/<processId>`: a gen_server that owns one AO process's instance (in its
+ * evaluator thread, through ProcessEngine) and serialises everything done to it.
+ *
+ * Requests are answered later (`noreply`): each waits until the process has been evaluated far
+ * enough for it — `evaluate` up to its slot (or everything the scheduler has), a dry-run and a
+ * state read up to the latest slot, a hash or a checkpoint at the current one. Evaluation runs
+ * in steps of `stepMessages` messages, each step a message to itself, so that other requests
+ * and exit signals are looked at between steps even during a long replay.
+ *
+ * It traps exits: when its supervisor stops it (node shutdown, or eviction by the CU manager) it
+ * writes a checkpoint if it evaluated messages since the last one, so it comes back quickly. A
+ * kill runs no terminate; the thread is stopped when the actor dies (its AbortSignal).
+ */
+import type { ActorContext, Behaviour, From, TimerHandle } from '../../runtime/index.js';
+import { formatReason } from '../../runtime/index.js';
+import { ProcessEngine, ProcessUnavailable, type CuRuntime, type EngineStats } from './engine.js';
+import type { EvalOutput } from './message.js';
+
+export const processName = (processId: string) => `cu/${processId}`;
+
+export type ProcessRequest =
+  /** Evaluate up to slot `to` (default: everything the scheduler has); answers the slot reached. */
+  | { op: 'evaluate'; to?: number }
+  /** Evaluate a message against the latest state, keeping nothing. */
+  | { op: 'dryRun'; message: unknown }
+  /** The memory after the latest slot. */
+  | { op: 'memory' }
+  /** The memory hash at the current slot (see worker/evaluator.js). */
+  | { op: 'hash' }
+  /** Write a checkpoint now. */
+  | { op: 'checkpoint' }
+  | { op: 'status' };
+
+export type ProcessReply<T> = { ok: T } | { error: string };
+
+export interface ProcessStatus {
+  processId: string;
+  moduleId: string;
+  slot: number;
+  stored: number;
+  lastCheckpoint: number;
+  resident: boolean;
+  stats: EngineStats;
+}
+
+export interface ProcessArgs {
+  processId: string;
+  cu: CuRuntime;
+}
+
+interface Waiter {
+  req: ProcessRequest;
+  to: number;
+  from: From;
+}
+
+interface State {
+  engine: ProcessEngine;
+  cu: CuRuntime;
+  waiters: Waiter[];
+  stepping: boolean;
+  lastCheckpointAt: number;
+  tick: TimerHandle | undefined;
+}
+
+const STEP = { tag: 'cu.step' } as const;
+const TICK = { tag: 'cu.tick' } as const;
+
+function status(s: State): ProcessStatus {
+  const e = s.engine;
+  return {
+    processId: e.processId,
+    moduleId: e.module.id,
+    slot: e.pos,
+    stored: e.stored,
+    lastCheckpoint: e.lastCheckpoint,
+    resident: e.resident,
+    stats: { ...e.stats },
+  };
+}
+
+function kick(s: State, ctx: ActorContext): void {
+  if (!s.stepping && s.waiters.length > 0) {
+    s.stepping = true;
+    ctx.send(ctx.self, STEP);
+  }
+}
+
+const targetOf = (req: ProcessRequest): number =>
+  req.op === 'evaluate' ? (req.to ?? Infinity) : req.op === 'dryRun' || req.op === 'memory' ? Infinity : -Infinity;
+
+async function serve(s: State, w: Waiter): Promise<unknown> {
+  const e = s.engine;
+  switch (w.req.op) {
+    case 'evaluate':
+      return { slot: e.pos };
+    case 'dryRun':
+      return (await e.dryRun(w.req.message)) satisfies EvalOutput;
+    case 'memory':
+      return e.memory();
+    case 'hash':
+      return e.hash();
+    case 'checkpoint': {
+      const c = await e.checkpoint();
+      return c ? { slot: c.slot, size: c.image.size, stored: c.image.data.byteLength, nonZeroPages: c.image.nonZeroPages, memoryHash: c.image.memoryHash } : null;
+    }
+    case 'status':
+      return status(s);
+  }
+}
+
+async function maybeCheckpoint(s: State, ctx: ActorContext): Promise<void> {
+  const now = ctx.clock.now();
+  if (s.engine.checkpointDue(now, s.lastCheckpointAt)) {
+    await s.engine.checkpoint();
+    s.lastCheckpointAt = now;
+  }
+  // An idle process still gets its checkpoint within the interval.
+  if (s.engine.sinceCheckpoint > 0 && s.tick === undefined) s.tick = ctx.sendAfter(s.cu.config.checkpointIntervalMs, TICK);
+}
+
+async function step(s: State, ctx: ActorContext): Promise<void> {
+  const e = s.engine;
+  try {
+    const want = Math.max(-1, ...s.waiters.map((w) => w.to));
+    let caughtUp = true;
+    if (want > e.pos || !e.resident) {
+      const max = s.cu.config.stepMessages;
+      const n = await e.advance(want, max);
+      caughtUp = e.pos >= want || n < max;
+    }
+    await e.flush();
+    await maybeCheckpoint(s, ctx);
+    const ready = s.waiters.filter((w) => caughtUp || w.to <= e.pos);
+    s.waiters = s.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) {
+      let reply: ProcessReply<unknown>;
+      try {
+        reply = { ok: await serve(s, w) };
+      } catch (err) {
+        reply = { error: (err as Error).message };
+      }
+      ctx.reply(w.from, reply);
+    }
+  } catch (err) {
+    // The instance's state is not known any more: drop it (the next request restores it) and
+    // tell everyone waiting what happened.
+    ctx.log.error({ processId: e.processId, err: formatReason(err) }, 'evaluation failed');
+    await e.close().catch(() => undefined);
+    e.reopen();
+    for (const w of s.waiters.splice(0)) ctx.reply(w.from, { error: `evaluation of ${e.processId} failed: ${(err as Error).message}` });
+  }
+}
+
+export const processActor: Behaviour<ProcessArgs, State> = {
+  async init({ processId, cu }, ctx) {
+    ctx.trapExit(true);
+    let engine: ProcessEngine;
+    try {
+      engine = await ProcessEngine.load(processId, cu, ctx.log);
+    } catch (e) {
+      const code = e instanceof ProcessUnavailable ? e.code : 'error';
+      return { stop: { cu_process_unavailable: (e as Error).message, code } };
+    }
+    ctx.signal.addEventListener('abort', () => engine.kill(), { once: true });
+    return { ok: { engine, cu, waiters: [], stepping: false, lastCheckpointAt: ctx.clock.now(), tick: undefined } };
+  },
+
+  handleCall(req: ProcessRequest, from, state, ctx) {
+    if (req.op === 'status') return { reply: { ok: status(state) }, state };
+    state.waiters.push({ req, to: targetOf(req), from });
+    kick(state, ctx);
+    return { noreply: true, state };
+  },
+
+  async handleInfo(msg, state, ctx) {
+    const tag = (msg as { tag?: string } | undefined)?.tag;
+    if (tag === STEP.tag) {
+      state.stepping = false;
+      await step(state, ctx);
+      kick(state, ctx);
+    } else if (tag === TICK.tag) {
+      state.tick = undefined;
+      if (state.engine.sinceCheckpoint > 0) {
+        try {
+          await state.engine.checkpoint();
+          state.lastCheckpointAt = ctx.clock.now();
+        } catch (err) {
+          ctx.log.warn({ processId: state.engine.processId, err: formatReason(err) }, 'checkpoint failed');
+        }
+      }
+    }
+    return { state };
+  },
+
+  async terminate(_reason, state, ctx) {
+    const e = state.engine;
+    try {
+      if (e.resident && e.pos > e.lastCheckpoint) await e.checkpoint();
+    } catch (err) {
+      ctx.log.warn({ processId: e.processId, err: formatReason(err) }, 'checkpoint on stop failed');
+    }
+    await e.close();
+  },
+};

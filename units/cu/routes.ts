@@ -1,0 +1,104 @@
+/**
+ * The CU's HTTP routes, as the reference CU answers them (aoconnect's `result`, `results`,
+ * `dryrun` call these), camelCase JSON:
+ *
+ * - `GET /`                                   { address, timestamp } (+ the bundled modules by name)
+ * - `GET /result/:messageId?process-id=`      { Messages, Spawns, Assignments, Output, Error?, GasUsed? }
+ *                                             (202 while the evaluation is still running at the wait's end,
+ *                                             404 when the message never showed up in the log)
+ * - `GET /results/:processId?from=&to=&sort=&limit=`
+ *                                             { pageInfo: { hasNextPage }, edges: [{ node, cursor }] }
+ * - `POST /dry-run?process-id=`               the output of the body message against the latest state
+ *                                             (the reference's `to` is not supported: always the latest)
+ * - `GET /state/:processId`                   the memory after the latest slot (application/octet-stream)
+ * - `GET /cron/:processId?from=&to=&limit=`   the results of cron messages, paged as /results
+ *                                             (this CU generates none yet: always an empty page)
+ */
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { CallError } from '../../runtime/index.js';
+import { CuError, type CuApi } from './api.js';
+
+interface ProcessQuery {
+  'process-id'?: string;
+}
+
+const ID = /^[A-Za-z0-9_-]{43}$/;
+
+function fail(reply: FastifyReply, e: unknown) {
+  if (e instanceof CuError) return reply.code(e.status).send({ error: e.message });
+  if (e instanceof CallError && e.kind === 'timeout') return reply.code(202).send({ message: 'Evaluation is in progress.' });
+  reply.log.error({ err: e }, 'cu request failed');
+  return reply.code(500).send({ error: (e as Error).message ?? String(e) });
+}
+
+function processId(raw: string | undefined, where: string): string {
+  if (!raw) throw new CuError(400, `a process id is required (${where})`);
+  if (!ID.test(raw)) throw new CuError(400, `'${raw}' is not a process id (43 base64url characters)`);
+  return raw;
+}
+
+function limitOf(raw: string | undefined, dflt: number): number {
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new CuError(400, `limit must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+export function cuRoutes(api: CuApi, o: { resultWaitMs: number }): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/', async () => api.info());
+
+    app.get<{ Params: { messageId: string }; Querystring: ProcessQuery }>('/result/:messageId', async (req, reply) => {
+      try {
+        const pid = processId(req.query['process-id'], 'the process-id query parameter');
+        const r = await api.result(pid, req.params.messageId, o.resultWaitMs);
+        if ('result' in r) return r.result;
+        if ('busy' in r) return reply.code(202).send({ message: r.busy });
+        return reply.code(404).send({ error: r.missing });
+      } catch (e) {
+        return fail(reply, e);
+      }
+    });
+
+    app.get<{ Params: { processId: string }; Querystring: { from?: string; to?: string; sort?: string; limit?: string } }>(
+      '/results/:processId',
+      async (req, reply) => {
+        try {
+          const pid = processId(req.params.processId, 'in the path');
+          const { from, to, sort } = req.query;
+          return await api.results(pid, { from, to, sort, limit: limitOf(req.query.limit, 25) });
+        } catch (e) {
+          return fail(reply, e);
+        }
+      },
+    );
+
+    app.post<{ Querystring: ProcessQuery; Body: unknown }>('/dry-run', async (req, reply) => {
+      try {
+        const pid = processId(req.query['process-id'], 'the process-id query parameter');
+        return await api.dryRun(pid, req.body);
+      } catch (e) {
+        return fail(reply, e);
+      }
+    });
+
+    app.get<{ Params: { processId: string } }>('/state/:processId', async (req, reply) => {
+      try {
+        const memory = await api.state(processId(req.params.processId, 'in the path'));
+        return reply.header('content-type', 'application/octet-stream').send(Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength));
+      } catch (e) {
+        return fail(reply, e);
+      }
+    });
+
+    app.get<{ Params: { processId: string }; Querystring: { from?: string; to?: string; limit?: string } }>('/cron/:processId', async (req, reply) => {
+      try {
+        processId(req.params.processId, 'in the path');
+        limitOf(req.query.limit, 500);
+        return { pageInfo: { hasNextPage: false }, edges: [] };
+      } catch (e) {
+        return fail(reply, e);
+      }
+    });
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The process actor's side of its evaluator thread: request/answer by id, a time limit per
+ * request (a module in an endless loop cannot be interrupted any other way: the thread is
+ * terminated), and a small pool of threads started ahead so a process does not wait for one.
+ */
+import { Worker } from 'node:worker_threads';
+import type { WorkerOp, WorkerOps, WorkerReply } from './protocol.js';
+
+const WORKER_URL = new URL('./evaluator.js', import.meta.url);
+
+/** The thread ended (terminated, crashed, or ran out of heap) before answering. */
+export class EvaluatorGone extends Error {
+  override readonly name = 'EvaluatorGone';
+}
+
+/** A request took longer than its limit; the thread has been terminated. */
+export class EvaluatorTimeout extends Error {
+  override readonly name = 'EvaluatorTimeout';
+  constructor(
+    readonly op: string,
+    readonly ms: number,
+  ) {
+    super(`${op} did not finish within ${ms} ms`);
+  }
+}
+
+/** The thread refused a request (a bad image, a dead instance, …). */
+export class EvaluatorError extends Error {
+  override readonly name = 'EvaluatorError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  timer?: NodeJS.Timeout;
+}
+
+export class Evaluator {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private gone: Error | undefined;
+  readonly ready: Promise<void>;
+
+  constructor() {
+    this.worker = new Worker(WORKER_URL, { stdout: false, stderr: false });
+    // The thread says so once it has loaded ao-loader (its first message).
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.once('message', () => resolve());
+      this.worker.once('error', reject);
+      this.worker.once('exit', (code) => reject(new EvaluatorGone(`evaluator thread exited (${code}) while starting`)));
+    });
+    // Nothing else may keep a node's process alive; evaluators live and die with their actors.
+    this.worker.unref();
+    this.worker.on('message', (reply: WorkerReply | { ready: true }) => {
+      if ('id' in reply) this.answer(reply);
+    });
+    this.worker.on('error', (e) => this.fail(new EvaluatorGone(`evaluator thread crashed: ${e.message}`)));
+    this.worker.on('exit', (code) => this.fail(new EvaluatorGone(`evaluator thread exited (${code})`)));
+  }
+
+  get alive(): boolean {
+    return this.gone === undefined;
+  }
+
+  private answer(reply: WorkerReply): void {
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    if (p.timer) clearTimeout(p.timer);
+    if (reply.ok) p.resolve(reply.value);
+    else p.reject(new EvaluatorError(reply.error.code, reply.error.message));
+  }
+
+  private fail(e: Error): void {
+    this.gone ??= e;
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(this.gone);
+    }
+    this.pending.clear();
+  }
+
+  call<K extends WorkerOp>(op: K, args: WorkerOps[K]['args'], options: { timeoutMs?: number; transfer?: ArrayBuffer[] } = {}): Promise<WorkerOps[K]['value']> {
+    if (this.gone) return Promise.reject(this.gone);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const p: Pending = { resolve: resolve as (v: unknown) => void, reject };
+      if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
+        const ms = options.timeoutMs;
+        p.timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new EvaluatorTimeout(op, ms));
+          void this.terminate();
+        }, ms);
+      }
+      this.pending.set(id, p);
+      this.worker.postMessage({ id, op, ...args }, options.transfer ?? []);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.fail(new EvaluatorGone('evaluator terminated'));
+    await this.worker.terminate();
+  }
+}
+
+/** Threads started ahead of need (a thread takes tens of ms to start). */
+export class EvaluatorPool {
+  private readonly spare: Evaluator[] = [];
+  private closed = false;
+
+  constructor(private readonly size: number) {
+    this.refill();
+  }
+
+  private refill(): void {
+    while (!this.closed && this.spare.length < this.size) {
+      const e = new Evaluator();
+      e.ready.catch(() => undefined);
+      this.spare.push(e);
+    }
+  }
+
+  async acquire(): Promise<Evaluator> {
+    if (this.closed) throw new EvaluatorGone('the evaluator pool is closed');
+    let e: Evaluator | undefined;
+    while ((e = this.spare.shift())) {
+      if (e.alive) break;
+    }
+    this.refill();
+    e ??= new Evaluator();
+    await e.ready;
+    return e;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.spare.splice(0).map((e) => e.terminate()));
+  }
+}
