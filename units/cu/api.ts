@@ -103,6 +103,8 @@ export class CuApi {
    */
   async result(processId: string, messageId: string, waitMs: number): Promise<ResultAnswer> {
     const deadline = Date.now() + waitMs;
+    // An unknown process (or one that cannot run here) is an error now, not after the wait.
+    if (!this.cu.store.resultOf(processId, messageId)) await this.actor(processId);
     for (;;) {
       const stored = this.cu.store.resultOf(processId, messageId);
       if (stored) return { result: stored.output };

@@ -168,10 +168,14 @@ export class ProcessEngine {
     }
   }
 
-  /** Makes the instance resident: the newest checkpoint (or the spawn), not yet replayed further. */
+  /**
+   * Makes the instance resident, at the last slot with a result (where the process was before
+   * it was evicted, or its node stopped): the newest checkpoint, then replay.
+   */
   async ensureLoaded(): Promise<void> {
     if (this.resident) return;
-    await this.restoreTo(this.lastCheckpoint);
+    await this.flush();
+    await this.restoreTo(this.stored);
   }
 
   // --- evaluation -----------------------------------------------------------------------------
