@@ -63,6 +63,7 @@ export { parseSize, processLimits, InvalidLimit, type Limits } from './limits.js
 export { CU_MANAGER, CU_PROCESSES, cuManager, type EnsureReply, type ManagerRequest } from './manager.js';
 export { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
 export { BUNDLED, ModuleStore, ModuleNotFound, InvalidModule, moduleTags, type BundledModule, type ModuleRecord } from './modules.js';
+export { cuRoutes } from './routes.js';
 export { processActor, processName, type ProcessRequest, type ProcessReply, type ProcessStatus } from './process.js';
 export { CuStore, type CheckpointRecord, type ResultRecord } from './store.js';
 export { memoryLimits, withMemoryMaximum, prepareBinary, SUPPORTED_FORMATS, type ModuleFormat } from './wasm.js';
