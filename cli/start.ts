@@ -5,10 +5,12 @@ import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
 import { NatsTransport, Node, supervisorSpec, type Pid } from '../runtime/index.js';
 import { Store } from '../runtime/store.js';
+import { cuTree } from '../supervisors/cu.js';
 import { nodeTree } from '../supervisors/node-tree.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
+import { createCu, type Cu } from '../units/cu/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 
 export interface RunningNode {
@@ -17,6 +19,7 @@ export interface RunningNode {
   url: string;
   log: Logger;
   su: Su;
+  cu: Cu;
   stop(): Promise<void>;
 }
 
@@ -25,6 +28,14 @@ async function suWallet(config: Config, log: Logger) {
   if (config.su.wallet) return loadWallet(config.su.wallet);
   const { wallet, created, path } = await loadOrCreateWallet(config.dataDir, { kind: config.su.walletKind, fileName: 'su-wallet.json' });
   if (created) log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} SU wallet at ${path}`);
+  return wallet;
+}
+
+/** The CU's wallet: the configured file, or `<dataDir>/cu-wallet.json` (created on first start). */
+async function cuWallet(config: Config, log: Logger) {
+  if (config.cu.wallet) return loadWallet(config.cu.wallet);
+  const { wallet, created, path } = await loadOrCreateWallet(config.dataDir, { kind: config.cu.walletKind, fileName: 'cu-wallet.json' });
+  if (created) log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} CU wallet at ${path}`);
   return wallet;
 }
 
@@ -51,7 +62,18 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     idleMs: config.su.idleMs,
     maxRun: config.su.maxRun,
   });
+  let cu: Cu;
+  try {
+    // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
+    // spawned with no network.
+    cu = await createCu({ store, wallet: await cuWallet(config, log), reader: su.reader, config: config.cu });
+  } catch (e) {
+    await su.close();
+    await store.close();
+    throw e;
+  }
   const release = async () => {
+    await cu.close();
     await su.close();
     await store.close();
   };
@@ -66,14 +88,21 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const tree = nodeTree({
     http: { host: config.host, port: config.port, onListening: (u) => (url = u) },
     plugins: [
-      { prefix: '/', plugin: nodeRoutes(node, () => ({ bus: config.nats ? 'nats' : 'local', su: su.address })) },
+      { prefix: '/', plugin: nodeRoutes(node, () => ({ bus: config.nats ? 'nats' : 'local', su: su.address, cu: cu.address })) },
       { prefix: '/su', plugin: su.routes(suClient(node, node, SEQUENCERS, config.su.callTimeoutMs)) },
+      { prefix: '/cu', plugin: cu.routes(cu.api(node)) },
     ],
     shutdownMs: config.shutdownMs,
     units: [
       suTree(su.runtime, {
         intensity: config.su.restartIntensity,
         period: config.su.restartPeriod,
+        shutdownMs: config.shutdownMs,
+      }),
+      cuTree(cu.runtime, {
+        names: node,
+        intensity: config.cu.restartIntensity,
+        period: config.cu.restartPeriod,
         shutdownMs: config.shutdownMs,
       }),
     ],
@@ -90,6 +119,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     url,
     log,
     su,
+    cu,
     stop: async () => {
       await node.stop(config.shutdownMs * 2);
       await release();

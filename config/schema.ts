@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CuConfigSchema } from '../units/cu/config.js';
 
 const nodeName = z
   .string()
@@ -56,9 +57,12 @@ export const ConfigSchema = z
     nats: NatsConfigSchema.optional(),
     /** The Scheduler Unit, served under /su. */
     su: SuConfigSchema.prefault({}),
+    /** The Compute Unit, served under /cu (its settings are defined with it, in units/cu/config.ts). */
+    cu: CuConfigSchema.prefault({}),
   })
   .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type NatsConfig = z.infer<typeof NatsConfigSchema>;
 export type SuConfig = z.infer<typeof SuConfigSchema>;
+export type { CuConfig } from '../units/cu/config.js';

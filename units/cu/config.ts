@@ -3,6 +3,10 @@ import { z } from 'zod';
 /** The Compute Unit's settings (config key `cu`). */
 export const CuConfigSchema = z
   .object({
+    /** A wallet JSON file (RSA JWK or Ed25519 OKP JWK) for the CU. Absent: `<dataDir>/cu-wallet.json`, created on first start. */
+    wallet: z.string().min(1).optional(),
+    /** Kind of the wallet created on first start (it signs the bundled modules' items). */
+    walletKind: z.enum(['ed25519', 'rsa']).default('ed25519'),
     /** Write a checkpoint after this many evaluated messages since the last one. */
     checkpointEvery: z.number().int().min(1).default(1000),
     /** ... or when the last one is this old (ms) and messages were evaluated since. */
