@@ -1,5 +1,6 @@
 /**
- * Scheduler Unit benchmark: `npm run bench:su` (options: --quick for a short run).
+ * Scheduler Unit benchmark: `npm run bench:su` (options: --quick for a short run,
+ * --only=ed25519|rsa|latency for one part).
  *
  * Every figure is measured in this run, on this machine:
  *  1. durable assignments/s through the sequencer actors (request → slot → signed assignment →
@@ -19,7 +20,7 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Node, supervisorSpec } from '../runtime/index.js';
@@ -30,6 +31,10 @@ import { createRunSigner } from '../units/su/assignment-core.js';
 import { createSu, SuClient, type Su } from '../units/su/index.js';
 
 const QUICK = process.argv.includes('--quick');
+/** `--only=ed25519|rsa|latency` runs one part. */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const part = (name: string) => ONLY === undefined || ONLY === name;
+const REPEAT = QUICK ? 1 : 2;
 const CORES = availableParallelism();
 const MESSAGE_BYTES = 1024;
 
@@ -233,25 +238,41 @@ const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(0)}%`;
 async function main() {
   const N = QUICK ? 10_000 : 40_000;
   const WINDOW = 2_000;
-  console.log(`SU benchmark: ${CORES} cores, node ${process.version}, ${N} assignments per case, ${WINDOW} requests in flight, 1 KiB messages\n`);
+  console.log(`SU benchmark: ${CORES} cores, node ${process.version}, ${N} assignments per case, ${WINDOW} requests in flight, 1 KiB messages`);
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine lowers every figure)\n`);
 
   const ed = await generateWallet('ed25519');
   const rows: [string, number, number][] = [];
+  if (part('ed25519')) await ed25519Part(ed, N, WINDOW, rows);
+  if (part('rsa')) await rsaPart();
+  if (part('latency')) await latencyPart(ed);
+  console.log(`\nload average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
 
+async function ed25519Part(ed: Wallet, N: number, WINDOW: number, rows: [string, number, number][]) {
   const edSign = ed25519SignsPerSecond(1000);
   const chain = chainBuildPerSecond(ed, QUICK ? 10_000 : 30_000);
   console.log(`bounds for one process (its signatures are sequential):`);
   console.log(`  Ed25519 signatures/s on one core (node:crypto)      ${fmt(edSign)}`);
   console.log(`  assignments built + signed/s, one chain, one core   ${fmt(chain)}\n`);
 
+  // Each case runs REPEAT times, alternating with its baseline; the best of each is kept, so a
+  // burst of other load on the machine does not decide the ratio.
   for (const processes of [1, 1000]) {
-    const raw = await rawPutsPerSecond(N, WINDOW, processes);
-    for (const signers of [0, CORES]) {
-      const env = await startEnv(ed, signers);
-      const pids = await spawnAll(env, processes);
-      await assignmentsPerSecond(env, pids, Math.min(2000, N / 10), WINDOW); // warm-up
-      const rate = await assignmentsPerSecond(env, pids, N, WINDOW);
-      await env.stop();
+    let raw = 0;
+    const best = new Map<number, number>();
+    for (let rep = 0; rep < REPEAT; rep++) {
+      raw = Math.max(raw, await rawPutsPerSecond(N, WINDOW, processes));
+      for (const signers of [0, CORES]) {
+        const env = await startEnv(ed, signers);
+        const pids = await spawnAll(env, processes);
+        await assignmentsPerSecond(env, pids, Math.min(2000, N / 10), WINDOW); // warm-up
+        const rate = await assignmentsPerSecond(env, pids, N, WINDOW);
+        await env.stop();
+        best.set(signers, Math.max(best.get(signers) ?? 0, rate));
+      }
+    }
+    for (const [signers, rate] of best) {
       rows.push([`ed25519, ${processes} process${processes > 1 ? 'es' : ''}, ${signers ? `${signers} signing threads` : 'inline signing'}`, rate, raw]);
     }
   }
@@ -260,21 +281,30 @@ async function main() {
     console.log(`  ${name.padEnd(50)} ${fmt(rate).padStart(8)} ${fmt(raw).padStart(10)} ${pct(rate, raw).padStart(8)}   >= 20,000/s and >= 35%`);
   }
 
+}
+
+async function rsaPart() {
   // RSA-4096: against the machine's signing limit.
   console.log('\nRSA-4096 (1,000 processes, one signing thread per core)');
   const rsa = await generateWallet('rsa');
   const limitMs = QUICK ? 2000 : 3000;
-  const limit = await rsaSigningLimit(rsa.key, CORES, limitMs);
-  console.log(`  node:crypto RSA-PSS signatures/s on ${CORES} threads: ${fmt(limit)} (${fmt(limit / CORES)} per core)`);
+  // The limit is measured before and after the SU run; the higher one is the reference.
+  let limit = await rsaSigningLimit(rsa.key, CORES, limitMs);
   console.log(`  ${opensslRsa4096(QUICK ? 1 : 3)}`);
   const rsaEnv = await startEnv(rsa, CORES, 64);
   const rsaPids = await spawnAll(rsaEnv, 1000);
-  const rsaRate = await assignmentsPerSecond(rsaEnv, rsaPids, QUICK ? 1500 : 4000, 1000);
+  let rsaRate = 0;
+  for (let rep = 0; rep < REPEAT; rep++) rsaRate = Math.max(rsaRate, await assignmentsPerSecond(rsaEnv, rsaPids, QUICK ? 1500 : 3000, 1000));
   const rsaOne = await assignmentsPerSecond(rsaEnv, rsaPids.slice(0, 1), QUICK ? 200 : 500, 500);
   await rsaEnv.stop();
+  limit = Math.max(limit, await rsaSigningLimit(rsa.key, CORES, limitMs));
+  console.log(`  node:crypto RSA-PSS signatures/s on ${CORES} threads: ${fmt(limit)} (${fmt(limit / CORES)} per core)`);
   console.log(`  durable assignments/s, 1,000 processes: ${fmt(rsaRate)} = ${pct(rsaRate, limit)} of the signing limit (goal >= 85%)`);
   console.log(`  durable assignments/s, 1 process:       ${fmt(rsaOne)} (its chain allows one signature at a time)`);
 
+}
+
+async function latencyPart(ed: Wallet) {
   // Latency at a fixed offered load.
   console.log('\nlatency at a fixed offered load (Ed25519, inline signing, 100 processes)');
   const latEnv = await startEnv(ed, 0);

@@ -6,7 +6,8 @@
  * `sign(message)` signs bytes (for ANS-104: an item's deep hash) as the wallet's signer does.
  * A unit that signs whole structures (the SU signs runs of assignments) gives `extensions`:
  * module URLs whose `createOps(key)` adds ops to every worker, called with `run(op, arg)`.
- * Jobs go to the least busy worker, several per message when there is a queue.
+ * Jobs go to the least busy worker, several per message when there is a queue; each worker
+ * holds up to `depth` of them, so it is never idle while the event loop is busy elsewhere.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -28,7 +29,10 @@ interface Slot {
 export interface SignPoolOptions {
   /** Worker threads; default: the machine's available parallelism. */
   size?: number;
-  /** Jobs in flight per worker before jobs wait here; default 4. */
+  /**
+   * Jobs handed to each worker ahead of time; default 16. A worker with queued jobs never
+   * waits for the event loop (busy with other work) to hand it the next one.
+   */
   depth?: number;
   /** Modules (URLs) whose `createOps(key)` adds ops to each worker. */
   extensions?: URL[];
@@ -44,7 +48,7 @@ export class SignPool {
 
   constructor(key: WalletKey, options: SignPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? availableParallelism());
-    this.depth = Math.max(1, options.depth ?? 4);
+    this.depth = Math.max(1, options.depth ?? 16);
     const workerData = { key, extensions: (options.extensions ?? []).map(String) };
     for (let i = 0; i < this.size; i++) this.slots.push(this.startWorker(workerData));
   }

@@ -1,6 +1,7 @@
 // A signing worker thread (plain JavaScript: worker threads load no TypeScript). It holds the
 // wallet's private key (workerData.key, a JWK) and answers batches of jobs from its SignPool:
-//   [{ id, op, arg }] -> [{ id, result } | { id, error }]
+//   [{ id, op, arg }] -> one message per job: [{ id, result } | { id, error }]
+// (each answer goes back as soon as it is ready: an RSA job takes milliseconds)
 // Built-in op `sign`: the signature of `arg` (bytes), made as the wallet's signer makes it —
 // RSA-PSS/SHA-256 with node's default salt length (as arweave-js), or Ed25519.
 // workerData.extensions lists module URLs whose `createOps(key)` adds more ops.
@@ -17,15 +18,15 @@ const ops = {
 for (const url of workerData.extensions ?? []) Object.assign(ops, (await import(url)).createOps(workerData.key));
 
 parentPort.on('message', (batch) => {
-  const out = [];
   for (const { id, op, arg } of batch) {
+    let answer;
     try {
       const fn = ops[op];
       if (!fn) throw new Error(`unknown op ${op}`);
-      out.push({ id, result: fn(arg) });
+      answer = { id, result: fn(arg) };
     } catch (e) {
-      out.push({ id, error: String((e && e.message) || e) });
+      answer = { id, error: String((e && e.message) || e) };
     }
+    parentPort.postMessage([answer]);
   }
-  parentPort.postMessage(out);
 });
