@@ -64,6 +64,12 @@ function integer(q: Query, name: string, min: number): number | undefined {
   return Number(v);
 }
 
+/** Ids in read routes: a transaction id, or a 400 saying so (never an LMDB key error). */
+function txId(value: string, what: string): string {
+  if (!isTxId(value)) throw new BadRequest(`${what} must be a transaction id (43 base64url characters), got '${value.slice(0, 64)}'`);
+  return value;
+}
+
 function scheduled(r: ScheduleReply, id: (ok: { assignmentId: string; messageId: string }) => string) {
   if ('error' in r) throw new BadRequest(r.error);
   return { timestamp: r.ok.timestamp, id: id(r.ok) };
@@ -131,23 +137,24 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
     });
 
     app.get('/processes/:processId', async (req) => {
-      const { processId } = req.params as { processId: string };
+      const processId = txId((req.params as { processId: string }).processId, 'process id');
       const info = d.reader.processSync(processId);
       if (!info) throw new BadRequest(`Process not found: ${processId.slice(0, 64)}`);
       return processJson(info.spawn, info.first);
     });
 
     app.get('/:id/latest', async (req) => {
-      const { id } = req.params as { id: string };
+      const id = txId((req.params as { id: string }).id, 'process id');
       const e = d.reader.latest(id);
       if (!e) throw new BadRequest(`Process not found: ${id.slice(0, 64)}`);
       return messageJson(e);
     });
 
     app.get('/:id', async (req) => {
-      const { id } = req.params as { id: string };
+      const id = txId((req.params as { id: string }).id, 'id');
       const q = req.query as Query;
-      const processId = one(q, 'process-id');
+      const pidParam = one(q, 'process-id');
+      const processId = pidParam === undefined ? undefined : txId(pidParam, 'process-id');
       if (d.reader.hosts(id) && (processId === undefined || processId === id)) {
         const query: PageQuery = { limit: Math.min(integer(q, 'limit', 1) ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT) };
         const from = integer(q, 'from', 0);

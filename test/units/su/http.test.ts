@@ -344,9 +344,15 @@ describe('SU routes: bad input is a 4xx with a reason, and nothing is stored', (
   });
 
   it('unknown ids on the read routes are 400s with a reason', async () => {
-    expect((await get(`/su/${'Z'.repeat(43)}`)).json()).toEqual({ error: 'Message or Process not found' });
-    expect((await get(`/su/processes/${'Z'.repeat(43)}`)).statusCode).toBe(400);
-    expect((await get(`/su/${'Z'.repeat(43)}/latest`)).statusCode).toBe(400);
+    expect((await get(`/su/${'Q'.repeat(43)}`)).json()).toEqual({ error: 'Message or Process not found' });
+    expect((await get(`/su/processes/${'Q'.repeat(43)}`)).statusCode).toBe(400);
+    expect((await get(`/su/${'Q'.repeat(43)}/latest`)).statusCode).toBe(400);
+    // Ids that are not ids are refused before any lookup.
+    for (const url of [`/su/${'A'.repeat(43)}?process-id=${'B'.repeat(5000)}`, `/su/abc`, `/su/processes/abc`, `/su/abc/latest`]) {
+      const r = await get(url);
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json().error).toMatch(/must be a transaction id/);
+    }
   });
 });
 
