@@ -205,3 +205,24 @@ it('1,200 random, mutated and randomly tagged items: a 200 with an assignment or
   expect(logged).toEqual(new Set([pid, ...accepted.keys()]));
   expect([...h.store.db('su.processes').getKeys()].sort()).toEqual(processes.sort());
 }, 180_000);
+
+it('500 random read requests (ids, process-ids, paging parameters): never a 5xx', async () => {
+  const idLike = fc.oneof(fc.constant(pid), fc.string({ maxLength: 120 }), fc.base64String({ minLength: 40, maxLength: 46 }), fc.constant('Q'.repeat(43)));
+  const param = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 30 }), fc.integer({ min: -5, max: 2e13 }).map(String));
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('', '/processes', '/latest'),
+      idLike,
+      fc.record({ 'process-id': fc.option(idLike, { nil: undefined }), from: param, to: param, limit: param, 'from-nonce': param, 'to-nonce': param }),
+      async (route, id, query) => {
+        const qs = new URLSearchParams();
+        for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, v);
+        const path = route === '/processes' ? `/su/processes/${encodeURIComponent(id)}` : `/su/${encodeURIComponent(id)}${route}`;
+        const r = await app.inject({ method: 'GET', url: `${path}?${qs}` });
+        expect(r.statusCode, `${path}?${qs} → ${r.body}`).toBeLessThan(500);
+        if (r.statusCode >= 400) expect(typeof r.json().error).toBe('string');
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
