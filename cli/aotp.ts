@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startNode } from './start.js';
 
-const USAGE = `usage: aotp start [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL]`;
+const USAGE = `usage: aotp start [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]`;
 
 async function start(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -14,6 +14,8 @@ async function start(argv: string[]): Promise<number> {
       nats: { type: 'string' },
       host: { type: 'string' },
       'log-level': { type: 'string' },
+      'su-wallet': { type: 'string' },
+      'su-wallet-kind': { type: 'string' },
     },
     strict: true,
   });
@@ -24,6 +26,10 @@ async function start(argv: string[]): Promise<number> {
   if (values.host !== undefined) overrides.host = values.host;
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
   if (values.nats !== undefined) overrides.nats = { servers: values.nats.split(',') };
+  const su: Record<string, unknown> = {};
+  if (values['su-wallet'] !== undefined) su.wallet = values['su-wallet'];
+  if (values['su-wallet-kind'] !== undefined) su.walletKind = values['su-wallet-kind'];
+  if (Object.keys(su).length > 0) overrides.su = su;
   const config = loadConfig(overrides);
   const running = await startNode(config);
   running.log.info({ url: running.url, node: config.nodeName, bus: config.nats ? 'nats' : 'local', dataDir: config.dataDir }, `aotp node listening on ${running.url}`);

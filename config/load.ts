@@ -22,6 +22,7 @@ function num(name: string, raw: string): number {
 /**
  * Defaults, then environment (AOTP_*), then explicit overrides (CLI flags); validated once.
  * `AOTP_NATS` is a comma-separated list of NATS URLs and switches the node to the NATS bus.
+ * `AOTP_SU_WALLET` (a wallet file) and `AOTP_SU_WALLET_KIND` (ed25519 | rsa) set the SU's wallet.
  */
 export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
@@ -30,7 +31,13 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
     if (v !== undefined) raw[key] = kind === 'number' ? num(name, v) : v;
   }
   if (env.AOTP_NATS) raw.nats = { servers: env.AOTP_NATS.split(',').map((s) => s.trim()) };
-  Object.assign(raw, overrides);
+  const su: Record<string, unknown> = {};
+  if (env.AOTP_SU_WALLET) su.wallet = env.AOTP_SU_WALLET;
+  if (env.AOTP_SU_WALLET_KIND) su.walletKind = env.AOTP_SU_WALLET_KIND;
+  if (Object.keys(su).length > 0) raw.su = su;
+  const { su: suOverrides, ...rest } = overrides;
+  Object.assign(raw, rest);
+  if (suOverrides !== undefined) raw.su = { ...su, ...(suOverrides as object) };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
