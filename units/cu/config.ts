@@ -25,10 +25,10 @@ export const CuConfigSchema = z
     spareEvaluators: z.number().int().min(0).max(64).default(1),
     /** A message whose evaluation takes longer than this (ms) is stopped and gets an error result. */
     evalTimeoutMs: z.number().int().min(1).default(30_000),
-    /** Messages read from the SU per page. */
+    /** Messages read from the SU per page (and sent to the evaluator as one batch). */
     readPage: z.number().int().min(1).max(10_000).default(256),
     /** Messages evaluated before a process actor looks at its mailbox again. */
-    stepMessages: z.number().int().min(1).default(64),
+    stepMessages: z.number().int().min(1).default(256),
     /** How long a result request waits for the message to be scheduled and evaluated, ms. */
     resultWaitMs: z.number().int().min(0).default(30_000),
     /** The largest Memory-Limit accepted, bytes. */

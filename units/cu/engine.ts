@@ -19,7 +19,7 @@ import { parseDataItem, tagValue, type ParsedDataItem } from '../ans104/index.js
 import type { ScheduledMessage, ScheduleReader } from '../schedule.js';
 import type { CuConfig } from './config.js';
 import { processLimits, type Limits } from './limits.js';
-import { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type EvalOutput } from './message.js';
+import { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
 import type { ModuleRecord, ModuleStore } from './modules.js';
 import type { CheckpointRecord, CuStore, ResultRecord } from './store.js';
 import { Evaluator, EvaluatorError, EvaluatorGone, EvaluatorTimeout, type EvaluatorPool } from './worker/client.js';
@@ -48,6 +48,8 @@ export class ProcessUnavailable extends Error {
 }
 
 export interface EngineStats {
+  /** Time spent inside the module (ao-loader's handle), ms. */
+  moduleMs: number;
   evaluated: number;
   replayed: number;
   rollbacks: number;
@@ -65,9 +67,10 @@ export class ProcessEngine {
   last: { timestamp?: number; blockHeight?: number } = {};
   lastCheckpoint: number;
   sinceCheckpoint = 0;
-  readonly stats: EngineStats = { evaluated: 0, replayed: 0, rollbacks: 0, checkpoints: 0, restores: 0, corruptCheckpoints: 0 };
+  readonly stats: EngineStats = { moduleMs: 0, evaluated: 0, replayed: 0, rollbacks: 0, checkpoints: 0, restores: 0, corruptCheckpoints: 0 };
   private evaluator: Evaluator | undefined;
   private writes: Promise<unknown>[] = [];
+  private unwritten: ResultRecord[] = [];
   private closed = false;
 
   private constructor(
@@ -126,10 +129,10 @@ export class ProcessEngine {
     const ev = await this.thread();
     const compiled = this.cu.modules.prepared(this.module.id, this.limits.memory);
     const module = await compiled.module;
-    const args = { module, format: this.module.format, computeLimit: this.limits.compute };
+    const args = { module, format: this.module.format, computeLimit: this.limits.compute, env: this.env };
     if (!forRestore) await ev.call('instantiate', args);
     else if (compiled.fresh) await ev.call('instantiate', { ...args, noInitialRun: true, fresh: compiled.fresh });
-    else compiled.fresh = (await ev.call('instantiate', { ...args, noInitialRun: true, scanFresh: true })).fresh;
+    else this.cu.modules.rememberFresh(compiled, (await ev.call('instantiate', { ...args, noInitialRun: true, scanFresh: true })).fresh ?? []);
     return ev;
   }
 
@@ -164,7 +167,7 @@ export class ProcessEngine {
     while (this.pos < target) {
       const page = await this.cu.reader.read(this.processId, this.pos + 1, target, this.cu.config.readPage);
       if (page.length === 0) throw new Error(`the scheduler has no slot ${this.pos + 1} of ${this.processId}, needed to restore slot ${target}`);
-      for (const entry of page) await this.apply(entry);
+      await this.applyPage(page);
     }
   }
 
@@ -191,34 +194,109 @@ export class ProcessEngine {
       const last = Number.isFinite(to) ? to : undefined;
       const page = await this.cu.reader.read(this.processId, this.pos + 1, last, Math.min(this.cu.config.readPage, max - n));
       if (page.length === 0) break;
-      for (const entry of page) {
-        await this.apply(entry);
-        n++;
-      }
+      await this.applyPage(page);
+      n += page.length;
     }
     return n;
   }
 
-  private async apply(entry: ScheduledMessage): Promise<void> {
-    const slot = entry.slot;
-    if (slot !== this.pos + 1) throw new Error(`slot ${slot} of ${this.processId} read after slot ${this.pos}`);
-    let prior: ResultRecord | undefined;
-    if (slot <= this.stored) {
-      prior = this.cu.store.result(this.processId, slot);
-      if (!prior) {
-        await this.flush();
-        prior = this.cu.store.result(this.processId, slot);
+  /** The stored result of a slot evaluated before (a replay), if any. */
+  private async prior(slot: number): Promise<ResultRecord | undefined> {
+    if (slot > this.stored) return undefined;
+    const r = this.cu.store.result(this.processId, slot);
+    if (r) return r;
+    await this.flush();
+    return this.cu.store.result(this.processId, slot);
+  }
+
+  /**
+   * Applies consecutive slots. Runs of messages go to the evaluator as one batch; their answers
+   * stream back and are recorded while the rest of the batch runs. The evaluator stops at a
+   * message whose memory is discarded; that one is settled (rolled back) and the page goes on.
+   */
+  private async applyPage(page: ScheduledMessage[]): Promise<void> {
+    let i = 0;
+    while (i < page.length) {
+      const run: { entry: ScheduledMessage; msg: AoMessage; prior: ResultRecord | undefined }[] = [];
+      for (let j = i; j < page.length; j++) {
+        const entry = page[j]!;
+        const prior = await this.prior(entry.slot);
+        const msg = prior?.discarded ? undefined : messageFromSlot(entry, this.processId);
+        if (!msg) {
+          if (run.length === 0) {
+            // Discarded before (skip), or a message the SU does not hold (an error result).
+            this.expect(entry);
+            if (prior?.discarded) this.advanceTo(entry);
+            else await this.settle(entry, prior, { trap: `the message ${entry.messageId} assigned at slot ${entry.slot} is not held by the scheduler; this CU cannot load it`, ms: 0 });
+            i = j + 1;
+          }
+          break;
+        }
+        run.push({ entry, msg, prior });
       }
+      if (run.length === 0) continue;
+      let done = 0;
+      let discarded: { at: number; value: EvalValue } | undefined;
+      const take = (v: EvalValue) => {
+        if (discarded) return; // nothing follows a discarded message: the thread stops there
+        this.stats.moduleMs += v.ms;
+        const { entry, prior } = run[done]!;
+        this.expect(entry);
+        if ('trap' in v || v.discard) discarded = { at: done, value: v };
+        else this.accept(entry, prior, v.result);
+        done++;
+      };
+      const failure = await this.evaluateRun(
+        run.map((r) => r.msg),
+        (values) => values.forEach(take),
+      );
+      // One write (one commit) per batch: results are only promised once flushed anyway.
+      this.write();
+      if (!discarded && failure && done < run.length) {
+        // The message it was on when the thread was stopped (or died).
+        discarded = { at: done, value: failure };
+        done++;
+      }
+      if (discarded) await this.settle(run[discarded.at]!.entry, run[discarded.at]!.prior, discarded.value);
+      i += done;
     }
-    if (prior?.discarded) {
-      // Its memory was discarded: the state after it is the state before it.
-      this.advanceTo(entry);
-      return;
+  }
+
+  private expect(entry: ScheduledMessage): void {
+    if (entry.slot !== this.pos + 1) throw new Error(`slot ${entry.slot} of ${this.processId} read after slot ${this.pos}`);
+  }
+
+  /**
+   * Evaluates messages in order, handing answers to `onValues` as they come. Answers the failure
+   * of the message it was on when the thread had to be stopped (time limit) or died, if so.
+   */
+  private async evaluateRun(msgs: AoMessage[], onValues: (values: EvalValue[]) => void): Promise<EvalValue | undefined> {
+    const ev = await this.thread();
+    try {
+      const { count } = await ev.call('evalBatch', { msgs }, { timeoutMs: this.cu.config.evalTimeoutMs, onItem: onValues });
+      if (count === 0 && msgs.length > 0) throw new Error('the evaluator refused the batch (halted)');
+      return undefined;
+    } catch (e) {
+      if (e instanceof EvaluatorTimeout) return { trap: `Compute limit: evaluation exceeded ${e.ms} ms and was stopped`, ms: e.ms };
+      if (e instanceof EvaluatorGone) return { trap: `evaluation failed: ${e.message}`, ms: 0 };
+      throw e;
     }
-    const msg = messageFromSlot(entry, this.processId);
-    const value: EvalValue = msg
-      ? await this.evaluate(msg)
-      : { trap: `the message ${entry.messageId} assigned at slot ${slot} is not held by the scheduler; this CU cannot load it`, ms: 0 };
+  }
+
+  /** A slot evaluated without error: its result is recorded (unless replayed) and it is the new position. */
+  private accept(entry: ScheduledMessage, prior: ResultRecord | undefined, output: EvalOutput): void {
+    if (prior) this.stats.replayed++;
+    else {
+      this.stats.evaluated++;
+      this.record(entry, output, false);
+    }
+    this.advanceTo(entry);
+    this.sinceCheckpoint++;
+  }
+
+  /** Records a slot's result (unless replayed) and moves to it; rolls the memory back if it was discarded. */
+  private async settle(entry: ScheduledMessage, prior: ResultRecord | undefined, value: EvalValue): Promise<void> {
+    const slot = entry.slot;
     const discarded = 'trap' in value || value.discard;
     if (prior) {
       this.stats.replayed++;
@@ -244,25 +322,22 @@ export class ProcessEngine {
     this.last = { timestamp: entry.timestamp, blockHeight: entry.blockHeight };
   }
 
-  private async evaluate(msg: NonNullable<ReturnType<typeof messageFromSlot>>): Promise<EvalValue> {
-    const ev = await this.thread();
-    try {
-      return await ev.call('eval', { msg, env: this.env }, { timeoutMs: this.cu.config.evalTimeoutMs });
-    } catch (e) {
-      if (e instanceof EvaluatorTimeout) return { trap: `Compute limit: evaluation exceeded ${e.ms} ms and was stopped`, ms: e.ms };
-      if (e instanceof EvaluatorGone) return { trap: `evaluation failed: ${e.message}`, ms: 0 };
-      throw e;
-    }
-  }
-
   private record(entry: ScheduledMessage, output: EvalOutput, discarded: boolean): void {
     const r: ResultRecord = { messageId: entry.messageId, slot: entry.slot, timestamp: entry.timestamp, blockHeight: entry.blockHeight, output, discarded };
-    this.writes.push(this.cu.store.putResult(this.processId, r));
+    this.unwritten.push(r);
     this.stored = Math.max(this.stored, entry.slot);
   }
 
-  /** Waits until every result written so far is committed. */
+  /** Hands the recorded results to the store (one transaction callback for all of them). */
+  private write(): void {
+    if (this.unwritten.length === 0) return;
+    this.writes.push(this.cu.store.putResults(this.processId, this.unwritten));
+    this.unwritten = [];
+  }
+
+  /** Waits until every result recorded so far is committed. */
   async flush(): Promise<void> {
+    this.write();
     while (this.writes.length) {
       const w = this.writes;
       this.writes = [];
@@ -308,7 +383,7 @@ export class ProcessEngine {
     const msg = dryRunMessage(body, this.processId, this.last);
     const ev = await this.thread();
     try {
-      const v = await ev.call('dryRun', { msg, env: this.env }, { timeoutMs: this.cu.config.evalTimeoutMs });
+      const v = await ev.call('dryRun', { msg }, { timeoutMs: this.cu.config.evalTimeoutMs });
       return 'trap' in v ? errorOutput(v.trap) : v.result;
     } catch (e) {
       if (!(e instanceof EvaluatorTimeout || e instanceof EvaluatorGone)) throw e;

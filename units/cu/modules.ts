@@ -74,7 +74,7 @@ export function moduleTags(b: BundledModule): Tag[] {
   ];
 }
 
-interface Compiled {
+export interface Compiled {
   key: string;
   module: Promise<WebAssembly.Module>;
   /** The pages a fresh instance of it writes, once an evaluator has reported them. */
@@ -84,12 +84,15 @@ interface Compiled {
 export class ModuleStore {
   private readonly items: Database<Uint8Array, string>;
   private readonly names: Database<string, string>;
+  /** Per prepared binary: the pages a fresh instance writes (the same every time; found once). */
+  private readonly freshPages: Database<number[], string>;
   private readonly cache = new Map<string, ModuleRecord>();
   private readonly compiled = new Map<string, Compiled>();
 
   constructor(store: Store, private readonly maxCompiled = 8) {
     this.items = store.db<Uint8Array, string>('cu.modules');
     this.names = store.db<string, string>('cu.module-names');
+    this.freshPages = store.db<number[], string>('cu.module-fresh-pages');
     enableMemory64();
   }
 
@@ -161,6 +164,12 @@ export class ModuleStore {
     return out;
   }
 
+  /** Keeps what an evaluator found about a prepared binary's fresh instances. */
+  rememberFresh(c: Compiled, fresh: number[]): void {
+    c.fresh = fresh;
+    void this.freshPages.put(c.key, fresh);
+  }
+
   /** The module's binary prepared for a memory limit, compiled (cached, most recent first). */
   prepared(id: string, memoryLimit: number): Compiled {
     const record = this.get(id);
@@ -172,7 +181,7 @@ export class ModuleStore {
       return c;
     }
     const binary = prepareBinary(record.binary, record.format, memoryLimit);
-    c = { key, module: WebAssembly.compile(binary as Uint8Array<ArrayBuffer>) };
+    c = { key, module: WebAssembly.compile(binary as Uint8Array<ArrayBuffer>), fresh: this.freshPages.get(key) };
     c.module.catch(() => this.compiled.delete(key));
     this.compiled.set(key, c);
     while (this.compiled.size > this.maxCompiled) this.compiled.delete(this.compiled.keys().next().value!);

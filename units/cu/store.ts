@@ -49,12 +49,18 @@ export class CuStore {
     this.checkpoints = store.db<CheckpointRecord, Key>('cu.checkpoints');
   }
 
-  /** Writes a result (not awaited per message by the evaluator; see the module comment). */
-  putResult(processId: string, r: ResultRecord): Promise<void> {
+  /** Writes results, in one transaction callback (not awaited per message; see the module comment). */
+  putResults(processId: string, rs: readonly ResultRecord[]): Promise<void> {
     return this.store.transact(() => {
-      void this.results.put([processId, r.slot], r);
-      void this.bySlot.put([processId, r.messageId], r.slot);
+      for (const r of rs) {
+        void this.results.put([processId, r.slot], r);
+        void this.bySlot.put([processId, r.messageId], r.slot);
+      }
     });
+  }
+
+  putResult(processId: string, r: ResultRecord): Promise<void> {
+    return this.putResults(processId, [r]);
   }
 
   result(processId: string, slot: number): ResultRecord | undefined {

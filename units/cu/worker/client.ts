@@ -39,6 +39,9 @@ interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   timer?: NodeJS.Timeout;
+  onItem?: (item: unknown) => void;
+  /** Restarts the time limit (each streamed item proves the thread is making progress). */
+  rearm?: () => void;
 }
 
 export class Evaluator {
@@ -49,15 +52,22 @@ export class Evaluator {
   readonly ready: Promise<void>;
 
   constructor() {
-    this.worker = new Worker(WORKER_URL, { stdout: false, stderr: false });
+    // Plain JavaScript: no loader flags needed (and none inherited: a thread starts faster).
+    this.worker = new Worker(WORKER_URL, { stdout: false, stderr: false, execArgv: [] });
     // The thread says so once it has loaded ao-loader (its first message).
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', () => resolve());
       this.worker.once('error', reject);
       this.worker.once('exit', (code) => reject(new EvaluatorGone(`evaluator thread exited (${code}) while starting`)));
     });
-    // Nothing else may keep a node's process alive; evaluators live and die with their actors.
-    this.worker.unref();
+    // An idle evaluator does not keep the node's process alive (evaluators live and die with their
+    // actors); one that is starting or has a request pending does.
+    this.ready.then(
+      () => {
+        if (this.pending.size === 0) this.worker.unref();
+      },
+      () => undefined,
+    );
     this.worker.on('message', (reply: WorkerReply | { ready: true }) => {
       if ('id' in reply) this.answer(reply);
     });
@@ -72,7 +82,13 @@ export class Evaluator {
   private answer(reply: WorkerReply): void {
     const p = this.pending.get(reply.id);
     if (!p) return;
+    if ('item' in reply) {
+      p.rearm?.();
+      p.onItem?.(reply.item);
+      return;
+    }
     this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
     if (p.timer) clearTimeout(p.timer);
     if (reply.ok) p.resolve(reply.value);
     else p.reject(new EvaluatorError(reply.error.code, reply.error.message));
@@ -87,19 +103,33 @@ export class Evaluator {
     this.pending.clear();
   }
 
-  call<K extends WorkerOp>(op: K, args: WorkerOps[K]['args'], options: { timeoutMs?: number; transfer?: ArrayBuffer[] } = {}): Promise<WorkerOps[K]['value']> {
+  /**
+   * A request. `timeoutMs` limits the time to the answer, or, for a streaming op, the time
+   * between two items; past it the thread is terminated and the call rejects with
+   * EvaluatorTimeout (items already streamed have been delivered to `onItem`).
+   */
+  call<K extends WorkerOp>(
+    op: K,
+    args: WorkerOps[K]['args'],
+    options: { timeoutMs?: number; transfer?: ArrayBuffer[]; onItem?: (item: WorkerOps[K] extends { item: infer I } ? I : never) => void } = {},
+  ): Promise<WorkerOps[K]['value']> {
     if (this.gone) return Promise.reject(this.gone);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve: resolve as (v: unknown) => void, reject };
+      const p: Pending = { resolve: resolve as (v: unknown) => void, reject, onItem: options.onItem as ((item: unknown) => void) | undefined };
       if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
         const ms = options.timeoutMs;
-        p.timer = setTimeout(() => {
+        const expire = () => {
           this.pending.delete(id);
+          if (this.pending.size === 0) this.worker.unref();
           reject(new EvaluatorTimeout(op, ms));
           void this.terminate();
-        }, ms);
+        };
+        p.timer = setTimeout(expire, ms);
+        p.rearm = () => p.timer?.refresh();
       }
+      // Referenced while a request is pending (so awaiting one keeps the process alive), not when idle.
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, p);
       this.worker.postMessage({ id, op, ...args }, options.transfer ?? []);
     });
@@ -138,6 +168,11 @@ export class EvaluatorPool {
     e ??= new Evaluator();
     await e.ready;
     return e;
+  }
+
+  /** Resolves when the spare threads have started (benchmarks wait for it before timing a hydration). */
+  async warm(): Promise<void> {
+    await Promise.all(this.spare.map((e) => e.ready.catch(() => undefined)));
   }
 
   async close(): Promise<void> {

@@ -31,8 +31,10 @@ const PAGE = 65536;
 const ZERO = Buffer.alloc(PAGE);
 const HASH_DOMAIN = Buffer.from('aotp-memory-v1');
 
-/** @type {{ handle: Function, em: any, memory: WebAssembly.Memory, module: WebAssembly.Module, format: string, computeLimit: number, initialPages: number, dead: boolean } | null} */
+/** @type {{ handle: Function, em: any, memory: WebAssembly.Memory, module: WebAssembly.Module, format: string, computeLimit: number, env: unknown, initialPages: number, dead: boolean, fresh?: number[] } | null} */
 let inst = null;
+/** Set when a message of a batch had its memory discarded or trapped: later batches are refused until the next instantiate. */
+let halted = false;
 const stderr = [];
 
 class CodedError extends Error {
@@ -62,8 +64,9 @@ function text(e) {
  * by an image anyway); `scanFresh` also answers which pages the fresh instance has written
  * (module data and start-up code), which a restore then has to clear if the image has them zero.
  */
-async function instantiate({ module, format, computeLimit, noInitialRun = false, scanFresh = false, fresh: knownFresh }) {
+async function instantiate({ module, format, computeLimit, env, noInitialRun = false, scanFresh = false, fresh: knownFresh }) {
   inst = null;
+  halted = false;
   let em;
   let memory;
   let failed;
@@ -93,7 +96,7 @@ async function instantiate({ module, format, computeLimit, noInitialRun = false,
   );
   const handle = await Promise.race([loading, new Promise((_, reject) => (failed = reject))]);
   if (!em || !memory) throw new Error('the module did not start (no emscripten Module or memory)');
-  inst = { handle, em, memory, module, format, computeLimit, initialPages: em.HEAPU8.length / PAGE, dead: false, fresh: knownFresh };
+  inst = { handle, em, memory, module, format, computeLimit, env, initialPages: em.HEAPU8.length / PAGE, dead: false, fresh: knownFresh };
   if (!scanFresh) return { pages: inst.initialPages };
   const fresh = [];
   for (let p = 0; p < inst.initialPages; p++) if (!isZero(em.HEAPU8, p)) fresh.push(p);
@@ -276,7 +279,35 @@ async function run(msg, env) {
 }
 
 async function evaluate({ msg, env }) {
-  return run(msg, env);
+  return run(msg, env ?? live().env);
+}
+
+/**
+ * Evaluates messages one after another, answering each as it is done (`emit`), so the actor can
+ * record results while the next runs and knows the thread is alive. Stops after a message whose
+ * memory must be discarded (or that trapped): the ones after it would run on the wrong memory;
+ * the actor rolls back, which makes a new instance, and sends them again.
+ */
+async function evalBatch({ msgs }, emit) {
+  const i = live();
+  let count = 0;
+  let chunk = [];
+  let sent = now();
+  for (const msg of msgs) {
+    if (halted) break;
+    const v = await run(msg, i.env);
+    chunk.push(v);
+    count++;
+    if (v.trap || v.discard) halted = true;
+    // Answers go back a few at a time (one message per ~2 ms of work), not one post per message.
+    if (now() - sent >= 2) {
+      emit(chunk);
+      chunk = [];
+      sent = now();
+    }
+  }
+  if (chunk.length) emit(chunk);
+  return { count, halted };
 }
 
 /**
@@ -287,11 +318,11 @@ async function evaluate({ msg, env }) {
 async function dryRun({ msg, env }) {
   // A view into the scratch buffer, which nothing else uses until this returns.
   const saved = collect(heap());
-  const out = await run(msg, env);
+  const out = await run(msg, env ?? inst.env);
   const t0 = now();
   const pageAt = (k) => saved.data.subarray(k * PAGE, (k + 1) * PAGE);
   if (out.trap || inst.em.HEAPU8.length !== saved.size) {
-    await instantiate({ module: inst.module, format: inst.format, computeLimit: inst.computeLimit, noInitialRun: true });
+    await instantiate({ module: inst.module, format: inst.format, computeLimit: inst.computeLimit, env: inst.env, noInitialRun: true, fresh: inst.fresh });
     writeImage(saved.size, saved.indices, pageAt, inst.fresh);
     return { ...out, rebuilt: true, undoMs: now() - t0 };
   }
@@ -324,6 +355,7 @@ const ops = {
   instantiate,
   restore,
   eval: evaluate,
+  evalBatch,
   dryRun,
   snapshot,
   hash,
@@ -333,11 +365,17 @@ const ops = {
 // Started: ao-loader is loaded, requests are taken from here on.
 parentPort.postMessage({ ready: true });
 
-parentPort.on('message', async (req) => {
+// One request at a time, in arrival order (a request's work may await).
+let queue = Promise.resolve();
+parentPort.on('message', (req) => {
+  queue = queue.then(() => serve(req));
+});
+
+async function serve(req) {
   const fn = ops[req.op];
   try {
     if (!fn) throw new CodedError('bad-op', `unknown op ${req.op}`);
-    const value = await fn(req);
+    const value = await fn(req, (item) => parentPort.postMessage({ id: req.id, item }));
     const transfer = [];
     if (value instanceof Uint8Array) transfer.push(value.buffer);
     else if (value && value.data instanceof Uint8Array && value.pages instanceof Uint8Array && req.op === 'snapshot') {
@@ -348,4 +386,4 @@ parentPort.on('message', async (req) => {
   } catch (e) {
     parentPort.postMessage({ id: req.id, ok: false, error: { message: text(e), code: e?.code ?? 'error' } });
   }
-});
+}

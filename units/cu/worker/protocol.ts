@@ -50,13 +50,19 @@ export interface WorkerOps {
    * wrote, which `fresh` then passes back for later instances of the same binary.
    */
   instantiate: {
-    args: { module: WebAssembly.Module; format: string; computeLimit: number; noInitialRun?: boolean; scanFresh?: boolean; fresh?: number[] };
+    args: { module: WebAssembly.Module; format: string; computeLimit: number; env?: AoEnv; noInitialRun?: boolean; scanFresh?: boolean; fresh?: number[] };
     value: { pages: number; fresh?: number[] };
   };
   /** Writes an image into a fresh instance (instantiated with noInitialRun). */
   restore: { args: { image: MemoryImage; fresh?: number[] }; value: { ms: number } };
-  eval: { args: { msg: AoMessage; env: AoEnv }; value: EvalValue };
-  dryRun: { args: { msg: AoMessage; env: AoEnv }; value: DryRunValue };
+  /** One message (with the env given at instantiate, unless one is given). */
+  eval: { args: { msg: AoMessage; env?: AoEnv }; value: EvalValue };
+  /**
+   * Messages one after another; answers are streamed in order, a few per item. Stops after one whose
+   * memory is discarded or that trapped; refused (count 0) until the next instantiate after that.
+   */
+  evalBatch: { args: { msgs: AoMessage[] }; value: { count: number; halted: boolean }; item: EvalValue[] };
+  dryRun: { args: { msg: AoMessage; env?: AoEnv }; value: DryRunValue };
   snapshot: { args: { codec: Codec; level: number }; value: SnapshotValue };
   hash: { args: Record<string, never>; value: { size: number; memoryHash: string; nonZeroPages: number } };
   memory: { args: Record<string, never>; value: Uint8Array };
@@ -64,4 +70,7 @@ export interface WorkerOps {
 
 export type WorkerOp = keyof WorkerOps;
 
-export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { message: string; code: string } };
+export type WorkerReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { message: string; code: string } }
+  | { id: number; item: unknown };
