@@ -4,11 +4,11 @@
  * restarted) is made again.
  */
 import { CallError, type Caller, type Pid } from '../../runtime/index.js';
-import type { CuRuntime } from './engine.js';
+import { comparePositions, type CuRuntime, type Position } from './engine.js';
 import { CU_MANAGER, type EnsureReply, type ManagerRequest } from './manager.js';
 import { dryRunMessage, type EvalOutput } from './message.js';
 import type { ProcessReply, ProcessRequest, ProcessStatus } from './process.js';
-import type { ResultRecord } from './store.js';
+import type { CronRecord, ResultRecord } from './store.js';
 
 /** An error with the HTTP status that says what kind it is. */
 export class CuError extends Error {
@@ -37,17 +37,23 @@ export interface ResultsPage {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The reference CU's cursor: base64 of { timestamp, ordinate, cron, sort }. */
-export function cursorOf(r: Pick<ResultRecord, 'timestamp' | 'slot'>, sort: 'ASC' | 'DESC'): string {
-  return Buffer.from(JSON.stringify({ timestamp: r.timestamp, ordinate: String(r.slot), sort })).toString('base64');
+export function cursorOf(r: { timestamp: number; slot: number; cron?: string }, sort: 'ASC' | 'DESC'): string {
+  return Buffer.from(JSON.stringify({ timestamp: r.timestamp, ordinate: String(r.slot), ...(r.cron ? { cron: r.cron } : {}), sort })).toString('base64');
 }
 
-/** A cursor gives a slot bound; anything else is taken as a timestamp (ms), as the reference does. */
-export function parseBound(raw: string | undefined): { slot: number } | { timestamp: number } | undefined {
+/**
+ * A cursor gives a position in the log (a slot; for a cron result, the slot it follows and its
+ * time); anything else is taken as a timestamp (ms), as the reference does.
+ */
+export function parseBound(raw: string | undefined): { position: Position } | { timestamp: number } | undefined {
   if (raw === undefined || raw === '') return undefined;
   try {
-    const c = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { ordinate?: unknown; timestamp?: unknown };
+    const c = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { ordinate?: unknown; timestamp?: unknown; cron?: unknown };
     if (typeof c === 'object' && c !== null) {
-      if (c.ordinate !== undefined && Number.isFinite(Number(c.ordinate))) return { slot: Number(c.ordinate) };
+      if (c.ordinate !== undefined && Number.isFinite(Number(c.ordinate))) {
+        const slot = Number(c.ordinate);
+        return { position: c.cron ? { slot, cron: Number(c.timestamp) } : { slot, cron: -1 } };
+      }
       if (c.timestamp !== undefined && Number.isFinite(Number(c.timestamp))) return { timestamp: Number(c.timestamp) };
     }
   } catch {
@@ -57,6 +63,17 @@ export function parseBound(raw: string | undefined): { slot: number } | { timest
   if (!Number.isFinite(n)) throw new CuError(400, `'${raw}' is neither a cursor nor a timestamp`);
   return { timestamp: n };
 }
+
+/** A scheduled message's result or a cron message's, with its place in the log. */
+interface Evaluation {
+  position: Position;
+  timestamp: number;
+  cron?: string;
+  output: EvalOutput;
+}
+
+const fromResult = (r: ResultRecord): Evaluation => ({ position: { slot: r.slot, cron: -1 }, timestamp: r.timestamp, output: r.output });
+const fromCron = (r: CronRecord): Evaluation => ({ position: { slot: r.slot, cron: r.at }, timestamp: r.at, cron: r.cron, output: r.output });
 
 export class CuApi {
   constructor(
@@ -125,39 +142,64 @@ export class CuApi {
     }
   }
 
-  /** Results in slot order (from exclusive, to inclusive), as the reference CU pages them. */
-  async results(processId: string, q: { from?: string; to?: string; sort?: string; limit?: number }): Promise<ResultsPage> {
+  /**
+   * Results of scheduled and cron messages in log order (from exclusive, to inclusive), as the
+   * reference CU pages them. `onlyCron`: cron results only, ascending (GET /cron).
+   */
+  async results(processId: string, q: { from?: string; to?: string; sort?: string; limit?: number; onlyCron?: boolean }): Promise<ResultsPage> {
     const sort = (q.sort ?? 'ASC').toUpperCase();
     if (sort !== 'ASC' && sort !== 'DESC') throw new CuError(400, `sort must be ASC or DESC`);
     const limit = q.limit ?? 25;
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CuError(400, 'limit must be an integer from 1 to 10000');
     const from = parseBound(q.from);
     const to = parseBound(q.to);
-    // Catch up first, so the page has what the scheduler has.
+    // Catch up first (cron messages up to the present included), so the page has what the log has.
     await this.evaluate(processId);
-    const inRange = (r: ResultRecord) => {
-      if (from && ('slot' in from ? r.slot <= from.slot : r.timestamp <= from.timestamp)) return false;
-      if (to && ('slot' in to ? r.slot > to.slot : r.timestamp > to.timestamp)) return false;
-      return true;
-    };
-    const lo = from && 'slot' in from ? from.slot : -1;
-    const hi = to && 'slot' in to ? to.slot : Number.MAX_SAFE_INTEGER - 1;
-    const nodes: ResultRecord[] = [];
-    // Scan in chunks: timestamp bounds are applied as a filter (timestamps never decrease with slots).
+    const store = this.cu.store;
+    const lo: Position = from && 'position' in from ? from.position : { slot: -1, cron: -1 };
+    const hi: Position = to && 'position' in to ? to.position : { slot: Number.MAX_SAFE_INTEGER - 1, cron: Number.MAX_SAFE_INTEGER };
+    const inRange = (e: Evaluation) =>
+      comparePositions(e.position, lo) > 0 &&
+      comparePositions(e.position, hi) <= 0 &&
+      (!from || !('timestamp' in from) || e.timestamp > from.timestamp) &&
+      (!to || !('timestamp' in to) || e.timestamp <= to.timestamp);
+    const desc = sort === 'DESC';
+    const take = limit + 1;
+    const out: Evaluation[] = [];
+    // Pages from both tables, merged by position; timestamp bounds filter (they grow with the log).
     let cursorLo = lo;
     let cursorHi = hi;
-    while (nodes.length <= limit && cursorLo < cursorHi) {
-      const chunk = this.cu.store.resultRange(processId, { from: cursorLo, to: cursorHi, limit: 512, reverse: sort === 'DESC' });
-      if (chunk.length === 0) break;
-      for (const r of chunk) if (inRange(r) && nodes.length <= limit) nodes.push(r);
-      if (sort === 'DESC') cursorHi = chunk[chunk.length - 1]!.slot - 1;
-      else cursorLo = chunk[chunk.length - 1]!.slot;
-      if (chunk.length < 512) break;
+    for (;;) {
+      const results = q.onlyCron
+        ? []
+        : store
+            .resultRange(processId, { from: cursorLo.slot, to: cursorHi.slot, limit: 512, reverse: desc })
+            .map(fromResult);
+      const crons = store
+        .cronRange(processId, { from: [cursorLo.slot, cursorLo.cron], to: [cursorHi.slot, cursorHi.cron], limit: 512, reverse: desc })
+        .map(fromCron);
+      const merged = [...results, ...crons]
+        .filter((e) => comparePositions(e.position, cursorLo) > 0 && comparePositions(e.position, cursorHi) <= 0)
+        .sort((a, b) => (desc ? -1 : 1) * comparePositions(a.position, b.position));
+      if (merged.length === 0) break;
+      // Only what both pages cover for sure: up to the nearer end of the two.
+      const ends = [results, crons].filter((l) => l.length === 512).map((l) => l[l.length - 1]!.position);
+      const edge = ends.length ? ends.sort((a, b) => (desc ? -1 : 1) * comparePositions(a, b))[0]! : undefined;
+      const safe = edge ? merged.filter((e) => (desc ? comparePositions(e.position, edge) >= 0 : comparePositions(e.position, edge) <= 0)) : merged;
+      for (const e of safe) if (inRange(e) && out.length < take) out.push(e);
+      if (out.length >= take || !edge) break;
+      if (desc) cursorHi = { slot: edge.slot, cron: edge.cron - 1 };
+      else cursorLo = edge;
     }
     return {
-      pageInfo: { hasNextPage: nodes.length > limit },
-      edges: nodes.slice(0, limit).map((r) => ({ node: r.output, cursor: cursorOf(r, sort) })),
+      pageInfo: { hasNextPage: out.length > limit },
+      edges: out.slice(0, limit).map((e) => ({ node: e.output, cursor: cursorOf({ timestamp: e.timestamp, slot: e.position.slot, cron: e.cron }, sort) })),
     };
+  }
+
+  /** Cron results, ascending (GET /cron/:processId). */
+  cron(processId: string, q: { from?: string; to?: string; limit?: number }): Promise<ResultsPage> {
+    return this.results(processId, { ...q, sort: 'ASC', onlyCron: true, limit: Math.min(q.limit ?? 500, 1000) });
   }
 
   async dryRun(processId: string, body: unknown): Promise<EvalOutput> {

@@ -29,6 +29,11 @@ export const CuConfigSchema = z
     readPage: z.number().int().min(1).max(10_000).default(256),
     /** Messages evaluated before a process actor looks at its mailbox again. */
     stepMessages: z.number().int().min(1).default(256),
+    /**
+     * Cron messages after a process's last slot are generated up to this many ms before the
+     * present (a slot timestamped earlier than that is assumed visible in the log by then).
+     */
+    cronSafetyMs: z.number().int().min(0).default(2000),
     /** How long a result request waits for the message to be scheduled and evaluated, ms. */
     resultWaitMs: z.number().int().min(0).default(30_000),
     /** The largest Memory-Limit accepted, bytes. */

@@ -2,26 +2,31 @@
  * One process's evaluation, as its actor (process.ts) drives it: the instance in its evaluator
  * thread, the position of its memory in the log, results, checkpoints, hydration and rollback.
  *
- * - Memory after slot n is a function of the log: slots are applied strictly in order, each
- *   message built as the reference CU builds it (message.ts).
+ * - A position is a slot and the time of the last cron message evaluated after it (cron.ts
+ *   says where crons go). Memory at a position is a function of the log: slots and crons are
+ *   applied strictly in order, each message built as the reference CU builds it (message.ts).
  * - A message whose evaluation has an Error (or makes aos run out of memory), traps, or exceeds
- *   the time limit gets that error as its result and leaves the memory as it was before it (as
- *   the reference CU keeps the previous memory). Since the instance's memory is live (no copy per
- *   message), going back means: restore the newest checkpoint at or below the previous slot and
- *   replay from there; replay skips slots whose stored result says their memory was discarded.
+ *   the time limit gets that error as its result and leaves the memory as it was before it (the
+ *   reference CU keeps the previous memory). Since the instance's memory is live (no copy per
+ *   message), going back means: restore the newest checkpoint at or before the previous position
+ *   and replay from there; replay skips messages whose stored result says their memory was
+ *   discarded.
  * - Hydration is the same restore: the newest checkpoint whose image checks out (a damaged one is
- *   skipped, and the next older one tried; with none, replay from slot 0).
- * - Results are written without waiting for each commit; `flush` waits for them. A slot that
- *   already has a result (evaluated before a crash or an eviction) is replayed, not rewritten.
+ *   skipped and the next older one tried; with none, replay from slot 0).
+ * - Messages go to the evaluator in batches; results are written without waiting for each
+ *   commit; `flush` waits for them. A message that already has a result (evaluated before a
+ *   crash or an eviction) is replayed, not rewritten.
  */
 import type { Logger } from 'pino';
 import { parseDataItem, tagValue, type ParsedDataItem } from '../ans104/index.js';
 import type { ScheduledMessage, ScheduleReader } from '../schedule.js';
 import type { CuConfig } from './config.js';
+import { cronMessage, cronName, parseCrons, ticks, type Cron, type CronTick } from './cron.js';
 import { processLimits, type Limits } from './limits.js';
 import { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
-import type { ModuleRecord, ModuleStore } from './modules.js';
-import type { CheckpointRecord, CuStore, ResultRecord } from './store.js';
+import type { ModuleRecord } from './modules.js';
+import type { ModuleStore } from './modules.js';
+import type { CheckpointRecord, CronRecord, CronResult, CuStore, ResultRecord } from './store.js';
 import { Evaluator, EvaluatorError, EvaluatorGone, EvaluatorTimeout, type EvaluatorPool } from './worker/client.js';
 import type { EvalValue } from './worker/protocol.js';
 
@@ -58,19 +63,38 @@ export interface EngineStats {
   corruptCheckpoints: number;
 }
 
+/** A slot, and the time of the last cron message evaluated after it (-1: none). */
+export interface Position {
+  slot: number;
+  cron: number;
+}
+
+export const comparePositions = (a: Position, b: Position) => a.slot - b.slot || a.cron - b.cron;
+const isBefore = (a: Position, b: Position) => comparePositions(a, b) < 0;
+const LATEST: Position = { slot: Number.MAX_SAFE_INTEGER, cron: Number.MAX_SAFE_INTEGER };
+
+type Item =
+  | { kind: 'slot'; entry: ScheduledMessage }
+  /** A cron message after `slot`. */
+  | { kind: 'cron'; tick: CronTick; slot: number; blockHeight: number };
+
+const positionOf = (it: Item): Position => (it.kind === 'slot' ? { slot: it.entry.slot, cron: -1 } : { slot: it.slot, cron: it.tick.at });
+
 export class ProcessEngine {
-  /** Slot whose state the memory holds (-1: before the spawn). Meaningful when `evaluator` is set. */
+  /** Slot whose state the memory holds (-1: before the spawn). Meaningful when resident. */
   pos = -1;
-  /** Highest slot with a stored (or pending) result. */
-  stored: number;
-  /** Timestamp and Block-Height of the last applied slot (dry-run defaults). */
-  last: { timestamp?: number; blockHeight?: number } = {};
-  lastCheckpoint: number;
+  /** Time of the last cron applied after `pos` (-1: none). */
+  cronAt = -1;
+  /** Timestamp and Block-Height of slot `pos`. */
+  private slotTime = { timestamp: 0, blockHeight: 0 };
+  /** The last position with a stored (or pending) result. */
+  stored: Position;
+  lastCheckpoint: Position;
   sinceCheckpoint = 0;
   readonly stats: EngineStats = { moduleMs: 0, evaluated: 0, replayed: 0, rollbacks: 0, checkpoints: 0, restores: 0, corruptCheckpoints: 0 };
   private evaluator: Evaluator | undefined;
   private writes: Promise<unknown>[] = [];
-  private unwritten: ResultRecord[] = [];
+  private unwritten: (ResultRecord | CronResult)[] = [];
   private closed = false;
 
   private constructor(
@@ -80,10 +104,16 @@ export class ProcessEngine {
     readonly module: ModuleRecord,
     readonly limits: Limits,
     readonly env: AoEnv,
+    readonly crons: Cron[],
+    /** The spawn's Timestamp: crons count from it. */
+    private readonly origin: number,
     private readonly log: Logger,
   ) {
-    this.stored = cu.store.lastResultSlot(processId);
-    this.lastCheckpoint = cu.store.checkpointSlots(processId)[0] ?? -1;
+    const slot = cu.store.lastResultSlot(processId);
+    const cron = cu.store.lastCron(processId, Math.max(slot, 0));
+    this.stored = cron && cron.slot >= slot ? { slot: cron.slot, cron: cron.at } : { slot, cron: -1 };
+    const c = cu.store.checkpointSlots(processId)[0];
+    this.lastCheckpoint = c === undefined ? { slot: -1, cron: -1 } : { slot: c, cron: cu.store.checkpoint(processId, c)?.cron ?? -1 };
   }
 
   static async load(processId: string, cu: CuRuntime, log: Logger): Promise<ProcessEngine> {
@@ -93,23 +123,32 @@ export class ProcessEngine {
     const moduleId = tagValue(spawn.tags, 'Module');
     if (!moduleId) throw new ProcessUnavailable(`process ${processId} has no Module tag`, 'unprocessable');
     let module: ModuleRecord;
+    let limits: Limits;
+    let crons: Cron[];
     try {
       module = cu.modules.get(moduleId);
-    } catch (e) {
-      throw new ProcessUnavailable(`process ${processId}: ${(e as Error).message}`, 'unprocessable');
-    }
-    let limits: Limits;
-    try {
       limits = processLimits(spawn.tags, module.tags, { maxMemory: cu.config.maxMemoryLimit, maxCompute: cu.config.maxComputeLimit });
+      const parsed = parseCrons(spawn.tags);
+      if (parsed.ignored.length) log.warn({ processId, intervals: parsed.ignored }, 'block-based Cron-Interval is not run by this CU');
+      crons = parsed.crons;
       await cu.modules.prepared(moduleId, limits.memory).module;
     } catch (e) {
       throw new ProcessUnavailable(`process ${processId}: ${(e as Error).message}`, 'unprocessable');
     }
-    return new ProcessEngine(processId, cu, spawn, module, limits, processEnv(processId, spawn, module), log);
+    return new ProcessEngine(processId, cu, spawn, module, limits, processEnv(processId, spawn, module), crons, info.first.timestamp, log);
   }
 
   get resident(): boolean {
     return this.evaluator?.alive === true;
+  }
+
+  position(): Position {
+    return { slot: this.pos, cron: this.cronAt };
+  }
+
+  /** Timestamp and Block-Height of the latest message applied (a dry-run's defaults). */
+  get last(): { timestamp: number; blockHeight: number } {
+    return { timestamp: Math.max(this.slotTime.timestamp, this.cronAt), blockHeight: this.slotTime.blockHeight };
   }
 
   // --- the evaluator --------------------------------------------------------------------------
@@ -136,22 +175,30 @@ export class ProcessEngine {
     return ev;
   }
 
+  private moveTo(p: Position, slotTime?: { timestamp: number; blockHeight: number }): void {
+    this.pos = p.slot;
+    this.cronAt = p.cron;
+    if (slotTime) this.slotTime = slotTime;
+  }
+
   /**
-   * Memory to the state after `target` (-1: the fresh instance), from the newest usable
-   * checkpoint at or below it, then replay. Results up to `target` must be stored.
+   * Memory to the state at `target`, from the newest usable checkpoint at or before it, then
+   * replay. Results up to `target` must be stored.
    */
-  async restoreTo(target: number): Promise<void> {
+  async restoreTo(target: Position): Promise<void> {
     await this.flush();
-    let from = -1;
-    for (const slot of this.cu.store.checkpointSlots(this.processId, target)) {
+    let restored = false;
+    for (const slot of this.cu.store.checkpointSlots(this.processId, target.slot)) {
       const c = this.cu.store.checkpoint(this.processId, slot);
       if (!c) continue;
+      const at = { slot: c.slot, cron: c.cron ?? -1 };
+      if (isBefore(target, at)) continue;
       try {
         const ev = await this.instantiate(true);
         await ev.call('restore', { image: c.image });
-        from = slot;
-        this.last = { timestamp: c.timestamp, blockHeight: c.blockHeight };
+        this.moveTo(at, { timestamp: c.timestamp, blockHeight: c.blockHeight });
         this.stats.restores++;
+        restored = true;
         break;
       } catch (e) {
         if (!(e instanceof EvaluatorError && e.code === 'corrupt')) throw e;
@@ -159,21 +206,21 @@ export class ProcessEngine {
         this.log.warn({ processId: this.processId, slot, err: e.message }, 'checkpoint is damaged; trying an older one');
       }
     }
-    if (from < 0) {
+    if (!restored) {
       await this.instantiate(false);
-      this.last = {};
+      this.moveTo({ slot: -1, cron: -1 }, { timestamp: 0, blockHeight: 0 });
     }
-    this.pos = from;
-    while (this.pos < target) {
-      const page = await this.cu.reader.read(this.processId, this.pos + 1, target, this.cu.config.readPage);
-      if (page.length === 0) throw new Error(`the scheduler has no slot ${this.pos + 1} of ${this.processId}, needed to restore slot ${target}`);
-      await this.applyPage(page);
+    while (isBefore(this.position(), target)) {
+      const page = await this.cu.reader.read(this.processId, this.pos + 1, target.slot, this.cu.config.readPage);
+      const items = this.items(page, target, Number.MAX_SAFE_INTEGER, page.length === 0 || page[page.length - 1]!.slot === target.slot);
+      if (items.length === 0) throw new Error(`cannot restore ${this.processId} to slot ${target.slot}: the scheduler has no slot ${this.pos + 1}`);
+      await this.applyItems(items);
     }
   }
 
   /**
-   * Makes the instance resident, at the last slot with a result (where the process was before
-   * it was evicted, or its node stopped): the newest checkpoint, then replay.
+   * Makes the instance resident, at the last position with a result (where the process was
+   * before it was evicted, or its node stopped): the newest checkpoint, then replay.
    */
   async ensureLoaded(): Promise<void> {
     if (this.resident) return;
@@ -184,55 +231,102 @@ export class ProcessEngine {
   // --- evaluation -----------------------------------------------------------------------------
 
   /**
-   * Applies the slots after `pos`, up to `to`, at most `max` of them. Answers how many were
-   * applied (0: the scheduler has none in that range yet).
+   * Applies what follows the current position, up to slot `to` (crons before it included) or,
+   * for Infinity, everything the scheduler has and the crons after it up to the present; at
+   * most `max` messages. Answers how many were applied (0: nothing to do now).
    */
   async advance(to: number, max: number): Promise<number> {
     await this.ensureLoaded();
+    const limit = Number.isFinite(to) ? { slot: to, cron: -1 } : LATEST;
     let n = 0;
-    while (n < max && this.pos < to) {
-      const last = Number.isFinite(to) ? to : undefined;
-      const page = await this.cu.reader.read(this.processId, this.pos + 1, last, Math.min(this.cu.config.readPage, max - n));
-      if (page.length === 0) break;
-      await this.applyPage(page);
-      n += page.length;
+    while (n < max && isBefore(this.position(), limit)) {
+      const want = Math.min(this.cu.config.readPage, max - n);
+      const page = await this.cu.reader.read(this.processId, this.pos + 1, Number.isFinite(to) ? to : undefined, want);
+      const items = this.items(page, limit, max - n, page.length < want);
+      if (items.length === 0) break;
+      await this.applyItems(items);
+      n += items.length;
     }
     return n;
   }
 
-  /** The stored result of a slot evaluated before (a replay), if any. */
-  private async prior(slot: number): Promise<ResultRecord | undefined> {
-    if (slot > this.stored) return undefined;
-    const r = this.cu.store.result(this.processId, slot);
+  /**
+   * What to apply after the current position: the page's slots with the crons that go before
+   * each, and, when `exhausted` (the scheduler has nothing more now), the crons after the last
+   * slot — up to `limit` (for LATEST: up to the present less the safety margin).
+   */
+  private items(page: ScheduledMessage[], limit: Position, max: number, exhausted: boolean): Item[] {
+    const out: Item[] = [];
+    let slot = this.pos;
+    let cron = this.cronAt;
+    let { timestamp, blockHeight } = this.slotTime;
+    const cronsUntil = (s: number) => (s < limit.slot ? Number.MAX_SAFE_INTEGER : limit.cron);
+    const addCrons = (before: number, until: number) => {
+      if (slot < 0) return; // nothing before the spawn
+      for (const tick of ticks(this.crons, this.origin, Math.max(timestamp, cron + 1), before, until, max - out.length)) {
+        out.push({ kind: 'cron', tick, slot, blockHeight });
+        cron = tick.at;
+      }
+    };
+    for (const entry of page) {
+      addCrons(entry.timestamp, cronsUntil(slot));
+      if (out.length >= max || entry.slot > limit.slot) return out;
+      out.push({ kind: 'slot', entry });
+      slot = entry.slot;
+      cron = -1;
+      ({ timestamp, blockHeight } = entry);
+      if (out.length >= max) return out;
+    }
+    if (exhausted) {
+      const until = limit === LATEST ? this.cu.now() - this.cu.config.cronSafetyMs : cronsUntil(slot);
+      addCrons(Number.MAX_SAFE_INTEGER, until);
+    }
+    return out;
+  }
+
+  private storedAt(p: Position): boolean {
+    return !isBefore(this.stored, p);
+  }
+
+  /** The stored result of an item evaluated before (a replay), if any. */
+  private async prior(it: Item): Promise<ResultRecord | CronRecord | undefined> {
+    if (!this.storedAt(positionOf(it))) return undefined;
+    const get = () => (it.kind === 'slot' ? this.cu.store.result(this.processId, it.entry.slot) : this.cu.store.cron(this.processId, it.slot, it.tick.at, it.tick.cron.index));
+    const r = get();
     if (r) return r;
     await this.flush();
-    return this.cu.store.result(this.processId, slot);
+    return get();
+  }
+
+  private messageOf(it: Item): AoMessage | undefined {
+    return it.kind === 'slot' ? messageFromSlot(it.entry, this.processId) : cronMessage(this.processId, this.env.Process.Owner, it.tick, it.blockHeight);
   }
 
   /**
-   * Applies consecutive slots. Runs of messages go to the evaluator as one batch; their answers
+   * Applies items in order. Runs of messages go to the evaluator as one batch; their answers
    * stream back and are recorded while the rest of the batch runs. The evaluator stops at a
-   * message whose memory is discarded; that one is settled (rolled back) and the page goes on.
+   * message whose memory is discarded; that one is settled (rolled back) and the rest follow.
    */
-  private async applyPage(page: ScheduledMessage[]): Promise<void> {
+  private async applyItems(items: Item[]): Promise<void> {
     let i = 0;
-    while (i < page.length) {
-      const run: { entry: ScheduledMessage; msg: AoMessage; prior: ResultRecord | undefined }[] = [];
-      for (let j = i; j < page.length; j++) {
-        const entry = page[j]!;
-        const prior = await this.prior(entry.slot);
-        const msg = prior?.discarded ? undefined : messageFromSlot(entry, this.processId);
+    while (i < items.length) {
+      const run: { it: Item; msg: AoMessage; prior: ResultRecord | CronRecord | undefined }[] = [];
+      for (let j = i; j < items.length; j++) {
+        const it = items[j]!;
+        const prior = await this.prior(it);
+        const msg = prior?.discarded ? undefined : this.messageOf(it);
         if (!msg) {
           if (run.length === 0) {
-            // Discarded before (skip), or a message the SU does not hold (an error result).
-            this.expect(entry);
-            if (prior?.discarded) this.advanceTo(entry);
-            else await this.settle(entry, prior, { trap: `the message ${entry.messageId} assigned at slot ${entry.slot} is not held by the scheduler; this CU cannot load it`, ms: 0 });
+            // Discarded before: the memory does not change. Or a message the SU does not hold.
+            if (prior?.discarded) this.passed(it);
+            else if (it.kind === 'slot') {
+              await this.settle(it, prior, { trap: `the message ${it.entry.messageId} assigned at slot ${it.entry.slot} is not held by the scheduler; this CU cannot load it`, ms: 0 });
+            }
             i = j + 1;
           }
           break;
         }
-        run.push({ entry, msg, prior });
+        run.push({ it, msg, prior });
       }
       if (run.length === 0) continue;
       let done = 0;
@@ -240,10 +334,9 @@ export class ProcessEngine {
       const take = (v: EvalValue) => {
         if (discarded) return; // nothing follows a discarded message: the thread stops there
         this.stats.moduleMs += v.ms;
-        const { entry, prior } = run[done]!;
-        this.expect(entry);
+        const { it, prior } = run[done]!;
         if ('trap' in v || v.discard) discarded = { at: done, value: v };
-        else this.accept(entry, prior, v.result);
+        else this.accept(it, prior, v.result);
         done++;
       };
       const failure = await this.evaluateRun(
@@ -257,13 +350,9 @@ export class ProcessEngine {
         discarded = { at: done, value: failure };
         done++;
       }
-      if (discarded) await this.settle(run[discarded.at]!.entry, run[discarded.at]!.prior, discarded.value);
+      if (discarded) await this.settle(run[discarded.at]!.it, run[discarded.at]!.prior, discarded.value);
       i += done;
     }
-  }
-
-  private expect(entry: ScheduledMessage): void {
-    if (entry.slot !== this.pos + 1) throw new Error(`slot ${entry.slot} of ${this.processId} read after slot ${this.pos}`);
   }
 
   /**
@@ -283,49 +372,48 @@ export class ProcessEngine {
     }
   }
 
-  /** A slot evaluated without error: its result is recorded (unless replayed) and it is the new position. */
-  private accept(entry: ScheduledMessage, prior: ResultRecord | undefined, output: EvalOutput): void {
+  /** Moves the position past an item (the memory is the state after it). */
+  private passed(it: Item): void {
+    if (it.kind === 'slot') this.moveTo({ slot: it.entry.slot, cron: -1 }, { timestamp: it.entry.timestamp, blockHeight: it.entry.blockHeight });
+    else this.moveTo({ slot: it.slot, cron: it.tick.at });
+  }
+
+  /** An item evaluated without error: its result is recorded (unless replayed) and it is passed. */
+  private accept(it: Item, prior: ResultRecord | CronRecord | undefined, output: EvalOutput): void {
     if (prior) this.stats.replayed++;
     else {
       this.stats.evaluated++;
-      this.record(entry, output, false);
+      this.record(it, output, false);
     }
-    this.advanceTo(entry);
+    this.passed(it);
     this.sinceCheckpoint++;
   }
 
-  /** Records a slot's result (unless replayed) and moves to it; rolls the memory back if it was discarded. */
-  private async settle(entry: ScheduledMessage, prior: ResultRecord | undefined, value: EvalValue): Promise<void> {
-    const slot = entry.slot;
-    const discarded = 'trap' in value || value.discard;
+  /** An item whose memory is discarded: its result is recorded (unless replayed), the memory rolled back. */
+  private async settle(it: Item, prior: ResultRecord | CronRecord | undefined, value: EvalValue): Promise<void> {
     if (prior) {
       this.stats.replayed++;
-      if (discarded) throw new Error(`replaying slot ${slot} of ${this.processId} gave an error it did not give before (nondeterministic module?)`);
+      throw new Error(`replaying ${describe(it)} of ${this.processId} gave an error it did not give before (nondeterministic module?)`);
+    }
+    this.stats.evaluated++;
+    this.record(it, 'trap' in value ? errorOutput(value.trap) : value.result, true);
+    const before = this.position();
+    const from = this.cu.store.checkpointSlots(this.processId, before.slot)[0] ?? -1;
+    this.stats.rollbacks++;
+    await this.restoreTo(before);
+    this.passed(it);
+    if (before.slot - from >= this.cu.config.rollbackCheckpointAfter) await this.checkpoint();
+  }
+
+  private record(it: Item, output: EvalOutput, discarded: boolean): void {
+    if (it.kind === 'slot') {
+      const e = it.entry;
+      this.unwritten.push({ messageId: e.messageId, slot: e.slot, timestamp: e.timestamp, blockHeight: e.blockHeight, output, discarded });
     } else {
-      this.stats.evaluated++;
-      this.record(entry, 'trap' in value ? errorOutput(value.trap) : value.result, discarded);
+      this.unwritten.push({ index: it.tick.cron.index, record: { slot: it.slot, at: it.tick.at, cron: cronName(it.tick.cron), blockHeight: it.blockHeight, output, discarded } });
     }
-    if (discarded) {
-      const from = this.cu.store.checkpointSlots(this.processId, slot - 1)[0] ?? -1;
-      this.stats.rollbacks++;
-      await this.restoreTo(slot - 1);
-      this.advanceTo(entry);
-      if (slot - 1 - from >= this.cu.config.rollbackCheckpointAfter) await this.checkpoint();
-      return;
-    }
-    this.advanceTo(entry);
-    this.sinceCheckpoint++;
-  }
-
-  private advanceTo(entry: ScheduledMessage): void {
-    this.pos = entry.slot;
-    this.last = { timestamp: entry.timestamp, blockHeight: entry.blockHeight };
-  }
-
-  private record(entry: ScheduledMessage, output: EvalOutput, discarded: boolean): void {
-    const r: ResultRecord = { messageId: entry.messageId, slot: entry.slot, timestamp: entry.timestamp, blockHeight: entry.blockHeight, output, discarded };
-    this.unwritten.push(r);
-    this.stored = Math.max(this.stored, entry.slot);
+    const p = positionOf(it);
+    if (isBefore(this.stored, p)) this.stored = p;
   }
 
   /** Hands the recorded results to the store (one transaction callback for all of them). */
@@ -348,11 +436,16 @@ export class ProcessEngine {
   // --- checkpoints ----------------------------------------------------------------------------
 
   checkpointDue(now: number, lastAt: number): boolean {
-    if (this.pos < 0 || this.pos === this.lastCheckpoint || !this.resident) return false;
-    return this.pos - this.lastCheckpoint >= this.cu.config.checkpointEvery || (this.sinceCheckpoint > 0 && now - lastAt >= this.cu.config.checkpointIntervalMs);
+    if (this.pos < 0 || !this.resident || this.sinceCheckpoint === 0) return false;
+    return this.sinceCheckpoint >= this.cu.config.checkpointEvery || now - lastAt >= this.cu.config.checkpointIntervalMs;
   }
 
-  /** Writes the memory after `pos` as a checkpoint; answers it (undefined when there is no state). */
+  /** Whether the memory is past the last checkpoint. */
+  get unsaved(): boolean {
+    return this.resident && this.pos >= 0 && isBefore(this.lastCheckpoint, this.position());
+  }
+
+  /** Writes the memory at the current position as a checkpoint; answers it (undefined when there is no state). */
   async checkpoint(): Promise<CheckpointRecord | undefined> {
     if (this.pos < 0 || !this.resident) return undefined;
     const ev = await this.thread();
@@ -360,16 +453,17 @@ export class ProcessEngine {
     const record: CheckpointRecord = {
       processId: this.processId,
       slot: this.pos,
+      cron: this.cronAt,
       moduleId: this.module.id,
-      timestamp: this.last.timestamp ?? 0,
-      blockHeight: this.last.blockHeight ?? 0,
+      timestamp: this.slotTime.timestamp,
+      blockHeight: this.slotTime.blockHeight,
       createdAt: this.cu.now(),
       image,
     };
     await this.flush();
     await this.cu.store.putCheckpoint(record);
     await this.cu.store.pruneCheckpoints(this.processId, this.cu.config.checkpointKeep);
-    this.lastCheckpoint = this.pos;
+    this.lastCheckpoint = this.position();
     this.sinceCheckpoint = 0;
     this.stats.checkpoints++;
     return record;
@@ -388,7 +482,7 @@ export class ProcessEngine {
     } catch (e) {
       if (!(e instanceof EvaluatorTimeout || e instanceof EvaluatorGone)) throw e;
       // The thread is gone with the memory: bring it back, then answer.
-      await this.restoreTo(this.pos);
+      await this.restoreTo(this.position());
       return errorOutput(e instanceof EvaluatorTimeout ? `Compute limit: dry-run exceeded ${e.ms} ms and was stopped` : e.message);
     }
   }
@@ -398,9 +492,9 @@ export class ProcessEngine {
     return (await this.thread()).call('memory', {});
   }
 
-  async hash(): Promise<{ slot: number; memoryHash: string; size: number; nonZeroPages: number }> {
+  async hash(): Promise<{ slot: number; cron: number; memoryHash: string; size: number; nonZeroPages: number }> {
     await this.ensureLoaded();
-    return { slot: this.pos, ...(await (await this.thread()).call('hash', {})) };
+    return { slot: this.pos, cron: this.cronAt, ...(await (await this.thread()).call('hash', {})) };
   }
 
   /** Stops the thread (after the results are committed). */
@@ -424,6 +518,8 @@ export class ProcessEngine {
     this.evaluator = undefined;
   }
 }
+
+const describe = (it: Item) => (it.kind === 'slot' ? `slot ${it.entry.slot}` : `the cron message at ${it.tick.at} after slot ${it.slot}`);
 
 export function errorOutput(error: string): EvalOutput {
   return { Output: '', Messages: [], Spawns: [], Assignments: [], Error: error };

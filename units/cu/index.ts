@@ -25,6 +25,8 @@ export interface CuOptions {
   config?: Partial<CuConfig>;
   /** Register the bundled aos modules at start (default true). */
   registerBundled?: boolean;
+  /** Wall clock, unix ms (cron messages after a process's last slot are generated up to it). */
+  now?: () => number;
 }
 
 export interface Cu {
@@ -44,7 +46,7 @@ export async function createCu(o: CuOptions): Promise<Cu> {
   const modules = new ModuleStore(o.store);
   const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir);
   const pool = new EvaluatorPool(config.spareEvaluators);
-  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: Date.now };
+  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: o.now ?? Date.now };
   return {
     address: o.wallet.address,
     runtime,
@@ -58,14 +60,15 @@ export async function createCu(o: CuOptions): Promise<Cu> {
 
 export { CuApi, CuError, cursorOf, parseBound, type ResultAnswer, type ResultsPage } from './api.js';
 export { CuConfigSchema, cuDefaults, type CuConfig } from './config.js';
-export { ProcessEngine, ProcessUnavailable, errorOutput, type CuRuntime, type EngineStats } from './engine.js';
+export { ProcessEngine, ProcessUnavailable, errorOutput, comparePositions, type CuRuntime, type EngineStats, type Position } from './engine.js';
 export { parseSize, processLimits, InvalidLimit, type Limits } from './limits.js';
 export { CU_MANAGER, CU_PROCESSES, cuManager, type EnsureReply, type ManagerRequest } from './manager.js';
 export { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
 export { BUNDLED, ModuleStore, ModuleNotFound, InvalidModule, moduleTags, type BundledModule, type ModuleRecord } from './modules.js';
 export { cuRoutes } from './routes.js';
 export { processActor, processName, type ProcessRequest, type ProcessReply, type ProcessStatus } from './process.js';
-export { CuStore, type CheckpointRecord, type ResultRecord } from './store.js';
+export { CuStore, type CheckpointRecord, type CronRecord, type ResultRecord } from './store.js';
+export { parseCrons, ticks, cronName, InvalidCron, type Cron, type CronTick } from './cron.js';
 export { memoryLimits, withMemoryMaximum, prepareBinary, SUPPORTED_FORMATS, type ModuleFormat } from './wasm.js';
 export { Evaluator, EvaluatorPool, EvaluatorGone, EvaluatorTimeout, EvaluatorError } from './worker/client.js';
 export type { MemoryImage, Codec } from './worker/protocol.js';

@@ -14,7 +14,7 @@
  */
 import type { ActorContext, Behaviour, From, TimerHandle } from '../../runtime/index.js';
 import { formatReason } from '../../runtime/index.js';
-import { ProcessEngine, ProcessUnavailable, type CuRuntime, type EngineStats } from './engine.js';
+import { ProcessEngine, ProcessUnavailable, type CuRuntime, type EngineStats, type Position } from './engine.js';
 import type { EvalOutput } from './message.js';
 
 export const processName = (processId: string) => `cu/${processId}`;
@@ -37,9 +37,14 @@ export type ProcessReply<T> = { ok: T } | { error: string };
 export interface ProcessStatus {
   processId: string;
   moduleId: string;
+  /** Where the memory is: a slot, and the last cron message after it (-1: none). */
   slot: number;
-  stored: number;
-  lastCheckpoint: number;
+  cron: number;
+  /** The last position with a result. */
+  stored: Position;
+  lastCheckpoint: Position;
+  /** The process's cron intervals (time-based ones are run). */
+  crons: string[];
   resident: boolean;
   stats: EngineStats;
 }
@@ -73,8 +78,10 @@ function status(s: State): ProcessStatus {
     processId: e.processId,
     moduleId: e.module.id,
     slot: e.pos,
-    stored: e.stored,
-    lastCheckpoint: e.lastCheckpoint,
+    cron: e.cronAt,
+    stored: { ...e.stored },
+    lastCheckpoint: { ...e.lastCheckpoint },
+    crons: e.crons.map((c) => c.interval),
     resident: e.resident,
     stats: { ...e.stats },
   };
@@ -197,7 +204,7 @@ export const processActor: Behaviour<ProcessArgs, State> = {
   async terminate(_reason, state, ctx) {
     const e = state.engine;
     try {
-      if (e.resident && e.pos > e.lastCheckpoint) await e.checkpoint();
+      if (e.unsaved) await e.checkpoint();
     } catch (err) {
       ctx.log.warn({ processId: e.processId, err: formatReason(err) }, 'checkpoint on stop failed');
     }

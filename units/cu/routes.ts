@@ -11,8 +11,8 @@
  * - `POST /dry-run?process-id=`               the output of the body message against the latest state
  *                                             (the reference's `to` is not supported: always the latest)
  * - `GET /state/:processId`                   the memory after the latest slot (application/octet-stream)
- * - `GET /cron/:processId?from=&to=&limit=`   the results of cron messages, paged as /results
- *                                             (this CU generates none yet: always an empty page)
+ * - `GET /cron/:processId?from=&to=&limit=`   the results of cron messages (cron.ts), ascending, paged as
+ *                                             /results; /results has them too, in log order
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CallError } from '../../runtime/index.js';
@@ -93,9 +93,9 @@ export function cuRoutes(api: CuApi, o: { resultWaitMs: number }): FastifyPlugin
 
     app.get<{ Params: { processId: string }; Querystring: { from?: string; to?: string; limit?: string } }>('/cron/:processId', async (req, reply) => {
       try {
-        processId(req.params.processId, 'in the path');
-        limitOf(req.query.limit, 500);
-        return { pageInfo: { hasNextPage: false }, edges: [] };
+        const pid = processId(req.params.processId, 'in the path');
+        const { from, to } = req.query;
+        return await api.cron(pid, { from, to, limit: limitOf(req.query.limit, 500) });
       } catch (e) {
         return fail(reply, e);
       }

@@ -25,9 +25,29 @@ export interface ResultRecord {
   discarded: boolean;
 }
 
+/** The evaluation of a cron message (generated after `slot`, at `at`). */
+export interface CronRecord {
+  slot: number;
+  /** Its Timestamp, unix ms. */
+  at: number;
+  /** `<index>-<interval>`, as the reference names it. */
+  cron: string;
+  blockHeight: number;
+  output: EvalOutput;
+  discarded: boolean;
+}
+
+/** A cron evaluation to write (its key needs the cron's index). */
+export interface CronResult {
+  index: number;
+  record: CronRecord;
+}
+
 export interface CheckpointRecord {
   processId: string;
   slot: number;
+  /** Time of the last cron message evaluated after `slot` (-1: none). */
+  cron?: number;
   moduleId: string;
   timestamp: number;
   blockHeight: number;
@@ -37,26 +57,56 @@ export interface CheckpointRecord {
 }
 
 type Key = [string, number];
+/** [processId, slot, at, cron index] */
+type CronKey = [string, number, number, number];
 
 export class CuStore {
   readonly results: Database<ResultRecord, Key>;
   private readonly bySlot: Database<number, [string, string]>;
   readonly checkpoints: Database<CheckpointRecord, Key>;
+  readonly crons: Database<CronRecord, CronKey>;
 
   constructor(private readonly store: Store) {
     this.results = store.db<ResultRecord, Key>('cu.results');
+    this.crons = store.db<CronRecord, CronKey>('cu.crons');
     this.bySlot = store.db<number, [string, string]>('cu.message-slot');
     this.checkpoints = store.db<CheckpointRecord, Key>('cu.checkpoints');
   }
 
   /** Writes results, in one transaction callback (not awaited per message; see the module comment). */
-  putResults(processId: string, rs: readonly ResultRecord[]): Promise<void> {
+  putResults(processId: string, rs: readonly (ResultRecord | CronResult)[]): Promise<void> {
     return this.store.transact(() => {
       for (const r of rs) {
-        void this.results.put([processId, r.slot], r);
-        void this.bySlot.put([processId, r.messageId], r.slot);
+        if ('index' in r) void this.crons.put([processId, r.record.slot, r.record.at, r.index], r.record);
+        else {
+          void this.results.put([processId, r.slot], r);
+          void this.bySlot.put([processId, r.messageId], r.slot);
+        }
       }
     });
+  }
+
+  cron(processId: string, slot: number, at: number, index: number): CronRecord | undefined {
+    return this.crons.get([processId, slot, at, index]);
+  }
+
+  /** The last cron evaluation at or after `slot` ([slot, at]), if any. */
+  lastCron(processId: string, slot: number): { slot: number; at: number } | undefined {
+    for (const { key } of this.crons.getRange({ start: [processId, Number.MAX_SAFE_INTEGER], end: [processId, slot], reverse: true, limit: 1 })) {
+      const k = key as CronKey;
+      return { slot: k[1], at: k[2] };
+    }
+    return undefined;
+  }
+
+  /** Cron evaluations with position after `from` and at most `to` ([slot, at] order), at most `limit`. */
+  cronRange(processId: string, o: { from?: [number, number]; to?: [number, number]; limit: number; reverse?: boolean }): CronRecord[] {
+    const out: CronRecord[] = [];
+    const lo: CronKey = o.from ? [processId, o.from[0], o.from[1], Number.MAX_SAFE_INTEGER] : [processId, -1, -1, -1];
+    const hi: CronKey = o.to ? [processId, o.to[0], o.to[1], Number.MAX_SAFE_INTEGER] : [processId, Number.MAX_SAFE_INTEGER, 0, 0];
+    const range = o.reverse ? this.crons.getRange({ start: hi, end: lo, reverse: true, limit: o.limit }) : this.crons.getRange({ start: lo, end: hi, limit: o.limit });
+    for (const { value } of range) out.push(value);
+    return out;
   }
 
   putResult(processId: string, r: ResultRecord): Promise<void> {

@@ -160,7 +160,9 @@ describe('messages as the reference CU builds them', () => {
 
   it('result cursors are the reference CU cursors; a plain value is a timestamp', () => {
     const cursor = Buffer.from(JSON.stringify({ timestamp: 17, ordinate: '4', sort: 'ASC' })).toString('base64');
-    expect(parseBound(cursor)).toEqual({ slot: 4 });
+    expect(parseBound(cursor)).toEqual({ position: { slot: 4, cron: -1 } });
+    const cron = Buffer.from(JSON.stringify({ timestamp: 1700000001000, ordinate: '4', cron: '0-1-second', sort: 'ASC' })).toString('base64');
+    expect(parseBound(cron)).toEqual({ position: { slot: 4, cron: 1700000001000 } });
     expect(parseBound('1700000000000')).toEqual({ timestamp: 1700000000000 });
     expect(parseBound(undefined)).toBeUndefined();
     expect(() => parseBound('not-a-thing')).toThrow(/neither a cursor nor a timestamp/);
