@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Node, supervisorSpec } from '../runtime/index.js';
+import { createLogger, Node, supervisorSpec } from '../runtime/index.js';
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
@@ -55,7 +55,7 @@ async function startEnv(name: string, wallet: Wallet, config: Partial<CuConfig>,
   const store = Store.open(join(dir, 'lmdb'));
   const su = createSu({ wallet, store, signers: 0, idleMs: 0, maxRun: 512 });
   const cu = await createCu({ store, wallet, reader: reader ?? su.reader, config });
-  const node = await Node.start({ name, callTimeout: 600_000 });
+  const node = await Node.start({ name, callTimeout: 600_000, logger: createLogger({ level: 'silent' }) });
   await node.spawn(
     supervisorSpec({
       strategy: 'one_for_one',
@@ -308,9 +308,16 @@ async function coldBench(wallet: Wallet, user: Wallet, moduleName: string): Prom
   await env.api.evaluate(pid, N - 100);
   await env.api.checkpoint(pid);
   await env.api.evaluate(pid);
+  // Kill the actor (no terminate, no checkpoint on the way out); its supervisor restarts it, and
+  // the restarted actor hydrates when it is next asked.
   const kill = async () => {
+    const old = env.node.whereis(`cu/${pid}`);
     env.node.kill(`cu/${pid}`);
-    while (env.node.whereis(`cu/${pid}`)) await new Promise((r) => setTimeout(r, 10));
+    for (;;) {
+      const now = env.node.whereis(`cu/${pid}`);
+      if (now && (!old || !now.equals(old))) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
   };
   const warm: number[] = [];
   const cold: number[] = [];

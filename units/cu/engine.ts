@@ -74,9 +74,26 @@ const isBefore = (a: Position, b: Position) => comparePositions(a, b) < 0;
 const LATEST: Position = { slot: Number.MAX_SAFE_INTEGER, cron: Number.MAX_SAFE_INTEGER };
 
 type Item =
-  | { kind: 'slot'; entry: ScheduledMessage }
-  /** A cron message after `slot`. */
-  | { kind: 'cron'; tick: CronTick; slot: number; blockHeight: number };
+  /** A slot, with its message built (null: the SU does not hold the assigned item). */
+  | { kind: 'slot'; entry: ScheduledMessage; msg: AoMessage | null }
+  /** A cron message after `slot` (whose Timestamp and Block-Height are given). */
+  | { kind: 'cron'; tick: CronTick; slot: number; timestamp: number; blockHeight: number };
+
+/** Where reading goes on from: a position and the Timestamp and Block-Height of its slot. */
+interface Cursor {
+  slot: number;
+  cron: number;
+  timestamp: number;
+  blockHeight: number;
+}
+
+/** The cursor after applying `items` from `from`. */
+function cursorAfter(from: Cursor, items: readonly Item[]): Cursor {
+  const last = items[items.length - 1];
+  if (!last) return from;
+  if (last.kind === 'slot') return { slot: last.entry.slot, cron: -1, timestamp: last.entry.timestamp, blockHeight: last.entry.blockHeight };
+  return { slot: last.slot, cron: last.tick.at, timestamp: last.timestamp, blockHeight: last.blockHeight };
+}
 
 const positionOf = (it: Item): Position => (it.kind === 'slot' ? { slot: it.entry.slot, cron: -1 } : { slot: it.slot, cron: it.tick.at });
 
@@ -212,7 +229,8 @@ export class ProcessEngine {
     }
     while (isBefore(this.position(), target)) {
       const page = await this.cu.reader.read(this.processId, this.pos + 1, target.slot, this.cu.config.readPage);
-      const items = this.items(page, target, Number.MAX_SAFE_INTEGER, page.length === 0 || page[page.length - 1]!.slot === target.slot);
+      const reached = (page.length ? page[page.length - 1]!.slot : this.pos) === target.slot;
+      const items = this.items(page, target, Number.MAX_SAFE_INTEGER, reached ? 'limit' : 'none');
       if (items.length === 0) throw new Error(`cannot restore ${this.processId} to slot ${target.slot}: the scheduler has no slot ${this.pos + 1}`);
       await this.applyItems(items);
     }
@@ -239,47 +257,64 @@ export class ProcessEngine {
     await this.ensureLoaded();
     const limit = Number.isFinite(to) ? { slot: to, cron: -1 } : LATEST;
     let n = 0;
-    while (n < max && isBefore(this.position(), limit)) {
-      const want = Math.min(this.cu.config.readPage, max - n);
-      const page = await this.cu.reader.read(this.processId, this.pos + 1, Number.isFinite(to) ? to : undefined, want);
-      const items = this.items(page, limit, max - n, page.length < want);
+    // The next page is read (and its messages built) while the evaluator runs the current one.
+    let next = this.readItems(this.cursor(), limit, to, max);
+    while (n < max) {
+      const items = await next;
       if (items.length === 0) break;
-      await this.applyItems(items);
       n += items.length;
+      next = n < max ? this.readItems(cursorAfter(this.cursor(), items), limit, to, max - n) : Promise.resolve([]);
+      // (Settled even if applying throws, so a failed read does not go unhandled.)
+      next.catch(() => undefined);
+      await this.applyItems(items);
     }
     return n;
   }
 
+  private cursor(): Cursor {
+    return { slot: this.pos, cron: this.cronAt, ...this.slotTime };
+  }
+
+  /** Items after `from`, up to `limit`: one page of the log and the crons around it. */
+  private async readItems(from: Cursor, limit: Position, to: number, max: number): Promise<Item[]> {
+    if (!isBefore({ slot: from.slot, cron: from.cron }, limit)) return [];
+    const want = Math.min(this.cu.config.readPage, max);
+    const page = await this.cu.reader.read(this.processId, from.slot + 1, Number.isFinite(to) ? to : undefined, want);
+    return this.items(page, limit, max, page.length < want ? 'present' : 'none', from);
+  }
+
   /**
    * What to apply after the current position: the page's slots with the crons that go before
-   * each, and, when `exhausted` (the scheduler has nothing more now), the crons after the last
-   * slot — up to `limit` (for LATEST: up to the present less the safety margin).
+   * each, up to `limit`; then the crons after the last slot: when the scheduler has nothing more
+   * now (`present`), up to the present less the safety margin; when restoring to a position past
+   * its slot (`limit`), up to that position.
    */
-  private items(page: ScheduledMessage[], limit: Position, max: number, exhausted: boolean): Item[] {
+  private items(page: ScheduledMessage[], limit: Position, max: number, tail: 'none' | 'present' | 'limit', from: Cursor = this.cursor()): Item[] {
     const out: Item[] = [];
-    let slot = this.pos;
-    let cron = this.cronAt;
-    let { timestamp, blockHeight } = this.slotTime;
+    let { slot, cron, timestamp, blockHeight } = from;
     const cronsUntil = (s: number) => (s < limit.slot ? Number.MAX_SAFE_INTEGER : limit.cron);
     const addCrons = (before: number, until: number) => {
       if (slot < 0) return; // nothing before the spawn
       for (const tick of ticks(this.crons, this.origin, Math.max(timestamp, cron + 1), before, until, max - out.length)) {
-        out.push({ kind: 'cron', tick, slot, blockHeight });
+        out.push({ kind: 'cron', tick, slot, blockHeight, timestamp });
         cron = tick.at;
       }
     };
     for (const entry of page) {
       addCrons(entry.timestamp, cronsUntil(slot));
       if (out.length >= max || entry.slot > limit.slot) return out;
-      out.push({ kind: 'slot', entry });
+      out.push({ kind: 'slot', entry, msg: messageFromSlot(entry, this.processId) ?? null });
       slot = entry.slot;
       cron = -1;
       ({ timestamp, blockHeight } = entry);
       if (out.length >= max) return out;
     }
-    if (exhausted) {
-      const until = limit === LATEST ? this.cu.now() - this.cu.config.cronSafetyMs : cronsUntil(slot);
-      addCrons(Number.MAX_SAFE_INTEGER, until);
+    if (tail === 'present') {
+      // After the last slot there is: crons up to the present less the margin (and the limit).
+      addCrons(Number.MAX_SAFE_INTEGER, Math.min(cronsUntil(slot), this.cu.now() - this.cu.config.cronSafetyMs));
+    } else if (tail === 'limit' && slot === limit.slot) {
+      // Restoring: the crons after the target's slot up to it were evaluated before (they exist).
+      addCrons(Number.MAX_SAFE_INTEGER, limit.cron);
     }
     return out;
   }
@@ -299,7 +334,7 @@ export class ProcessEngine {
   }
 
   private messageOf(it: Item): AoMessage | undefined {
-    return it.kind === 'slot' ? messageFromSlot(it.entry, this.processId) : cronMessage(this.processId, this.env.Process.Owner, it.tick, it.blockHeight);
+    return it.kind === 'slot' ? (it.msg ?? undefined) : cronMessage(this.processId, this.env.Process.Owner, it.tick, it.blockHeight);
   }
 
   /**
