@@ -28,6 +28,8 @@ export interface SuOptions {
   blockHeight?: () => number;
   /** Wall clock, unix ms. */
   now?: () => number;
+  /** A refusal reason when a process may no longer be scheduled here (see SuRuntime.hosting). */
+  hosting?: (processId: string) => string | undefined;
 }
 
 export interface Su {
@@ -54,6 +56,7 @@ export function createSu(o: SuOptions): Su {
     now,
     idleMs: o.idleMs,
     maxRun: o.maxRun,
+    ...(o.hosting ? { hosting: o.hosting } : {}),
   };
   const reader = new SuReader(store);
   return {

@@ -13,7 +13,8 @@
  *   GET  /:processId/latest         the latest Message
  *
  * Errors are `{ "error": "<what is wrong>" }`: 400 for bad input and unknown ids (as the reference,
- * which answers 400 for not found too), 413 for a body over 10 MiB, 503 when the sequencer cannot
+ * which answers 400 for not found too), 409 when the process is no longer hosted here (unhosted,
+ * or re-hosted elsewhere), 413 for a body over 10 MiB, 503 when the sequencer cannot
  * be reached. Writes go to the process's sequencer through the SuClient; reads go through the
  * reader; the routes never touch the store.
  */
@@ -71,7 +72,8 @@ function txId(value: string, what: string): string {
 }
 
 function scheduled(r: ScheduleReply, id: (ok: { assignmentId: string; messageId: string }) => string) {
-  if ('error' in r) throw new BadRequest(r.error);
+  // 409: the request is well-formed, but the process is no longer hosted here.
+  if ('error' in r) throw new BadRequest(r.error, r.unhosted ? 409 : 400);
   return { timestamp: r.ok.timestamp, id: id(r.ok) };
 }
 

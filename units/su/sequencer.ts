@@ -34,6 +34,12 @@ export interface SuRuntime {
   idleMs: number;
   /** Most slots signed and written as one run. */
   maxRun: number;
+  /**
+   * Whether this SU may still schedule new messages for a process: a refusal reason, or
+   * undefined. Passed in by whoever assembles the node (the AO-Sec origin's view of who hosts
+   * what), so that the SU knows nothing of challenges.
+   */
+  hosting?: (processId: string) => string | undefined;
 }
 
 export interface SequencerArgs {
@@ -57,7 +63,8 @@ export interface Scheduled {
   existing: boolean;
 }
 
-export type ScheduleReply = { ok: Scheduled } | { error: string };
+/** `unhosted`: the process may no longer be scheduled here (see SuRuntime.hosting). */
+export type ScheduleReply = { ok: Scheduled } | { error: string; unhosted?: true };
 
 interface Pending {
   kind: SlotKind;
@@ -152,6 +159,9 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       const record = su.store.slot(processId, slot);
       if (record) return answer({ ok: fromRecord(processId, record, true) });
     }
+    // Checked after the dedupe: a message scheduled before the process was unhosted keeps its slot.
+    const refusal = su.hosting?.(processId);
+    if (refusal !== undefined) return answer({ error: refusal, unhosted: true });
     if (req.op === 'assign' && !su.store.hasItem(req.id)) {
       return answer({ error: `Assigned transaction not found on this SU: ${req.id}` });
     }
