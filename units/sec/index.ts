@@ -1,0 +1,57 @@
+/**
+ * AO-Sec origin (paper 5.6), assembled: its store in the node's LMDB environment, the SUs it
+ * reaches, and its routes. The origin actor's supervisor is in supervisors/sec.ts. The SUs of
+ * the node consult `hosting(address)` (pass it to createSu) to refuse unhosted processes.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Caller } from '../../runtime/index.js';
+import type { Store } from '../../runtime/store.js';
+import type { EvalOutput } from '../cu/index.js';
+import { secDefaults, type SecConfig } from './config.js';
+import type { OriginArgs, SecView } from './origin.js';
+import { secRoutes } from './routes.js';
+import { Schedulers } from './schedulers.js';
+import { SecStore } from './store.js';
+
+export interface SecOptions {
+  store: Store;
+  config?: Partial<SecConfig>;
+  now?: () => number;
+  observe?: (view: SecView) => void;
+}
+
+export interface Sec {
+  store: SecStore;
+  schedulers: Schedulers;
+  config: SecConfig;
+  /** The refusal predicate for the SU with wallet `address` (SuOptions.hosting). */
+  hosting(address: string): (processId: string) => string | undefined;
+  /** The origin actor's args, given the CU's dry-run. */
+  originArgs(dryRun: (processId: string, message: unknown) => Promise<EvalOutput>): OriginArgs;
+  routes(caller: Caller, timeout?: number): FastifyPluginAsync;
+}
+
+export function createSec(o: SecOptions): Sec {
+  const store = new SecStore(o.store);
+  const schedulers = new Schedulers();
+  const config = secDefaults(o.config);
+  return {
+    store,
+    schedulers,
+    config,
+    hosting: (address) => (processId) => store.refusal(processId, address),
+    originArgs: (dryRun) => ({ store, schedulers, dryRun, config, now: o.now ?? Date.now, ...(o.observe ? { observe: o.observe } : {}) }),
+    routes: (caller, timeout = 120_000) => secRoutes(caller, timeout),
+  };
+}
+
+export { SecConfigSchema, secDefaults, LIVENESS_PERIOD_TAG, PUBLICATION_WINDOW_TAG, type SecConfig } from './config.js';
+export { hostingMachine, type HostingContext, type HostingEvent, type Host } from './hosting-machine.js';
+export { livenessMachine } from './liveness-machine.js';
+export { publicationMachine } from './publication-machine.js';
+export { origin, ORIGIN, type OriginArgs, type OriginReply, type OriginRequest, type SecView } from './origin.js';
+export { parseChallenge, parseEvidence, parseOffer, secItem, Rejected } from './requests.js';
+export { decisionOf, type Decision } from './offer.js';
+export { Schedulers, localScheduler, type SchedulerPort } from './schedulers.js';
+export { SecStore, type HostingRecord, type Lifecycle } from './store.js';
+export { secRoutes } from './routes.js';
