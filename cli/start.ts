@@ -7,10 +7,12 @@ import { NatsTransport, Node, supervisorSpec, type Pid } from '../runtime/index.
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
 import { nodeTree } from '../supervisors/node-tree.js';
+import { secTree } from '../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
+import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 
 export interface RunningNode {
@@ -20,6 +22,7 @@ export interface RunningNode {
   log: Logger;
   su: Su;
   cu: Cu;
+  sec: Sec;
   stop(): Promise<void>;
 }
 
@@ -55,12 +58,15 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const wallet = await suWallet(config, log);
   // One LMDB environment per node; each unit keeps its sub-databases in it.
   const store = Store.open(join(config.dataDir, 'lmdb'));
+  // The AO-Sec origin's view of who hosts what; the SU refuses processes it no longer hosts.
+  const sec = createSec({ store, config: config.sec });
   const su = createSu({
     wallet,
     store,
     signers: config.su.signers ?? (wallet.kind === 'rsa' ? availableParallelism() : 0),
     idleMs: config.su.idleMs,
     maxRun: config.su.maxRun,
+    hosting: sec.hosting(wallet.address),
   });
   let cu: Cu;
   try {
@@ -85,12 +91,15 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     throw e;
   }
   let url = '';
+  const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs);
+  sec.schedulers.add(localScheduler(su, client));
   const tree = nodeTree({
     http: { host: config.host, port: config.port, onListening: (u) => (url = u) },
     plugins: [
       { prefix: '/', plugin: nodeRoutes(node, () => ({ bus: config.nats ? 'nats' : 'local', su: su.address, cu: cu.address })) },
-      { prefix: '/su', plugin: su.routes(suClient(node, node, SEQUENCERS, config.su.callTimeoutMs)) },
+      { prefix: '/su', plugin: su.routes(client) },
       { prefix: '/cu', plugin: cu.routes(cu.api(node)) },
+      { prefix: '/sec', plugin: sec.routes(node) },
     ],
     shutdownMs: config.shutdownMs,
     units: [
@@ -105,6 +114,10 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         period: config.cu.restartPeriod,
         shutdownMs: config.shutdownMs,
       }),
+      secTree(
+        sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message)),
+        { intensity: config.sec.restartIntensity, period: config.sec.restartPeriod, shutdownMs: config.shutdownMs },
+      ),
     ],
   });
   const started = await node.spawn(supervisorSpec(tree), { name: 'root' });
@@ -120,6 +133,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     log,
     su,
     cu,
+    sec,
     stop: async () => {
       await node.stop(config.shutdownMs * 2);
       await release();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CuConfigSchema } from '../units/cu/config.js';
+import { SecConfigSchema } from '../units/sec/config.js';
 
 const nodeName = z
   .string()
@@ -59,6 +60,8 @@ export const ConfigSchema = z
     su: SuConfigSchema.prefault({}),
     /** The Compute Unit, served under /cu (its settings are defined with it, in units/cu/config.ts). */
     cu: CuConfigSchema.prefault({}),
+    /** The AO-Sec origin, served under /sec (settings in units/sec/config.ts). */
+    sec: SecConfigSchema.prefault({}),
   })
   .strict();
 
