@@ -52,3 +52,17 @@ export function rogueAssignment(wallet: Wallet, o: { processId: string; messageI
 }
 
 export { nextHashChain };
+
+/**
+ * The process's own hosting policy (an aos handler): an offer without a Fee gets "more" (quote
+ * one), a Fee up to 10 is accepted, anything else rejected. It answers the offering SU.
+ */
+export const OFFER_HANDLER = `
+Handlers.add("host-offer", Handlers.utils.hasMatchingTag("Action", "Host-Offer"), function (msg)
+  local fee = tonumber(msg.Fee or "")
+  local decision, why = "reject", "too expensive"
+  if fee == nil then decision, why = "more", "quote a Fee"
+  elseif fee <= 10 then decision, why = "accept", "welcome" end
+  ao.send({ Target = msg.From, Action = "Host-Offer-Response", Decision = decision, Data = why })
+end)
+`;
