@@ -1,0 +1,69 @@
+/**
+ * `aotp start` serves the origin under /sec and passes its view to the SU: over real HTTP, a
+ * process whose SU subtree is stopped past its liveness period is unhosted, and the SU, back,
+ * refuses it with 409.
+ */
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNode, type RunningNode } from '../../../cli/start.js';
+import { loadConfig } from '../../../config/load.js';
+import { restartChild, terminateChild } from '../../../runtime/index.js';
+import { createDataItem, generateWallet, type Wallet } from '../../../units/ans104/index.js';
+import { tempDir } from '../cu/support/harness.js';
+import { liveness, message } from './items.js';
+
+let running: RunningNode;
+let dir: string;
+let user: Wallet;
+beforeAll(async () => {
+  dir = tempDir('aotp-sec-node-');
+  user = await generateWallet('ed25519');
+  running = await startNode(loadConfig({ dataDir: dir, port: 0, logLevel: 'silent' }, {}));
+}, 60_000);
+afterAll(async () => {
+  await running?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+const post = (path: string, raw: Uint8Array) =>
+  fetch(`${running.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(raw) });
+const view = async (pid: string) => (await fetch(`${running.url}/sec/${pid}`)).json() as Promise<Record<string, any>>;
+
+describe('aotp start serves the AO-Sec origin under /sec', () => {
+  it('liveness challenge over HTTP: unhosted, then the SU refuses the process with 409', async () => {
+    const moduleId = running.cu.bundled['aos-2.0.4-wasm32']!;
+    const spawn = await createDataItem(
+      {
+        data: '',
+        tags: [
+          { name: 'Data-Protocol', value: 'ao' },
+          { name: 'Type', value: 'Process' },
+          { name: 'Module', value: moduleId },
+          { name: 'Scheduler', value: running.su.address },
+          { name: 'Liveness-Period', value: '300' },
+        ],
+      },
+      user,
+    );
+    expect((await post('/su/', spawn.raw)).status).toBe(200);
+    expect(await view(spawn.id)).toMatchObject({ state: 'hosted', host: { address: running.su.address }, history: [] });
+    expect((await fetch(`${running.url}/sec/nope`)).status).toBe(400);
+    expect((await post('/sec/evidence', Buffer.from('junk'))).status).toBe(400);
+
+    expect(await terminateChild(running.node, 'root', 'su')).toEqual({ ok: true });
+    try {
+      const c = await liveness(user, spawn.id, (await message(user, spawn.id)).raw);
+      const r = await post('/sec/challenge', c.raw);
+      expect(r.status).toBe(200);
+      expect((await r.json()).phase).toBe('challenged.liveness');
+      let v = await view(spawn.id);
+      while (v.state !== 'unhosted') v = await view(spawn.id); // each GET awaits the origin
+      expect(v.unhostedAt).toBe(0);
+    } finally {
+      await restartChild(running.node, 'root', 'su');
+    }
+    const refused = await post('/su/', (await message(user, spawn.id)).raw);
+    expect(refused.status).toBe(409);
+    expect((await refused.json()).error).toMatch(/is unhosted/);
+  }, 60_000);
+});
