@@ -5,6 +5,7 @@
  * killed mid-challenge resumes it from LMDB.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { restartChild, terminateChild } from '../../../runtime/index.js';
 import { ORIGIN, type SecView } from '../../../units/sec/index.js';
 import { printed, resultOf, send, spawnAos } from '../cu/support/harness.js';
 import { liveness, message } from './items.js';
@@ -120,6 +121,25 @@ describe('liveness', () => {
     // The restored machine's retries reach the SU again: answered, hosted.
     const v: SecView = await h.until(pid, (x) => x.state === 'hosted' && x.history.some((e) => e.event === 'liveness answered'));
     expect(h.su.store.slot(pid, v.history.at(-1)!.detail.slot as number)?.messageId).toBe(m!);
+  }, 60_000);
+
+  it('a deadline that passes while the origin is down is enforced by the restarted origin', async () => {
+    const pid = await spawnAos(h, MODULE, [{ name: 'Liveness-Period', value: '300' }]);
+    await h.stopSu();
+    try {
+      const c = await challenge(pid);
+      expect(c.r.status).toBe(200);
+      // The origin's subtree is stopped until the deadline has passed: only LMDB carries the challenge.
+      expect(await terminateChild(h.node, 'root', 'sec')).toEqual({ ok: true });
+      expect(h.node.whereis(ORIGIN)).toBeUndefined();
+      await new Promise((r) => setTimeout(r, c.r.body.challenge.deadline - Date.now() + 1)); // the time itself is what is tested
+      expect(h.sec.store.record(pid)?.state).toBe('challenged');
+      expect('ok' in (await restartChild(h.node, 'root', 'sec'))).toBe(true);
+      const v = await h.until(pid, (x) => x.state === 'unhosted');
+      expect(v.history.map((e) => e.event)).toEqual(['liveness challenge', 'unhosted']);
+    } finally {
+      await h.startSu();
+    }
   }, 60_000);
 });
 
