@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateWallet, parseDataItem, tagValue } from '../../../units/ans104/index.js';
 import { decisionOf } from '../../../units/sec/index.js';
 import { run, send, spawnAos } from '../cu/support/harness.js';
-import { liveness, message, nextHashChain, offer, OFFER_HANDLER } from './items.js';
+import { doubleAssignment, liveness, message, nextHashChain, offer, OFFER_HANDLER, rogueAssignment } from './items.js';
 import { get, post, startSec, type SecHarness } from './support.js';
 
 const MODULE = 'aos-2.0.4-wasm32';
@@ -81,6 +81,29 @@ describe('re-hosting', () => {
     expect(tagValue(signed.tags, 'Nonce')).toBe(String(n + 1));
     // The new SU's CU computes the process from the adopted log: the state carried over.
     expect(await run(b, pid, 'print(Count)')).toBe('42');
+  }, 120_000);
+
+  it('after a double assignment, the new SU continues after the kept assignment (or before the slot, when the old log lacks it)', async () => {
+    for (const keepLogs of [true, false]) {
+      const pid = await spawnAos(a, MODULE);
+      await run(a, pid, OFFER_HANDLER);
+      await send(a, pid, { action: 'Ping' });
+      const n = a.su.store.process(pid)!.head.slot;
+      const prev = a.su.store.slot(pid, n - 1)!;
+      const logged = a.su.store.slot(pid, n)!;
+      const other = await message(a.user, pid, [{ name: 'Action', value: 'Other' }]);
+      const rogue = rogueAssignment(a.wallet, { processId: pid, messageId: other.id, slot: n, prev: { id: prev.assignmentId, hashChain: prev.hashChain } });
+      const pair = keepLogs ? [logged.assignment, rogue.raw] : [rogue.raw, logged.assignment];
+      const ev = await post(a, '/sec/evidence', (await doubleAssignment(a.user, pid, pair[0]!, pair[1]!)).raw);
+      expect(ev.body).toMatchObject({ state: 'unhosted', unhostedAt: n, kept: { slot: n, assignmentId: keepLogs ? logged.assignmentId : rogue.id } });
+      const accepted = await post(a, '/sec/offer', (await offer(b.wallet, pid, [{ name: 'Fee', value: '5' }])).raw);
+      expect(accepted.body).toMatchObject({ decision: 'accept', state: 'hosted' });
+      const last = keepLogs ? n : n - 1;
+      expect(b.su.store.process(pid)!.head).toMatchObject({ slot: last, id: keepLogs ? logged.assignmentId : prev.assignmentId });
+      expect(accepted.body.history.at(-1).detail.nextSlot).toBe(last + 1);
+      const m = await send(b, pid, { action: 'Ping' });
+      expect(m.slot).toBe(last + 1);
+    }
   }, 120_000);
 
   it('offers that cannot be taken are rejected with a reason', async () => {
