@@ -92,7 +92,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   }
   let url = '';
   const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs);
-  sec.schedulers.add(localScheduler(su, client));
+  sec.schedulers.add(localScheduler(su, client, () => (url ? `${url}/su` : undefined)));
   const tree = nodeTree({
     http: { host: config.host, port: config.port, onListening: (u) => (url = u) },
     plugins: [

@@ -51,10 +51,13 @@ export class Schedulers {
 
 const PAGE = 1000;
 
-export function localScheduler(su: Su, client: SuClient, url?: string): SchedulerPort {
+/** `url`: where the SU is served, or a function answering it once the listener is up. */
+export function localScheduler(su: Su, client: SuClient, url?: string | (() => string | undefined)): SchedulerPort {
   return {
     address: su.address,
-    ...(url ? { url } : {}),
+    get url() {
+      return typeof url === 'function' ? url() : url;
+    },
     spawn: (processId) => su.store.slot(processId, 0)?.item,
     head: (processId) => su.store.process(processId)?.head.slot,
     slot: (processId, slot) => su.store.slot(processId, slot),

@@ -46,7 +46,7 @@ describe('aotp start serves the AO-Sec origin under /sec', () => {
       user,
     );
     expect((await post('/su/', spawn.raw)).status).toBe(200);
-    expect(await view(spawn.id)).toMatchObject({ state: 'hosted', host: { address: running.su.address }, history: [] });
+    expect(await view(spawn.id)).toMatchObject({ state: 'hosted', host: { address: running.su.address, url: `${running.url}/su` }, history: [] });
     expect((await fetch(`${running.url}/sec/nope`)).status).toBe(400);
     expect((await post('/sec/evidence', Buffer.from('junk'))).status).toBe(400);
 
