@@ -81,6 +81,12 @@ describe('re-hosting', () => {
     expect(tagValue(signed.tags, 'Nonce')).toBe(String(n + 1));
     // The new SU's CU computes the process from the adopted log: the state carried over.
     expect(await run(b, pid, 'print(Count)')).toBe('42');
+    // Challenges now go to the new host, which answers them.
+    const ping = await message(a.user, pid, [{ name: 'Action', value: 'Ping' }]);
+    expect((await post(a, '/sec/challenge', (await liveness(a.user, pid, ping.raw)).raw)).status).toBe(200);
+    await a.until(pid, (v) => v.state === 'hosted' && v.history.at(-1)!.event === 'liveness answered');
+    expect(b.su.store.slotOf(ping.id, pid)).toBeGreaterThan(n + 1);
+    expect(a.su.store.slotOf(ping.id, pid)).toBeUndefined();
   }, 120_000);
 
   it('after a double assignment, the new SU continues after the kept assignment (or before the slot, when the old log lacks it)', async () => {
