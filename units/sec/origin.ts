@@ -96,6 +96,7 @@ export const origin: Behaviour<OriginArgs, State> = {
     const state: State = { args, machines: new Map(), deadlines: new Map(), retries: new Map() };
     for (const processId of args.store.processes()) {
       const snapshot = args.store.snapshot(processId) as Snapshot<unknown>;
+      // With a snapshot, xstate takes the context from it; the input is only a required shape.
       const actor = createActor(hostingMachine, { snapshot, input: { processId, host: { address: '', since: 0 } } }).start();
       state.machines.set(processId, actor);
       arm(state, ctx, processId);
