@@ -6,12 +6,14 @@ import type { Config } from '../config/schema.js';
 import { NatsTransport, Node, supervisorSpec, type Pid } from '../runtime/index.js';
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
+import { muTree } from '../supervisors/mu.js';
 import { nodeTree } from '../supervisors/node-tree.js';
 import { secTree } from '../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
+import { createMu, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 
@@ -22,23 +24,16 @@ export interface RunningNode {
   log: Logger;
   su: Su;
   cu: Cu;
+  mu: Mu;
   sec: Sec;
   stop(): Promise<void>;
 }
 
-/** The SU's wallet: the configured file, or `<dataDir>/su-wallet.json` (created on first start). */
-async function suWallet(config: Config, log: Logger) {
-  if (config.su.wallet) return loadWallet(config.su.wallet);
-  const { wallet, created, path } = await loadOrCreateWallet(config.dataDir, { kind: config.su.walletKind, fileName: 'su-wallet.json' });
-  if (created) log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} SU wallet at ${path}`);
-  return wallet;
-}
-
-/** The CU's wallet: the configured file, or `<dataDir>/cu-wallet.json` (created on first start). */
-async function cuWallet(config: Config, log: Logger) {
-  if (config.cu.wallet) return loadWallet(config.cu.wallet);
-  const { wallet, created, path } = await loadOrCreateWallet(config.dataDir, { kind: config.cu.walletKind, fileName: 'cu-wallet.json' });
-  if (created) log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} CU wallet at ${path}`);
+/** A unit's wallet: the configured file, or `<dataDir>/<unit>-wallet.json` (created on first start). */
+async function unitWallet(unit: 'su' | 'cu' | 'mu', c: { wallet?: string | undefined; walletKind: 'ed25519' | 'rsa' }, dataDir: string, log: Logger) {
+  if (c.wallet) return loadWallet(c.wallet);
+  const { wallet, created, path } = await loadOrCreateWallet(dataDir, { kind: c.walletKind, fileName: `${unit}-wallet.json` });
+  if (created) log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} ${unit.toUpperCase()} wallet at ${path}`);
   return wallet;
 }
 
@@ -55,7 +50,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         auth: { user: config.nats.user, pass: config.nats.pass, token: config.nats.token },
       })
     : undefined;
-  const wallet = await suWallet(config, log);
+  const wallet = await unitWallet('su', config.su, config.dataDir, log);
+  const muWallet = await unitWallet('mu', config.mu, config.dataDir, log);
   // One LMDB environment per node; each unit keeps its sub-databases in it.
   const store = Store.open(join(config.dataDir, 'lmdb'));
   // The AO-Sec origin's view of who hosts what; the SU refuses processes it no longer hosts.
@@ -72,7 +68,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   try {
     // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
     // spawned with no network.
-    cu = await createCu({ store, wallet: await cuWallet(config, log), reader: su.reader, config: config.cu });
+    cu = await createCu({ store, wallet: await unitWallet('cu', config.cu, config.dataDir, log), reader: su.reader, config: config.cu });
   } catch (e) {
     await su.close();
     await store.close();
@@ -93,12 +89,32 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   let url = '';
   const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs);
   sec.schedulers.add(localScheduler(su, client, () => (url ? `${url}/su` : undefined)));
+  const cuApi = cu.api(node);
+  const mu = createMu({
+    store,
+    wallet: muWallet,
+    scheduler: muScheduler(su.reader, client, su.address),
+    compute: localCompute(cuApi, config.cu.resultWaitMs),
+    config: config.mu,
+  });
   const tree = nodeTree({
     http: { host: config.host, port: config.port, onListening: (u) => (url = u) },
     plugins: [
-      { prefix: '/', plugin: nodeRoutes(node, () => ({ bus: config.nats ? 'nats' : 'local', su: su.address, cu: cu.address })) },
+      {
+        prefix: '/',
+        plugin: nodeRoutes(node, (base) => ({
+          mu: `${base}/mu`,
+          cu: `${base}/cu`,
+          su: `${base}/su`,
+          graphql: `${base}/graphql`,
+          addresses: { mu: mu.address, su: su.address, cu: cu.address },
+          modules: cu.modules.bundled(),
+          bus: config.nats ? 'nats' : 'local',
+        })),
+      },
+      { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
       { prefix: '/su', plugin: su.routes(client) },
-      { prefix: '/cu', plugin: cu.routes(cu.api(node)) },
+      { prefix: '/cu', plugin: cu.routes(cuApi) },
       { prefix: '/sec', plugin: sec.routes(node) },
     ],
     shutdownMs: config.shutdownMs,
@@ -113,6 +129,12 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         intensity: config.cu.restartIntensity,
         period: config.cu.restartPeriod,
         shutdownMs: config.shutdownMs,
+      }),
+      muTree(mu.runtime, {
+        intensity: config.mu.restartIntensity,
+        period: config.mu.restartPeriod,
+        shutdownMs: config.shutdownMs,
+        cronPollMs: config.mu.cronPollMs,
       }),
       secTree(
         sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message)),
@@ -133,6 +155,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     log,
     su,
     cu,
+    mu,
     sec,
     stop: async () => {
       await node.stop(config.shutdownMs * 2);

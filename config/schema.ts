@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CuConfigSchema } from '../units/cu/config.js';
+import { MuConfigSchema } from '../units/mu/config.js';
 import { SecConfigSchema } from '../units/sec/config.js';
 
 const nodeName = z
@@ -60,6 +61,8 @@ export const ConfigSchema = z
     su: SuConfigSchema.prefault({}),
     /** The Compute Unit, served under /cu (its settings are defined with it, in units/cu/config.ts). */
     cu: CuConfigSchema.prefault({}),
+    /** The Messenger Unit, served under /mu (settings in units/mu/config.ts). */
+    mu: MuConfigSchema.prefault({}),
     /** The AO-Sec origin, served under /sec (settings in units/sec/config.ts). */
     sec: SecConfigSchema.prefault({}),
   })
@@ -69,3 +72,4 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type NatsConfig = z.infer<typeof NatsConfigSchema>;
 export type SuConfig = z.infer<typeof SuConfigSchema>;
 export type { CuConfig } from '../units/cu/config.js';
+export type { MuConfig } from '../units/mu/config.js';

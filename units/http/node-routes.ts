@@ -2,8 +2,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Node } from '../../runtime/index.js';
 
-/** Node-level routes: `GET /` (what this node is), `GET /health`, `GET /metrics`. */
-export function nodeRoutes(node: Node, info: () => Record<string, unknown>): FastifyPluginAsync {
+/**
+ * Node-level routes: `GET /` (what this node is), `GET /health`, `GET /metrics`. `info` gets the
+ * base URL the client reached this node by (scheme and Host header), to build the units' URLs.
+ */
+export function nodeRoutes(node: Node, info: (base: string) => Record<string, unknown>): FastifyPluginAsync {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
@@ -15,7 +18,7 @@ export function nodeRoutes(node: Node, info: () => Record<string, unknown>): Fas
     },
   });
   return async (app) => {
-    app.get('/', async () => ({ node: node.name, members: node.members(), ...info() }));
+    app.get('/', async (req) => ({ ...info(`${req.protocol}://${req.host}`), node: node.name, members: node.members() }));
     app.get('/health', async () => ({ ok: true, node: node.name }));
     app.get('/metrics', async (_req, reply) => {
       reply.header('content-type', registry.contentType);

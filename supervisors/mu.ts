@@ -1,0 +1,70 @@
+import type { ActorContext, ChildSpec, Pid, StartResult } from '../runtime/index.js';
+import { supervisorSpec } from '../runtime/index.js';
+import { jobName } from '../units/mu/job.js';
+import { MU_JOBS, MU_MONITORS, monitorName } from '../units/mu/launcher.js';
+import { cronMonitor } from '../units/mu/monitor.js';
+import { pushJob, type MuRuntime } from '../units/mu/push-job.js';
+import { MU_RESUMER, resumer } from '../units/mu/resumer.js';
+
+export interface MuTreeOptions {
+  /** Job-actor restarts allowed within `period` seconds before the MU subtree gives up. */
+  intensity: number;
+  period: number;
+  shutdownMs: number;
+  /** How often monitors poll the CU for cron results, ms. */
+  cronPollMs: number;
+}
+
+/** A start whose name is taken answers with the running actor (as supervisors/su.ts). */
+const named =
+  (start: (ctx: ActorContext, extra: any) => Promise<StartResult>) =>
+  async (ctx: ActorContext, extra?: unknown): Promise<StartResult> => {
+    const r = await start(ctx, extra);
+    if ('error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error) {
+      return { ok: (r.error as { already_started: Pid }).already_started };
+    }
+    return r;
+  };
+
+/**
+ * The Messenger Unit's subtree (rest_for_one: when a dynamic supervisor is restarted, the
+ * resumer after it is too, and starts again every job and monitor that had not ended):
+ *
+ * - `mu.jobs`: simple_one_for_one of push jobs `mu/job/<id>`. Restart `transient`: a job that
+ *   crashed goes on from its durable stage; one that ended (`normal`) stays ended.
+ * - `mu.monitors`: simple_one_for_one of cron monitors `mu/cron/<processId>`, transient too.
+ * - `mu`: the resumer.
+ */
+export function muTree(mu: MuRuntime, o: MuTreeOptions): ChildSpec {
+  const dynamic = (name: string, id: string, start: ReturnType<typeof named>): ChildSpec => ({
+    id,
+    type: 'supervisor',
+    start: {
+      ...supervisorSpec({
+        strategy: 'simple_one_for_one',
+        intensity: o.intensity,
+        period: o.period,
+        children: [{ id, start, restart: 'transient', shutdown: o.shutdownMs }],
+      }),
+      options: { name },
+    },
+  });
+  return {
+    id: 'mu',
+    type: 'supervisor',
+    start: supervisorSpec({
+      strategy: 'rest_for_one',
+      intensity: 3,
+      period: 5,
+      children: [
+        dynamic(MU_JOBS, 'jobs', named((ctx, { id }) => ctx.spawnLink({ behaviour: pushJob, args: { id, mu } }, { name: jobName(id) }))),
+        dynamic(
+          MU_MONITORS,
+          'monitors',
+          named((ctx, { processId }) => ctx.spawnLink({ behaviour: cronMonitor, args: { processId, mu, pollMs: o.cronPollMs } }, { name: monitorName(processId) })),
+        ),
+        { id: 'resumer', start: { behaviour: resumer, args: { store: mu.store }, options: { name: MU_RESUMER } } },
+      ],
+    }),
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * What the MU's routes ask of it. A submitted item becomes a root push job, written to LMDB
+ * before anything else happens; the answer waits (bounded) until the SU has given it a slot,
+ * so a refused item gets its reason and leaves no job behind, and an accepted one can be read
+ * from the CU at once.
+ */
+import { CallError, type Caller } from '../../runtime/index.js';
+import { parseDataItem, verifyDataItem, InvalidDataItem } from '../ans104/index.js';
+import { isTxId, validateItem } from '../su/validate.js';
+import { assignJobId, isTerminal, jobName, type JobRecord } from './job.js';
+import { startJob, startMonitor, stopMonitor, type NameRegistry } from './launcher.js';
+import type { PushJobRequest, ScheduledReply } from './push-job.js';
+import type { MuRuntime } from './push-job.js';
+
+export class MuError extends Error {
+  override readonly name = 'MuError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Accepted {
+  /** The item's id (a message or a process), or for an assignment the SU's assignment id. */
+  id: string;
+  message: string;
+  /** The job that carries it. */
+  job: string;
+}
+
+/** A job as the trace route shows it (without the item bytes). */
+export type JobView = Omit<JobRecord, 'raw'>;
+export const jobView = ({ raw: _raw, ...rest }: JobRecord): JobView => rest;
+
+export class MuApi {
+  constructor(
+    private readonly caller: Caller,
+    private readonly names: NameRegistry,
+    readonly mu: MuRuntime,
+    private readonly o: { scheduleWaitMs: number },
+  ) {}
+
+  /** `POST /` with a data item: a Message to a hosted process, or a Process to spawn. */
+  async submit(raw: Uint8Array): Promise<Accepted> {
+    const v = await validateItem(raw, this.mu.scheduler.address);
+    if ('error' in v) throw new MuError(400, v.error);
+    const { item } = v.ok;
+    if (v.ok.kind === 'message' && !this.mu.scheduler.processTags(v.ok.processId)) throw new MuError(400, `Process not found: ${v.ok.processId}`);
+    const now = Date.now();
+    const job: JobRecord = {
+      id: item.id,
+      kind: v.ok.kind === 'process' ? 'spawn' : 'message',
+      processId: v.ok.kind === 'process' ? item.id : v.ok.processId,
+      messageId: item.id,
+      raw: Uint8Array.from(raw),
+      root: item.id,
+      pushedFor: item.id,
+      depth: 0,
+      // A spawn's own evaluation is not cranked (as the reference MU); a message's is.
+      follow: v.ok.kind === 'message',
+      stage: 'schedule',
+      createdAt: now,
+      updatedAt: now,
+    };
+    const done = await this.run(job);
+    return { id: item.id, message: `Processing ${v.ok.kind === 'process' ? 'Process' : 'DataItem'}`, job: done.id };
+  }
+
+  /** `POST /?process-id=&assign=`: assigns an existing message to a process and pushes its result. */
+  async assign(processId: string, messageId: string, exclude: string[] = []): Promise<Accepted> {
+    if (!isTxId(processId)) throw new MuError(400, `process-id must be a process id (43 base64url characters), got '${processId.slice(0, 64)}'`);
+    if (!isTxId(messageId)) throw new MuError(400, `assign must be a transaction id (43 base64url characters), got '${messageId.slice(0, 64)}'`);
+    if (!this.mu.scheduler.processTags(processId)) throw new MuError(400, `Process not found: ${processId}`);
+    const now = Date.now();
+    const job: JobRecord = {
+      id: assignJobId(messageId, processId),
+      kind: 'assign',
+      processId,
+      messageId,
+      root: assignJobId(messageId, processId),
+      pushedFor: messageId,
+      depth: 0,
+      follow: true,
+      ...(exclude.length ? { exclude } : {}),
+      stage: 'schedule',
+      createdAt: now,
+      updatedAt: now,
+    };
+    const done = await this.run(job);
+    return { id: done.assignmentId ?? messageId, message: 'Processing Assignment', job: done.id };
+  }
+
+  /** Writes the job (unless it exists), starts it and waits for its slot; a refusal removes it. */
+  private async run(job: JobRecord): Promise<JobRecord> {
+    const known = this.mu.store.job(job.id);
+    if (!known) await this.mu.store.write(job);
+    else if (isTerminal(known)) return known;
+    const pid = await startJob(this.caller, job.id);
+    if (pid) {
+      try {
+        await this.caller.call<ScheduledReply>(pid, { op: 'scheduled' } satisfies PushJobRequest, { timeout: Math.max(this.o.scheduleWaitMs, 1) });
+      } catch (e) {
+        // The job may have ended between start and call (noproc), or is still waiting for the
+        // SU (timeout): the record says which.
+        if (!(e instanceof CallError)) throw e;
+      }
+    }
+    const now = this.mu.store.job(job.id)!;
+    if (now.stage === 'failed' && now.slot === undefined && !known) {
+      await this.mu.store.forget(now);
+      throw new MuError(400, now.reason ?? 'the scheduler refused the message');
+    }
+    return now;
+  }
+
+  /** `POST /monitor/:processId`: its cron results are pushed from now on. */
+  async monitor(processId: string, raw: Uint8Array): Promise<{ message: string; processId: string }> {
+    await this.checkSigned(raw);
+    if (!isTxId(processId) || !this.mu.scheduler.processTags(processId)) throw new MuError(404, `Process not found: ${processId.slice(0, 64)}`);
+    if (!this.mu.store.monitor(processId)) await this.mu.store.putMonitor({ processId, cursor: String(Date.now()), since: Date.now() });
+    await startMonitor(this.caller, processId);
+    return { message: 'Monitoring process', processId };
+  }
+
+  /** `DELETE /monitor/:processId`. */
+  async unmonitor(processId: string, raw: Uint8Array): Promise<{ message: string; processId: string }> {
+    await this.checkSigned(raw);
+    if (!(await this.mu.store.removeMonitor(processId))) throw new MuError(404, `Process ${processId.slice(0, 64)} is not monitored`);
+    await stopMonitor(this.caller, this.names, processId);
+    return { message: 'Process deleted', processId };
+  }
+
+  /** A job and the rest of its push. */
+  trace(id: string): { job: JobView; push: JobView[] } {
+    const job = this.mu.store.job(id);
+    if (!job) throw new MuError(404, `No push job ${id.slice(0, 100)}`);
+    return { job: jobView(job), push: this.mu.store.push(job.root).map(jobView) };
+  }
+
+  running(id: string): boolean {
+    return this.names.whereis(jobName(id)) !== undefined;
+  }
+
+  private async checkSigned(raw: Uint8Array): Promise<void> {
+    if (raw.length === 0) throw new MuError(400, 'Signed data item is required');
+    try {
+      if (!(await verifyDataItem(parseDataItem(raw)))) throw new MuError(400, 'Invalid signature: the data item does not verify against its owner');
+    } catch (e) {
+      if (e instanceof InvalidDataItem) throw new MuError(400, `Not a valid ANS-104 data item: ${e.message}`);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The Messenger Unit, assembled: its store in the node's LMDB environment, the runtime its
+ * job and monitor actors share, the API and its routes. Its supervisors are in supervisors/mu.ts.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Caller } from '../../runtime/index.js';
+import type { Store } from '../../runtime/store.js';
+import type { Wallet } from '../ans104/index.js';
+import { MuApi } from './api.js';
+import { muDefaults, type MuConfig } from './config.js';
+import type { NameRegistry } from './launcher.js';
+import type { MuCompute, MuScheduler } from './ports.js';
+import type { MuRuntime } from './push-job.js';
+import { muRoutes } from './routes.js';
+import { MuStore } from './store.js';
+
+export interface MuOptions {
+  store: Store;
+  /** Signs outbox messages and spawns. */
+  wallet: Wallet;
+  scheduler: MuScheduler;
+  compute: MuCompute;
+  config?: Partial<MuConfig>;
+}
+
+export interface Mu {
+  address: string;
+  config: MuConfig;
+  runtime: MuRuntime;
+  store: MuStore;
+  api(caller: Caller, names: NameRegistry): MuApi;
+  routes(api: MuApi): FastifyPluginAsync;
+}
+
+export function createMu(o: MuOptions): Mu {
+  const config = muDefaults(o.config);
+  const store = new MuStore(o.store);
+  const runtime: MuRuntime = {
+    store,
+    scheduler: o.scheduler,
+    compute: o.compute,
+    wallet: o.wallet,
+    limits: { maxDepth: config.maxDepth, maxFanOut: config.maxFanOut },
+    retry: { firstMs: config.retryFirstMs, maxMs: config.retryMaxMs, attempts: config.retryAttempts },
+  };
+  return {
+    address: o.wallet.address,
+    config,
+    runtime,
+    store,
+    api: (caller, names) => new MuApi(caller, names, runtime, { scheduleWaitMs: config.scheduleWaitMs }),
+    routes: (api) => muRoutes(api, o.wallet.address),
+  };
+}
+
+export { MuApi, MuError, jobView, type Accepted, type JobView } from './api.js';
+export { MuConfigSchema, muDefaults, type MuConfig } from './config.js';
+export { assignJobId, isTerminal, jobName, type JobKind, type JobRecord, type JobStage } from './job.js';
+export { MU_JOBS, MU_MONITORS, monitorName, startJob, startMonitor, stopMonitor } from './launcher.js';
+export { cronMonitor, type MonitorArgs } from './monitor.js';
+export { outboxJobs, spawnedMessage, type OutboxLimits, type OutboxSource } from './outbox.js';
+export { localCompute, localScheduler, type MuCompute, type MuScheduler, type ResultReply } from './ports.js';
+export { pushJob, type MuRuntime, type PushJobArgs } from './push-job.js';
+export { MU_RESUMER, resumer } from './resumer.js';
+export { MuStore, type MonitorRecord } from './store.js';

@@ -1,0 +1,187 @@
+/**
+ * An evaluation's outbox, turned into child jobs as the reference MU builds them
+ * (servers/mu domain/lib build-tx, spawn-process, build-success-tx):
+ *
+ * - Messages: signed by the MU, with the message's tags minus Data-Protocol, Type, From-Process,
+ *   From-Module and Assignments, plus Data-Protocol=ao, Type=Message, From-Process (the process
+ *   that sent it), From-Module (its module) and Pushed-For (the push's first message). A message
+ *   tagged `Cast: true` is pushed but its result is not followed.
+ * - Spawns: signed by the MU as Type=Process items, Variant ao.TN.1, From-Process, Pushed-For;
+ *   Scheduler defaults to this node's SU. Once scheduled, the spawning process gets a message
+ *   with Action=Spawned and Process=<new id> (spawnedMessage).
+ * - Assignments: { Processes, Message } → one assignment job per process.
+ *
+ * Depth and fan-out are bounded: past either, nothing of that outbox is pushed and the parent
+ * job says why.
+ */
+import { createDataItem, type Tag, type Wallet } from '../ans104/index.js';
+import type { EvalOutput } from '../cu/index.js';
+import { assignJobId, type JobRecord } from './job.js';
+
+export interface OutboxSource {
+  /** The process whose evaluation made the outbox. */
+  fromProcess: string;
+  /** Its Module tag. */
+  fromModule: string;
+  /** The push's root job id. */
+  root: string;
+  /** The first message of the push (Pushed-For), when the push started from one. */
+  pushedFor?: string;
+  /** The job that produced the outbox (absent for cron results). */
+  parent?: string;
+  /** Depth of that job (children are one deeper). */
+  depth: number;
+}
+
+export interface OutboxLimits {
+  maxDepth: number;
+  maxFanOut: number;
+}
+
+export interface OutboxJobs {
+  jobs: JobRecord[];
+  /** What was left out, and why. */
+  notes: string[];
+}
+
+const DROPPED_ON_MESSAGE = new Set(['Data-Protocol', 'Type', 'From-Process', 'From-Module', 'Assignments']);
+const DROPPED_ON_SPAWN = new Set(['Data-Protocol', 'Type', 'Variant']);
+
+interface OutMessage {
+  Target?: unknown;
+  Tags?: unknown;
+  Data?: unknown;
+  Anchor?: unknown;
+}
+
+function tagsOf(raw: unknown): Tag[] {
+  if (!Array.isArray(raw)) return [];
+  return raw
+    .filter((t): t is { name: unknown; value: unknown } => typeof t === 'object' && t !== null && 'name' in t && 'value' in t)
+    .filter((t) => typeof t.name === 'string' && t.name !== '')
+    .map((t) => ({ name: t.name as string, value: typeof t.value === 'string' ? t.value : JSON.stringify(t.value) }));
+}
+
+const dataOf = (d: unknown): string | Uint8Array => (d === undefined || d === null ? '' : typeof d === 'string' || d instanceof Uint8Array ? d : JSON.stringify(d));
+
+/** aos writes a 32-character anchor; anything else is left off (an item's anchor is 32 bytes). */
+const anchorOf = (a: unknown): string | undefined => (typeof a === 'string' && Buffer.byteLength(a) === 32 ? a : undefined);
+
+const isId = (s: unknown): s is string => typeof s === 'string' && /^[A-Za-z0-9_-]{43}$/.test(s);
+
+function base(src: OutboxSource, now: number) {
+  return {
+    root: src.root,
+    ...(src.pushedFor ? { pushedFor: src.pushedFor } : {}),
+    ...(src.parent ? { parent: src.parent } : {}),
+    depth: src.depth + 1,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+export async function outboxJobs(output: EvalOutput, src: OutboxSource, wallet: Wallet, limits: OutboxLimits, schedulerAddress: string): Promise<OutboxJobs> {
+  const messages = (Array.isArray(output.Messages) ? output.Messages : []) as OutMessage[];
+  const spawns = (Array.isArray(output.Spawns) ? output.Spawns : []) as OutMessage[];
+  const assignments = (Array.isArray(output.Assignments) ? output.Assignments : []) as { Processes?: unknown; Message?: unknown }[];
+  const count = messages.length + spawns.length + assignments.reduce((n, a) => n + (Array.isArray(a?.Processes) ? a.Processes.length : 0), 0);
+  if (count === 0) return { jobs: [], notes: [] };
+  if (src.depth + 1 > limits.maxDepth) {
+    return { jobs: [], notes: [`depth limit ${limits.maxDepth} reached: ${count} outbox item(s) of this message were not pushed`] };
+  }
+  if (count > limits.maxFanOut) {
+    return { jobs: [], notes: [`fan-out limit ${limits.maxFanOut} exceeded: the outbox has ${count} items; none were pushed`] };
+  }
+  const now = Date.now();
+  const jobs: JobRecord[] = [];
+  const notes: string[] = [];
+
+  for (const [i, m] of messages.entries()) {
+    if (!isId(m.Target)) {
+      notes.push(`message ${i}: Target '${String(m.Target).slice(0, 64)}' is not an id`);
+      continue;
+    }
+    const tags = tagsOf(m.Tags).filter((t) => !DROPPED_ON_MESSAGE.has(t.name));
+    tags.push(
+      { name: 'Data-Protocol', value: 'ao' },
+      { name: 'Type', value: 'Message' },
+      { name: 'From-Process', value: src.fromProcess },
+      { name: 'From-Module', value: src.fromModule },
+    );
+    if (src.pushedFor) tags.push({ name: 'Pushed-For', value: src.pushedFor });
+    const anchor = anchorOf(m.Anchor);
+    const item = await createDataItem({ data: dataOf(m.Data), tags, target: m.Target, ...(anchor ? { anchor } : {}) }, wallet);
+    const cast = tags.some((t) => t.name === 'Cast' && t.value.toLowerCase() === 'true');
+    jobs.push({ ...base(src, now), id: item.id, kind: 'message', processId: m.Target, messageId: item.id, raw: item.raw, follow: !cast, stage: 'schedule' });
+  }
+
+  for (const s of spawns) {
+    const given = tagsOf(s.Tags);
+    const tags = given.filter((t) => !DROPPED_ON_SPAWN.has(t.name));
+    tags.push(
+      { name: 'Data-Protocol', value: 'ao' },
+      { name: 'Type', value: 'Process' },
+      { name: 'Variant', value: 'ao.TN.1' },
+      { name: 'From-Process', value: src.fromProcess },
+    );
+    if (src.pushedFor) tags.push({ name: 'Pushed-For', value: src.pushedFor });
+    if (!tags.some((t) => t.name === 'Scheduler')) tags.push({ name: 'Scheduler', value: schedulerAddress });
+    const item = await createDataItem({ data: dataOf(s.Data), tags }, wallet);
+    jobs.push({
+      ...base(src, now),
+      id: item.id,
+      kind: 'spawn',
+      processId: item.id,
+      messageId: item.id,
+      raw: item.raw,
+      follow: false,
+      spawnedBy: { processId: src.fromProcess, tags: given },
+      stage: 'schedule',
+    });
+  }
+
+  for (const a of assignments) {
+    if (!isId(a?.Message) || !Array.isArray(a.Processes)) {
+      notes.push(`assignment ${JSON.stringify(a).slice(0, 100)}: needs Message (an id) and Processes (a list)`);
+      continue;
+    }
+    for (const p of a.Processes) {
+      if (!isId(p)) {
+        notes.push(`assignment of ${a.Message}: process '${String(p).slice(0, 64)}' is not an id`);
+        continue;
+      }
+      jobs.push({ ...base(src, now), id: assignJobId(a.Message, p), kind: 'assign', processId: p, messageId: a.Message, follow: true, stage: 'schedule' });
+    }
+  }
+  return { jobs, notes };
+}
+
+/** The message that tells a spawning process its spawn was scheduled (reference: build-success-tx). */
+export async function spawnedMessage(spawn: JobRecord, wallet: Wallet): Promise<JobRecord> {
+  const by = spawn.spawnedBy!;
+  const tags = by.tags.filter((t) => !(t.name === 'Data-Protocol' || t.name === 'Variant' || t.name === 'Type'));
+  tags.push(
+    { name: 'Data-Protocol', value: 'ao' },
+    { name: 'Type', value: 'Message' },
+    { name: 'Process', value: spawn.processId },
+    { name: 'Action', value: 'Spawned' },
+    { name: 'Variant', value: by.tags.find((t) => t.name === 'Variant')?.value ?? 'ao.TN.1' },
+  );
+  const item = await createDataItem({ data: '', tags, target: by.processId }, wallet);
+  const now = Date.now();
+  return {
+    id: item.id,
+    kind: 'message',
+    processId: by.processId,
+    messageId: item.id,
+    raw: item.raw,
+    root: spawn.root,
+    ...(spawn.pushedFor ? { pushedFor: spawn.pushedFor } : {}),
+    parent: spawn.id,
+    depth: spawn.depth,
+    follow: true,
+    stage: 'schedule',
+    createdAt: now,
+    updatedAt: now,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * What the MU needs of the other units, as interfaces: it schedules through the SU and reads
+ * results from the CU, on one node by local actor calls (the functions below build these from
+ * the SU client and the CU API), and in a cluster over the bus.
+ */
+import { parseDataItem, type Tag } from '../ans104/index.js';
+import type { CuApi, EvalOutput, ResultsPage } from '../cu/index.js';
+import type { ScheduleReply, SequencerRequest, SuClient, SuReader } from '../su/index.js';
+
+export interface MuScheduler {
+  /** The SU's wallet address (the Scheduler tag of processes it hosts). */
+  address: string;
+  /** The spawn's tags of a process this SU hosts; undefined for anything else (a wallet, say). */
+  processTags(processId: string): Tag[] | undefined;
+  schedule(processId: string, request: SequencerRequest): Promise<ScheduleReply>;
+}
+
+/** A result, or why there is none yet (`wait`: ask again later). */
+export type ResultReply = { result: EvalOutput } | { wait: string };
+
+export interface MuCompute {
+  result(processId: string, messageId: string): Promise<ResultReply>;
+  /** Cron results after `from` (a cursor or a unix-ms timestamp), ascending. */
+  cron(processId: string, from: string, limit: number): Promise<ResultsPage>;
+}
+
+export function localScheduler(reader: SuReader, client: SuClient, address: string): MuScheduler {
+  return {
+    address,
+    processTags(processId) {
+      const info = reader.processSync(processId);
+      return info ? parseDataItem(info.spawn).tags : undefined;
+    },
+    schedule: (processId, request) => client.schedule(processId, request),
+  };
+}
+
+export function localCompute(api: CuApi, waitMs: number): MuCompute {
+  return {
+    async result(processId, messageId) {
+      const r = await api.result(processId, messageId, waitMs);
+      if ('result' in r) return { result: r.result };
+      return { wait: 'busy' in r ? r.busy : r.missing };
+    },
+    cron: (processId, from, limit) => api.cron(processId, { from, limit }),
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The push job actor `mu/job/<id>`: carries one job (job.ts) through its stages, writing each
+ * stage to the MU store before acting on the next, so that a restart (of the actor, the MU or
+ * the node) goes on from the last durable stage.
+ *
+ * Work is done one stage per `step` message the actor sends itself, so calls (`scheduled`)
+ * are answered between stages. What may pass (the SU or CU unreachable, a result not ready yet)
+ * is retried with backoff; what will not (the SU refusing the item) ends the job as `failed`.
+ * Anything else is a crash, and the supervisor restarts the job from its record.
+ */
+import type { ActorContext, Behaviour, From } from '../../runtime/index.js';
+import type { Wallet } from '../ans104/index.js';
+import type { SequencerRequest } from '../su/index.js';
+import { isTerminal, type JobRecord, type JobStage } from './job.js';
+import { startJob } from './launcher.js';
+import { outboxJobs, spawnedMessage, type OutboxLimits } from './outbox.js';
+import type { MuCompute, MuScheduler } from './ports.js';
+import type { MuStore } from './store.js';
+
+/** What the job actors of a node share. */
+export interface MuRuntime {
+  store: MuStore;
+  scheduler: MuScheduler;
+  compute: MuCompute;
+  /** Signs outbox items. */
+  wallet: Wallet;
+  limits: OutboxLimits;
+  retry: { firstMs: number; maxMs: number; attempts: number };
+}
+
+export interface PushJobArgs {
+  id: string;
+  mu: MuRuntime;
+}
+
+/** `scheduled`: answers once the job's item has a slot (or the job ended without one). */
+export type PushJobRequest = { op: 'scheduled' };
+export type ScheduledReply = { ok: { slot: number | undefined; stage: JobStage } } | { error: string };
+
+interface State {
+  job: JobRecord;
+  mu: MuRuntime;
+  attempts: number;
+  waiting: From[];
+}
+
+type Info = { tag: 'step' };
+
+const STEP: Info = { tag: 'step' };
+
+/** Errors that say the other unit is (for now) out of reach: retried, not a failure of the job. */
+const transient = (e: unknown) => {
+  const name = (e as Error)?.name;
+  return name === 'SchedulerUnavailable' || name === 'CallError' || (name === 'CuError' && (e as { status?: number }).status === 503);
+};
+
+function answerWaiting(s: State, ctx: ActorContext): void {
+  if (s.job.stage === 'schedule') return;
+  const reply: ScheduledReply = s.job.stage === 'failed' && s.job.slot === undefined ? { error: s.job.reason ?? 'failed' } : { ok: { slot: s.job.slot, stage: s.job.stage } };
+  for (const from of s.waiting) ctx.reply(from, reply);
+  s.waiting = [];
+}
+
+async function save(s: State, patch: Partial<JobRecord>, created: JobRecord[] = []): Promise<void> {
+  const next = { ...s.job, ...patch, updatedAt: Date.now() };
+  await s.mu.store.write(next, created);
+  s.job = next;
+  s.attempts = 0;
+}
+
+function request(job: JobRecord): SequencerRequest {
+  if (job.kind === 'assign') return { op: 'assign', id: job.messageId, ...(job.exclude?.length ? { exclude: job.exclude } : {}) };
+  return { op: job.kind === 'spawn' ? 'spawn' : 'message', id: job.messageId, raw: job.raw! };
+}
+
+async function schedule(s: State): Promise<void> {
+  const { job, mu } = s;
+  // A message to something this node's SU does not host (a wallet, or a process elsewhere) is
+  // not scheduled here; the reference MU would post it to Arweave, which this node cannot reach.
+  if (job.kind !== 'spawn' && !mu.scheduler.processTags(job.processId)) {
+    return save(s, { stage: 'skipped', reason: `${job.processId} is not a process this node's SU hosts` });
+  }
+  const r = await mu.scheduler.schedule(job.processId, request(job));
+  if ('error' in r) return save(s, { stage: 'failed', reason: r.error });
+  const { slot, assignmentId } = r.ok;
+  if (job.kind === 'spawn' && job.spawnedBy) {
+    const told = await spawnedMessage(job, mu.wallet);
+    return save(s, { stage: 'done', slot, assignmentId, children: [told.id] }, [told]);
+  }
+  return save(s, { stage: job.follow ? 'result' : 'done', slot, assignmentId });
+}
+
+async function result(s: State): Promise<boolean> {
+  const { job, mu } = s;
+  let r;
+  try {
+    r = await mu.compute.result(job.processId, job.messageId);
+  } catch (e) {
+    // The CU cannot compute this process (unknown, or its module cannot run): nothing to push.
+    if ((e as Error)?.name !== 'CuError' || transient(e)) throw e;
+    await save(s, { stage: 'failed', reason: `the CU has no result: ${(e as Error).message}` });
+    return true;
+  }
+  if ('wait' in r) return false;
+  const tags = mu.scheduler.processTags(job.processId) ?? [];
+  const { jobs, notes } = await outboxJobs(
+    r.result,
+    {
+      fromProcess: job.processId,
+      fromModule: tags.find((t) => t.name === 'Module')?.value ?? '',
+      root: job.root,
+      ...(job.pushedFor ? { pushedFor: job.pushedFor } : {}),
+      parent: job.id,
+      depth: job.depth,
+    },
+    mu.wallet,
+    mu.limits,
+    mu.scheduler.address,
+  );
+  await save(s, { stage: 'done', children: jobs.map((j) => j.id), ...(notes.length ? { reason: notes.join('; ') } : {}) }, jobs);
+  return true;
+}
+
+/** Starts the children of a done job; those that ended already start nothing. */
+async function startChildren(s: State, ctx: ActorContext): Promise<void> {
+  for (const id of s.job.children ?? []) {
+    const child = s.mu.store.job(id);
+    if (child && !isTerminal(child)) await startJob(ctx, id);
+  }
+}
+
+export const pushJob: Behaviour<PushJobArgs, State> = {
+  init({ id, mu }, ctx) {
+    const job = mu.store.job(id);
+    if (!job) return { stop: `no push job ${id}` };
+    ctx.send(ctx.self, STEP);
+    return { ok: { job, mu, attempts: 0, waiting: [] } };
+  },
+
+  handleCall(req: PushJobRequest, from, s) {
+    if (req.op !== 'scheduled') return { reply: { error: `unknown request ${JSON.stringify(req)}` }, state: s };
+    if (s.job.stage === 'schedule') {
+      s.waiting.push(from);
+      return { noreply: true, state: s };
+    }
+    const reply: ScheduledReply = s.job.stage === 'failed' && s.job.slot === undefined ? { error: s.job.reason ?? 'failed' } : { ok: { slot: s.job.slot, stage: s.job.stage } };
+    return { reply, state: s };
+  },
+
+  async handleInfo(msg: Info, s, ctx) {
+    if (msg.tag !== 'step') return { state: s };
+    try {
+      switch (s.job.stage) {
+        case 'schedule':
+          await schedule(s);
+          answerWaiting(s, ctx);
+          break;
+        case 'result':
+          if (!(await result(s))) return retry(s, ctx, `result of ${s.job.messageId} not ready`);
+          break;
+        case 'done':
+          await startChildren(s, ctx);
+          return { stop: 'normal', state: s };
+        default:
+          return { stop: 'normal', state: s };
+      }
+    } catch (e) {
+      if (!transient(e)) throw e;
+      return retry(s, ctx, (e as Error).message);
+    }
+    ctx.send(ctx.self, STEP);
+    return { state: s };
+  },
+
+  terminate(_reason, s, ctx) {
+    // A job stopped before its item was scheduled leaves callers to retry (it resumes at start).
+    for (const from of s.waiting) ctx.reply(from, { error: 'the push job stopped before its message was scheduled; it resumes when the MU restarts' } satisfies ScheduledReply);
+  },
+};
+
+async function retry(s: State, ctx: ActorContext, why: string) {
+  const { firstMs, maxMs, attempts } = s.mu.retry;
+  s.attempts += 1;
+  if (s.attempts > attempts) {
+    await save(s, { stage: 'failed', reason: `gave up after ${attempts} attempts: ${why}` });
+    answerWaiting(s, ctx);
+    return { stop: 'normal' as const, state: s };
+  }
+  const delay = Math.min(maxMs, firstMs * 2 ** (s.attempts - 1));
+  ctx.log.debug({ job: s.job.id, stage: s.job.stage, attempt: s.attempts, delay }, `push job waits: ${why}`);
+  ctx.sendAfter(delay, STEP);
+  return { state: s };
+}

@@ -1,0 +1,149 @@
+/**
+ * The MU's records in the node's LMDB environment:
+ *
+ *   mu.jobs      job id → JobRecord
+ *   mu.tree      [root, job id] → true   (the jobs of one push)
+ *   mu.monitors  process id → MonitorRecord
+ *
+ * A parent's move to `done` and its children's records are written in one transaction, so
+ * after a crash either both exist or neither does. Listeners hear about each committed change
+ * (tests and `settled` wait on them instead of polling).
+ */
+import { EventEmitter } from 'node:events';
+import type { Database } from 'lmdb';
+import type { Store } from '../../runtime/store.js';
+import { isTerminal, type JobRecord } from './job.js';
+
+export interface MonitorRecord {
+  processId: string;
+  /** Where the next page of cron results starts (a CU cursor, or a unix-ms timestamp). */
+  cursor: string;
+  since: number;
+}
+
+export class MuStore {
+  private readonly jobs: Database<JobRecord, string>;
+  private readonly tree: Database<true, [string, string]>;
+  private readonly monitors: Database<MonitorRecord, string>;
+  private readonly events = new EventEmitter();
+
+  constructor(private readonly store: Store) {
+    this.jobs = store.db<JobRecord, string>('mu.jobs');
+    this.tree = store.db<true, [string, string]>('mu.tree');
+    this.monitors = store.db<MonitorRecord, string>('mu.monitors');
+    this.events.setMaxListeners(0);
+  }
+
+  job(id: string): JobRecord | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** Every job of the push rooted at `root`. */
+  push(root: string): JobRecord[] {
+    const out: JobRecord[] = [];
+    for (const { key } of this.tree.getRange({ start: [root], end: [root, '\uffff'] })) {
+      const r = this.jobs.get(key[1]);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** Jobs that have not ended (to resume at start). */
+  unfinished(): JobRecord[] {
+    const out: JobRecord[] = [];
+    for (const { value } of this.jobs.getRange()) if (!isTerminal(value)) out.push(value);
+    return out;
+  }
+
+  /**
+   * Writes `update` and the `created` jobs in one transaction. A created job that already exists
+   * is left as it is (a resumed parent writing its children again).
+   */
+  async write(update: JobRecord | undefined, created: JobRecord[] = []): Promise<void> {
+    await this.store.transact(() => {
+      for (const c of created) {
+        if (this.jobs.get(c.id)) continue;
+        this.jobs.put(c.id, c);
+        this.tree.put([c.root, c.id], true);
+      }
+      if (update) {
+        this.jobs.put(update.id, update);
+        this.tree.put([update.root, update.id], true);
+      }
+    });
+    for (const r of [...created, ...(update ? [update] : [])]) this.events.emit('job', r);
+  }
+
+  /** Removes a root job that was refused before anything came of it. */
+  async forget(r: JobRecord): Promise<void> {
+    await this.store.transact(() => {
+      this.jobs.remove(r.id);
+      this.tree.remove([r.root, r.id]);
+    });
+  }
+
+  monitor(processId: string): MonitorRecord | undefined {
+    return this.monitors.get(processId);
+  }
+
+  allMonitors(): MonitorRecord[] {
+    return [...this.monitors.getRange()].map((e) => e.value);
+  }
+
+  /** Writes a monitor's cursor together with the jobs its cron results made. */
+  async advanceMonitor(m: MonitorRecord, created: JobRecord[]): Promise<void> {
+    await this.store.transact(() => {
+      // An unmonitored process keeps no cursor; its last page's jobs are still pushed.
+      if (this.monitors.get(m.processId)) this.monitors.put(m.processId, m);
+      for (const c of created) {
+        if (this.jobs.get(c.id)) continue;
+        this.jobs.put(c.id, c);
+        this.tree.put([c.root, c.id], true);
+      }
+    });
+    for (const r of created) this.events.emit('job', r);
+  }
+
+  async putMonitor(m: MonitorRecord): Promise<void> {
+    await this.store.transact(() => this.monitors.put(m.processId, m));
+  }
+
+  async removeMonitor(processId: string): Promise<boolean> {
+    return this.store.transact(() => this.monitors.remove(processId));
+  }
+
+  /** Calls `listener` with every job record written from now on; returns the unsubscribe. */
+  onJob(listener: (r: JobRecord) => void): () => void {
+    this.events.on('job', listener);
+    return () => this.events.off('job', listener);
+  }
+
+  /**
+   * Resolves with the push's jobs once every one has ended (children of a done job are written
+   * with it, so an ended tree has no job still to come). Rejects after `timeoutMs`.
+   */
+  settled(root: string, timeoutMs = 60_000): Promise<JobRecord[]> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const jobs = this.push(root);
+        if (jobs.length > 0 && jobs.every(isTerminal)) {
+          done();
+          resolve(jobs);
+        }
+      };
+      const off = this.onJob((r) => {
+        if (r.root === root) check();
+      });
+      const timer = setTimeout(() => {
+        done();
+        const open = this.push(root).filter((r) => !isTerminal(r)).map((r) => `${r.id} (${r.stage})`);
+        reject(new Error(`push ${root} did not settle in ${timeoutMs} ms; still open: ${open.join(', ') || 'none known'}`));
+      }, timeoutMs);
+      const done = () => {
+        off();
+        clearTimeout(timer);
+      };
+      check();
+    });
+  }
+}
