@@ -61,6 +61,7 @@ export class MuApi {
       // A spawn's own evaluation is not cranked (as the reference MU); a message's is.
       follow: v.ok.kind === 'message',
       stage: 'schedule',
+      rev: 0,
       createdAt: now,
       updatedAt: now,
     };
@@ -85,6 +86,7 @@ export class MuApi {
       follow: true,
       ...(exclude.length ? { exclude } : {}),
       stage: 'schedule',
+      rev: 0,
       createdAt: now,
       updatedAt: now,
     };
@@ -95,7 +97,7 @@ export class MuApi {
   /** Writes the job (unless it exists), starts it and waits for its slot; a refusal removes it. */
   private async run(job: JobRecord): Promise<JobRecord> {
     const known = this.mu.store.job(job.id);
-    if (!known) await this.mu.store.write(job);
+    if (!known) await this.mu.store.write(undefined, [job]);
     else if (isTerminal(known)) return known;
     const pid = await startJob(this.caller, job.id);
     if (pid) {

@@ -43,6 +43,8 @@ export interface JobRecord {
   /** For an assignment: transactions the SU should not assign with it (`exclude`). */
   exclude?: string[];
   stage: JobStage;
+  /** Bumped by every write; a write must name the revision it replaces (see MuStore.write). */
+  rev: number;
   slot?: number;
   /** The SU's assignment, once scheduled. */
   assignmentId?: string;

@@ -75,6 +75,7 @@ function base(src: OutboxSource, now: number) {
     ...(src.pushedFor ? { pushedFor: src.pushedFor } : {}),
     ...(src.parent ? { parent: src.parent } : {}),
     depth: src.depth + 1,
+    rev: 0,
     createdAt: now,
     updatedAt: now,
   };
@@ -181,6 +182,7 @@ export async function spawnedMessage(spawn: JobRecord, wallet: Wallet): Promise<
     depth: spawn.depth,
     follow: true,
     stage: 'schedule',
+    rev: 0,
     createdAt: now,
     updatedAt: now,
   };

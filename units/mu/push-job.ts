@@ -40,6 +40,8 @@ export type ScheduledReply = { ok: { slot: number | undefined; stage: JobStage }
 interface State {
   job: JobRecord;
   mu: MuRuntime;
+  /** Aborted when this actor dies: a handler still awaiting then must not write. */
+  signal: AbortSignal;
   attempts: number;
   waiting: From[];
 }
@@ -62,7 +64,10 @@ function answerWaiting(s: State, ctx: ActorContext): void {
 }
 
 async function save(s: State, patch: Partial<JobRecord>, created: JobRecord[] = []): Promise<void> {
-  const next = { ...s.job, ...patch, updatedAt: Date.now() };
+  // Killed while awaiting the SU or CU: the restarted incarnation (or the next start) redoes
+  // this stage from the record; this one writes nothing.
+  s.signal.throwIfAborted();
+  const next = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: Date.now() };
   await s.mu.store.write(next, created);
   s.job = next;
   s.attempts = 0;
@@ -134,7 +139,7 @@ export const pushJob: Behaviour<PushJobArgs, State> = {
     const job = mu.store.job(id);
     if (!job) return { stop: `no push job ${id}` };
     ctx.send(ctx.self, STEP);
-    return { ok: { job, mu, attempts: 0, waiting: [] } };
+    return { ok: { job, mu, signal: ctx.signal, attempts: 0, waiting: [] } };
   },
 
   handleCall(req: PushJobRequest, from, s) {

@@ -21,6 +21,11 @@ export interface MonitorRecord {
   since: number;
 }
 
+/** A job write that does not follow the revision it was based on: another incarnation moved on. */
+export class StaleJob extends Error {
+  override readonly name = 'StaleJob';
+}
+
 export class MuStore {
   private readonly jobs: Database<JobRecord, string>;
   private readonly tree: Database<true, [string, string]>;
@@ -57,10 +62,19 @@ export class MuStore {
 
   /**
    * Writes `update` and the `created` jobs in one transaction. A created job that already exists
-   * is left as it is (a resumed parent writing its children again).
+   * is left as it is (two submissions of one item). `update` must be the revision after the one
+   * stored, or nothing is written (StaleJob): a job actor killed while it awaited something may
+   * still finish its handler, and its restarted incarnation works from the same record, so
+   * without this check both could write an outbox — signed twice, with different ids under RSA.
    */
   async write(update: JobRecord | undefined, created: JobRecord[] = []): Promise<void> {
     await this.store.transact(() => {
+      if (update) {
+        const current = this.jobs.get(update.id);
+        if ((current?.rev ?? -1) !== update.rev - 1) {
+          throw new StaleJob(`job ${update.id}: revision ${update.rev - 1} was replaced (stored: ${current?.rev ?? 'none'})`);
+        }
+      }
       for (const c of created) {
         if (this.jobs.get(c.id)) continue;
         this.jobs.put(c.id, c);

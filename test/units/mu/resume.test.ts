@@ -1,0 +1,101 @@
+/**
+ * Nothing accepted is lost and no outbox message is pushed twice, whatever dies: job actors
+ * killed at random points of their push, or the whole node stopped mid-push and started again.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunningNode } from '../../../cli/start.js';
+import { Store } from '../../../runtime/store.js';
+import { generateWallet } from '../../../units/ans104/index.js';
+import { jobName, MuStore } from '../../../units/mu/index.js';
+import { dryRun, evalLua, log, messageItem, node, post, spawn, tempDir } from './support.js';
+
+const dirs: string[] = [];
+const nodes: RunningNode[] = [];
+afterAll(async () => {
+  for (const n of nodes) await n.stop().catch(() => undefined);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const PING = `
+Pings = Pings or {}
+Handlers.add("ping", Handlers.utils.hasMatchingTag("Action", "Ping"), function (msg)
+  Pings[msg.Data] = (Pings[msg.Data] or 0) + 1
+  Send({ Target = msg.From, Action = "Pong", Data = msg.Data })
+end)
+return "ok"`;
+const PONG = `
+Pongs = Pongs or {}
+Handlers.add("pong", Handlers.utils.hasMatchingTag("Action", "Pong"), function (msg)
+  Pongs[msg.Data] = (Pongs[msg.Data] or 0) + 1
+end)
+return "ok"`;
+
+describe('push jobs resume from their durable stage', () => {
+  it('job actors killed while they wait on the CU: every push completes, each message once (RSA-signed outboxes)', async () => {
+    const dir = tempDir('aotp-mu-kill-');
+    dirs.push(dir);
+    // RSA-PSS signatures differ every time: a job whose outbox were written twice would push
+    // two distinct items, and the SU's dedupe by id could not hide it.
+    const n = await node(dir, { mu: { walletKind: 'rsa' } });
+    nodes.push(n);
+    const user = await generateWallet('ed25519');
+    const a = await spawn(n, user);
+    const b = await spawn(n, user);
+    await evalLua(n, user, a, PONG);
+    await evalLua(n, user, b, PING);
+
+    let kills = 0;
+    // Kill each job once, a moment after it starts waiting for its result.
+    const killed = new Set<string>();
+    const off = n.mu.store.onJob((j) => {
+      if (j.stage !== 'result' || killed.has(j.id)) return;
+      killed.add(j.id);
+      setTimeout(() => (kills += n.node.kill(jobName(j.id)).length), killed.size % 3);
+    });
+    const roots: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const item = await messageItem(a, user, [{ name: 'Action', value: 'Eval' }], `Send({ Target = "${b}", Action = "Ping", Data = "k${i}" }); return 1`);
+      expect((await post(`${n.url}/mu/`, item.raw)).status).toBe(202);
+      roots.push(item.id);
+    }
+    for (const r of roots) expect((await n.mu.store.settled(r)).every((j) => j.stage === 'done')).toBe(true);
+    off();
+    expect(kills).toBeGreaterThan(0);
+    for (let i = 0; i < 6; i++) {
+      expect(await dryRun(n, b, user.address, `return Pings["k${i}"]`)).toBe('1');
+      expect(await dryRun(n, a, user.address, `return Pongs["k${i}"]`)).toBe('1');
+    }
+    const pings = (await log(n, b)).filter((e) => e.tags.Action === 'Ping');
+    expect(pings).toHaveLength(6);
+  });
+
+  it('a node stopped mid-push finishes the push after it starts again', async () => {
+    const dir = tempDir('aotp-mu-restart-');
+    dirs.push(dir);
+    const user = await generateWallet('ed25519');
+    let n = await node(dir);
+    const a = await spawn(n, user);
+    const b = await spawn(n, user);
+    await evalLua(n, user, a, PONG);
+    await evalLua(n, user, b, PING);
+    // A slow evaluation: the 202 comes once the SU assigned the message; the CU is still busy.
+    const item = await messageItem(a, user, [{ name: 'Action', value: 'Eval' }], `local x = 0; for i = 1, 6e7 do x = x + i end; Send({ Target = "${b}", Action = "Ping", Data = "slow" }); return x`);
+    expect((await post(`${n.url}/mu/`, item.raw)).status).toBe(202);
+    expect(n.mu.store.job(item.id)!.stage).toBe('result');
+    await n.stop();
+
+    const store = Store.open(join(dir, 'lmdb'));
+    const before = new MuStore(store).job(item.id)!;
+    await store.close();
+    expect(before.stage).toBe('result');
+
+    n = await node(dir);
+    nodes.push(n);
+    const jobs = await n.mu.store.settled(item.id);
+    expect(jobs.map((j) => j.stage)).toEqual(['done', 'done', 'done']);
+    expect(await dryRun(n, b, user.address, 'return Pings["slow"]')).toBe('1');
+    expect(await dryRun(n, a, user.address, 'return Pongs["slow"]')).toBe('1');
+  });
+});
