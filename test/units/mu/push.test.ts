@@ -153,3 +153,38 @@ describe('POST /mu/ refuses bad input with a reason and keeps nothing', () => {
     expect((await log(n, b)).filter((e) => e.id === item.id)).toHaveLength(1);
   });
 });
+
+describe('assignments and the node map', () => {
+  it('POST /mu/?process-id=&assign= assigns an existing message and pushes what its evaluation sends', async () => {
+    // A message that went to A, assigned to B as well: B answers its sender (a wallet).
+    const item = await messageItem(a, user, [{ name: 'Action', value: 'Ping' }], 'assigned');
+    expect((await post(`${n.url}/mu/`, item.raw)).status).toBe(202);
+    await n.mu.store.settled(item.id);
+    const r = await fetch(`${n.url}/mu/?process-id=${b}&assign=${item.id}`, { method: 'POST' });
+    expect(r.status).toBe(202);
+    const body = await r.json();
+    expect(body.message).toBe('Processing Assignment');
+    const jobs = await n.mu.store.settled(`${item.id}@${b}`);
+    const assigned = jobs.find((j) => j.kind === 'assign')!;
+    expect(body.id).toBe(assigned.assignmentId);
+    expect((await log(n, b)).some((e) => e.id === item.id)).toBe(true);
+    // The Pong goes to the user's wallet, which no SU here hosts: recorded, not pushed.
+    const pong = jobs.find((j) => j.parent === assigned.id)!;
+    expect(pong).toMatchObject({ processId: user.address, stage: 'skipped' });
+    expect(pong.reason).toMatch(/not a process/);
+  });
+
+  it('GET / tells a client the units\' URLs, wallet addresses and bundled modules', async () => {
+    const info = await (await fetch(`${n.url}/`)).json();
+    const base = n.url;
+    expect(info).toMatchObject({
+      mu: `${base}/mu`,
+      cu: `${base}/cu`,
+      su: `${base}/su`,
+      graphql: `${base}/graphql`,
+      addresses: { mu: n.mu.address, su: n.su.address, cu: n.cu.address },
+    });
+    expect(info.modules['aos-2.0.4-wasm32']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(info.modules['aos-2.0.6-wasm64']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
