@@ -33,6 +33,11 @@ async function start(argv: string[]): Promise<number> {
   const config = loadConfig(overrides);
   const running = await startNode(config);
   running.log.info({ url: running.url, node: config.nodeName, bus: config.nats ? 'nats' : 'local', dataDir: config.dataDir }, `aotp node listening on ${running.url}`);
+  const u = running.url;
+  running.log.info(
+    { MU_URL: `${u}/mu`, CU_URL: `${u}/cu`, GRAPHQL_URL: `${u}/graphql`, scheduler: running.su.address, authority: running.mu.address, modules: running.cu.modules.bundled() },
+    `for aoconnect: MU_URL=${u}/mu CU_URL=${u}/cu GRAPHQL_URL=${u}/graphql; spawn with scheduler ${running.su.address} and an Authority tag of ${running.mu.address} (the MU, which signs pushed messages)`,
+  );
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       running.log.info({ signal: sig }, 'shutting down');
