@@ -128,6 +128,16 @@ export class ModuleStore {
     return this.cache.has(id) || this.items.get(id) !== undefined;
   }
 
+  /** The stored module item's bytes, as signed (what a gateway serves for it). */
+  raw(id: string): Uint8Array | undefined {
+    return this.items.get(id);
+  }
+
+  /** The ids of every stored module. */
+  ids(): string[] {
+    return [...this.items.getKeys()];
+  }
+
   idOf(name: string): string | undefined {
     return this.names.get(name);
   }

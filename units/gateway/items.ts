@@ -1,0 +1,57 @@
+/**
+ * The gateway's view of its sources: an item's bytes and its transaction node by id, and the
+ * listable items in order. Nodes are cached by id (an item's id is the hash of its signature, so
+ * what an id names never changes); misses are not cached, since an item can arrive later.
+ */
+import type { ItemSource } from './sources.js';
+import { transactionNode, type TransactionNode } from './transaction.js';
+
+export class ItemIndex {
+  private readonly nodes = new Map<string, TransactionNode>();
+
+  constructor(
+    private readonly sources: readonly ItemSource[],
+    private readonly maxCached = 10_000,
+  ) {}
+
+  /** The raw bytes of `id`, from the first source that has it. */
+  raw(id: string): Uint8Array | undefined {
+    for (const s of this.sources) {
+      const raw = s.item(id);
+      if (raw) return raw;
+    }
+    return undefined;
+  }
+
+  /** The transaction node of `id`; undefined when no source has it (or its bytes are not an item). */
+  node(id: string): TransactionNode | undefined {
+    const hit = this.nodes.get(id);
+    if (hit) return hit;
+    const raw = this.raw(id);
+    if (!raw) return undefined;
+    let node: TransactionNode;
+    try {
+      node = transactionNode(raw);
+    } catch {
+      return undefined;
+    }
+    if (node.id !== id) return undefined;
+    this.nodes.set(id, node);
+    while (this.nodes.size > this.maxCached) this.nodes.delete(this.nodes.keys().next().value!);
+    return node;
+  }
+
+  /** Every listable item's node, oldest first (sources in order, each oldest first), no repeats. */
+  *listed(): Generator<TransactionNode> {
+    const seen = new Set<string>();
+    for (const s of this.sources) {
+      if (!s.list) continue;
+      for (const id of s.list()) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const node = this.node(id);
+        if (node) yield node;
+      }
+    }
+  }
+}

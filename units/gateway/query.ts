@@ -1,0 +1,109 @@
+/**
+ * `transactions(...)` over the gateway's items, with Arweave's filter semantics:
+ * - ids, owners (addresses), recipients (targets): the item's value is one of the list's;
+ * - tags: every filter must hold; `EQ`: the item has a tag of that name whose value is one of
+ *   `values`; `NEQ`: it has a tag of that name whose value is none of them. Only `match: EXACT`
+ *   is served;
+ * - bundledIn, block: these items are in no bundle and no block, so a non-empty bundledIn list
+ *   or any block range matches nothing (`bundledIn: []` / `null` match everything);
+ * - first (default 10, at most 100, as arweave.net) and after (a cursor from an earlier edge).
+ *
+ * Order: none of these items has a height, so the order among them is the gateway's: when ids
+ * are given, the order they were given in; otherwise the order items became known to their
+ * sources, newest first for HEIGHT_DESC (the default) and oldest first for HEIGHT_ASC. So
+ * `sort: HEIGHT_DESC, first: 1` over a wallet's Scheduler-Location records finds the newest.
+ */
+import { GraphQLError } from 'graphql';
+import type { ItemIndex } from './items.js';
+import type { TransactionNode } from './transaction.js';
+
+export const DEFAULT_FIRST = 10;
+export const MAX_FIRST = 100;
+
+export interface TagFilter {
+  name: string;
+  values: string[];
+  op?: 'EQ' | 'NEQ';
+  match?: 'EXACT' | 'WILDCARD' | 'FUZZY_AND' | 'FUZZY_OR';
+}
+
+export interface TransactionsArgs {
+  ids?: string[] | null;
+  owners?: string[] | null;
+  recipients?: string[] | null;
+  tags?: TagFilter[] | null;
+  bundledIn?: string[] | null;
+  block?: { min?: number | null; max?: number | null } | null;
+  first?: number | null;
+  after?: string | null;
+  sort?: 'HEIGHT_ASC' | 'HEIGHT_DESC' | null;
+}
+
+export interface TransactionConnection {
+  pageInfo: { hasNextPage: boolean };
+  edges: { cursor: string; node: TransactionNode }[];
+}
+
+export const cursorOf = (id: string) => Buffer.from(`aotp:${id}`).toString('base64url');
+
+function idOfCursor(cursor: string): string {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  if (!text.startsWith('aotp:') || cursorOf(text.slice(5)) !== cursor) throw new GraphQLError(`invalid cursor '${cursor}'`);
+  return text.slice(5);
+}
+
+function matcher(args: TransactionsArgs): (n: TransactionNode) => boolean {
+  const owners = args.owners ? new Set(args.owners) : undefined;
+  const recipients = args.recipients ? new Set(args.recipients) : undefined;
+  const tags = (args.tags ?? []).map((f) => {
+    if ((f.match ?? 'EXACT') !== 'EXACT') throw new GraphQLError(`tag match ${f.match} is not supported by this gateway (only EXACT)`);
+    return { name: f.name, values: new Set(f.values), neq: f.op === 'NEQ' };
+  });
+  const noBundle = args.bundledIn != null && args.bundledIn.length > 0;
+  const noBlock = args.block != null && (args.block.min != null || args.block.max != null);
+  return (n) => {
+    if (noBundle || noBlock) return false;
+    if (owners && !owners.has(n.owner.address)) return false;
+    if (recipients && !recipients.has(n.recipient)) return false;
+    return tags.every((f) => n.tags.some((t) => t.name === f.name && f.values.has(t.value) !== f.neq));
+  };
+}
+
+export function transactions(index: ItemIndex, args: TransactionsArgs): TransactionConnection {
+  const first = args.first ?? DEFAULT_FIRST;
+  if (!Number.isInteger(first) || first < 0) throw new GraphQLError(`first must be a non-negative integer, got ${first}`);
+  const limit = Math.min(first, MAX_FIRST);
+  const after = args.after != null && args.after !== '' ? idOfCursor(args.after) : undefined;
+  const matches = matcher(args);
+
+  let candidates: Iterable<TransactionNode>;
+  if (args.ids) {
+    const ids = [...new Set(args.ids)];
+    candidates = (function* () {
+      for (const id of ids) {
+        const n = index.node(id);
+        if (n) yield n;
+      }
+    })();
+  } else {
+    const all = [...index.listed()];
+    candidates = args.sort === 'HEIGHT_ASC' ? all : all.reverse();
+  }
+
+  const edges: TransactionConnection['edges'] = [];
+  let started = after === undefined;
+  let hasNextPage = false;
+  for (const node of candidates) {
+    if (!matches(node)) continue;
+    if (!started) {
+      started = node.id === after;
+      continue;
+    }
+    if (edges.length === limit) {
+      hasNextPage = true;
+      break;
+    }
+    edges.push({ cursor: cursorOf(node.id), node });
+  }
+  return { pageInfo: { hasNextPage }, edges };
+}

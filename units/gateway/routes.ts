@@ -1,0 +1,50 @@
+/**
+ * The gateway's HTTP routes, as arweave.net serves them:
+ *
+ *   POST <prefix>/         { query, variables?, operationName? } → GraphQL answer (mount at /graphql)
+ *   GET  <prefix>/?query=&variables=&operationName=           → the same
+ *
+ *   GET  /raw/:id          the data of item `id` (mount at the node root)
+ *   GET  /:id              the same
+ *
+ * Data is served with the item's Content-Type tag (application/octet-stream without one); an id
+ * no source knows → 404 `{ error }`.
+ */
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { parseDataItem } from '../ans104/index.js';
+import { runGraphQL, type GraphQLRequest } from './graphql.js';
+import type { ItemIndex } from './items.js';
+
+export function graphqlRoutes(index: ItemIndex): FastifyPluginAsync {
+  return async (app) => {
+    const answer = (request: GraphQLRequest, reply: FastifyReply) => {
+      const { status, body } = runGraphQL(index, request);
+      return reply.code(status).type('application/json; charset=utf-8').send(body);
+    };
+    app.post('/', async (req, reply) => answer(typeof req.body === 'object' && req.body !== null ? (req.body as GraphQLRequest) : {}, reply));
+    app.get('/', async (req, reply) => answer(req.query as GraphQLRequest, reply));
+  };
+}
+
+const PRINTABLE = /^[\x20-\x7e]{1,255}$/;
+
+export function rawRoutes(index: ItemIndex): FastifyPluginAsync {
+  return async (app) => {
+    const data = async (id: string, reply: FastifyReply) => {
+      const raw = index.raw(id);
+      let item;
+      try {
+        item = raw ? parseDataItem(raw) : undefined;
+      } catch {
+        item = undefined;
+      }
+      if (!item || item.id !== id) return reply.code(404).send({ error: `item ${id} is not known to this gateway` });
+      const type = item.tags.find((t) => t.name.toLowerCase() === 'content-type')?.value;
+      return reply
+        .type(type && PRINTABLE.test(type) ? type : 'application/octet-stream')
+        .send(Buffer.from(item.data.buffer, item.data.byteOffset, item.data.byteLength));
+    };
+    app.get<{ Params: { id: string } }>('/raw/:id', async (req, reply) => data(req.params.id, reply));
+    app.get<{ Params: { id: string } }>('/:id', async (req, reply) => data(req.params.id, reply));
+  };
+}
