@@ -13,6 +13,7 @@ import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
+import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
 import { createMu, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
@@ -97,8 +98,20 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     compute: localCompute(cuApi, config.cu.resultWaitMs),
     config: config.mu,
   });
+  // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
+  // Scheduler-Location record) from what this node holds.
+  const locations = itemList();
+  const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), locations] });
   const tree = nodeTree({
-    http: { host: config.host, port: config.port, onListening: (u) => (url = u) },
+    http: {
+      host: config.host,
+      port: config.port,
+      onListening: (u) => {
+        url = u;
+        // Signed again on every (re)bind; the newest record wins.
+        void schedulerLocation(wallet, `${u}/su`).then((item) => locations.add(item));
+      },
+    },
     plugins: [
       {
         prefix: '/',
@@ -112,6 +125,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
           bus: config.nats ? 'nats' : 'local',
         })),
       },
+      { prefix: '/graphql', plugin: gateway.routes() },
+      { prefix: '/', plugin: gateway.rawRoutes() },
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
       { prefix: '/su', plugin: su.routes(client) },
       { prefix: '/cu', plugin: cu.routes(cuApi) },

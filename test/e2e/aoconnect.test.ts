@@ -1,0 +1,97 @@
+/**
+ * A real AO client against a whole node: @permaweb/aoconnect in legacy mode, given only the
+ * three URLs the node's `GET /` lists, spawns aos processes, messages them, reads results,
+ * dry-runs, assigns and monitors — with no network beyond this node.
+ */
+import { rmSync } from 'node:fs';
+import { connect, createDataItemSigner } from '@permaweb/aoconnect';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningNode } from '../../cli/start.js';
+import { generateWallet } from '../../units/ans104/index.js';
+import { node, tempDir } from '../units/mu/support.js';
+
+let n: RunningNode;
+let dir: string;
+let info: { mu: string; cu: string; su: string; graphql: string; addresses: { mu: string; su: string; cu: string }; modules: Record<string, string> };
+/** aoconnect's legacy-mode client (its published typings describe mainnet mode only). */
+interface LegacyAo {
+  spawn(a: { module: string; scheduler: string; signer: unknown; tags?: { name: string; value: string }[]; data?: string }): Promise<string>;
+  message(a: { process: string; signer: unknown; tags?: { name: string; value: string }[]; data?: string }): Promise<string>;
+  result(a: { message: string; process: string }): Promise<{ Output?: { data?: unknown }; Error?: unknown; Messages?: unknown[] }>;
+  results(a: { process: string; sort?: string; limit?: number }): Promise<{ edges: unknown[] }>;
+  dryrun(a: { process: string; tags?: { name: string; value: string }[]; data?: string; Owner?: string }): Promise<{ Output?: { data?: unknown } }>;
+  assign(a: { process: string; message: string }): Promise<string>;
+  monitor(a: { process: string; signer: unknown }): Promise<string>;
+  unmonitor(a: { process: string; signer: unknown }): Promise<string>;
+}
+let ao: LegacyAo;
+let signer: ReturnType<typeof createDataItemSigner>;
+let owner: string;
+
+beforeAll(async () => {
+  dir = tempDir('aotp-e2e-');
+  n = await node(dir);
+  info = await (await fetch(`${n.url}/`)).json();
+  ao = connect({ MODE: 'legacy', MU_URL: info.mu, CU_URL: info.cu, GRAPHQL_URL: info.graphql, noLog: true } as never) as unknown as LegacyAo;
+  // aoconnect's signer takes an Arweave (RSA) JWK.
+  const wallet = await generateWallet('rsa');
+  owner = wallet.address;
+  signer = createDataItemSigner(wallet.key as never);
+});
+afterAll(async () => {
+  await n?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const lastLine = (r: { Output?: { data?: unknown } }) => String(r.Output?.data ?? '').trim().split('\n').pop();
+
+async function spawnAos(module: string): Promise<string> {
+  // Processes trust what the MU pushes only if its address is one of their Authority tags.
+  return ao.spawn({ module, scheduler: info.addresses.su, signer, tags: [{ name: 'Authority', value: info.addresses.mu }] });
+}
+
+async function evalIn(process: string, code: string) {
+  const message = await ao.message({ process, signer, tags: [{ name: 'Action', value: 'Eval' }], data: code });
+  return { message, result: await ao.result({ message, process }) };
+}
+
+describe('aoconnect end to end', () => {
+  it.each(['aos-2.0.4-wasm32', 'aos-2.0.6-wasm64'])('spawn, message and result on %s', async (name) => {
+    const process = await spawnAos(info.modules[name]!);
+    expect(process).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const { result } = await evalIn(process, 'return "hello from " .. ao.id');
+    expect(result.Error).toBeUndefined();
+    expect(lastLine(result)).toBe(`hello from ${process}`);
+    const dry = await ao.dryrun({ process, tags: [{ name: 'Action', value: 'Eval' }], data: 'return 6 * 7', Owner: owner });
+    expect(lastLine(dry)).toBe('42');
+  });
+
+  it('a message that makes two processes talk: the MU pushes each step, the client reads the last', async () => {
+    const module = info.modules['aos-2.0.4-wasm32']!;
+    const [a, b] = await Promise.all([spawnAos(module), spawnAos(module)]);
+    await evalIn(b, `Handlers.add("ping", Handlers.utils.hasMatchingTag("Action", "Ping"), function (msg) Send({ Target = msg.From, Action = "Pong", Data = "pong " .. msg.Data }) end); return 1`);
+    await evalIn(a, `Got = nil; Handlers.add("pong", Handlers.utils.hasMatchingTag("Action", "Pong"), function (msg) Got = msg.Data end); return 1`);
+    const { message } = await evalIn(a, `Send({ Target = "${b}", Action = "Ping", Data = "from a" }); return "sent"`);
+    await n.mu.store.settled(message);
+    const dry = await ao.dryrun({ process: a, tags: [{ name: 'Action', value: 'Eval' }], data: 'return Got', Owner: owner });
+    expect(lastLine(dry)).toBe('pong from a');
+    const page = await ao.results({ process: a, sort: 'DESC', limit: 2 });
+    expect(page.edges.length).toBe(2);
+  });
+
+  it('assign and monitor through aoconnect', async () => {
+    const module = info.modules['aos-2.0.4-wasm32']!;
+    const [a, b] = await Promise.all([spawnAos(module), spawnAos(module)]);
+    // aos refuses assigned messages unless the process declares them assignable.
+    await evalIn(b, 'ao.addAssignable("any", function (msg) return true end); return 1');
+    const { message } = await evalIn(a, 'Seen = (Seen or 0) + 1; return Seen');
+    const assignment = await ao.assign({ process: b, message });
+    expect(assignment).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const r = await ao.result({ message, process: b });
+    expect(lastLine(r)).toBe('1');
+    await ao.monitor({ process: a, signer });
+    expect(n.mu.store.monitor(a)).toBeDefined();
+    await ao.unmonitor({ process: a, signer });
+    expect(n.mu.store.monitor(a)).toBeUndefined();
+  });
+});
