@@ -98,4 +98,28 @@ describe('push jobs resume from their durable stage', () => {
     expect(await dryRun(n, b, user.address, 'return Pings["slow"]')).toBe('1');
     expect(await dryRun(n, a, user.address, 'return Pongs["slow"]')).toBe('1');
   });
+
+  it("the MU's job supervisor killed mid-push: the subtree restarts and the resumer finishes every push", async () => {
+    const dir = tempDir('aotp-mu-sup-');
+    dirs.push(dir);
+    const n = await node(dir);
+    nodes.push(n);
+    const user = await generateWallet('ed25519');
+    const a = await spawn(n, user);
+    const b = await spawn(n, user);
+    await evalLua(n, user, a, PONG);
+    await evalLua(n, user, b, PING);
+    const roots: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const item = await messageItem(a, user, [{ name: 'Action', value: 'Eval' }], `local x = 0; for i = 1, 5e6 do x = x + i end; Send({ Target = "${b}", Action = "Ping", Data = "s${i}" }); return 1`);
+      expect((await post(`${n.url}/mu/`, item.raw)).status).toBe(202);
+      roots.push(item.id);
+    }
+    const before = n.node.whereis('mu.jobs')!;
+    expect(n.mu.store.unfinished().length).toBeGreaterThan(0);
+    expect(n.node.kill('mu.jobs')).toEqual([before]);
+    for (const r of roots) expect((await n.mu.store.settled(r)).every((j) => j.stage === 'done')).toBe(true);
+    expect(n.node.whereis('mu.jobs')).not.toEqual(before);
+    for (let i = 0; i < 4; i++) expect(await dryRun(n, a, user.address, `return Pongs["s${i}"]`)).toBe('1');
+  });
 });
