@@ -17,6 +17,13 @@ export interface NameRegistry {
   whereis(name: string): Pid | undefined;
 }
 
+/** In a cluster: which node runs a process's sequencer. */
+export interface Placement {
+  /** This node's name. */
+  self: string;
+  owner(processId: string): string;
+}
+
 export interface SuClientOptions {
   /** Name of the sequencers' simple_one_for_one supervisor. */
   supervisor: string;
@@ -24,6 +31,8 @@ export interface SuClientOptions {
   timeout: number;
   /** Calls per request before giving up; default 4. */
   attempts?: number;
+  /** Absent: every sequencer runs on this node. */
+  placement?: Placement;
 }
 
 /** The sequencer could not be reached (after retries). */
@@ -41,14 +50,18 @@ export class SuClient {
   /** The running sequencer of `processId`, started if needed. */
   async sequencer(processId: string): Promise<Pid> {
     const name = sequencerName(processId);
-    const running = this.names.whereis(name);
+    const owner = this.options.placement?.owner(processId);
+    const remote = owner !== undefined && owner !== this.options.placement!.self;
+    const running = remote ? undefined : this.names.whereis(name);
     if (running) return running;
-    const r = await startChild(this.caller, this.options.supervisor, { processId });
+    // The owner's sequencers' supervisor starts it there (or answers the running one).
+    const supervisor = remote ? { name: this.options.supervisor, node: owner } : this.options.supervisor;
+    const r = await startChild(this.caller, supervisor, { processId });
     if ('ok' in r && r.ok) return r.ok;
     if ('error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error) {
       return (r.error as { already_started: Pid }).already_started;
     }
-    const now = this.names.whereis(name);
+    const now = remote ? undefined : this.names.whereis(name);
     if (now) return now;
     throw new SchedulerUnavailable(`cannot start the sequencer of ${processId}: ${JSON.stringify('error' in r ? String(r.error) : r)}`);
   }

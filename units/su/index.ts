@@ -9,8 +9,9 @@ import type { Store } from '../../runtime/store.js';
 import type { SignPool } from '../ans104/sign-pool.js';
 import type { Wallet } from '../ans104/wallet.js';
 import { AssignmentSigner, assignmentSignPool } from './assignment.js';
-import { SuClient, type NameRegistry } from './client.js';
+import { SuClient, type NameRegistry, type Placement } from './client.js';
 import { SuReader } from './reader.js';
+import type { SuReplica } from './replica.js';
 import { suRoutes } from './routes.js';
 import type { SuRuntime } from './sequencer.js';
 import { SuStore } from './store.js';
@@ -30,6 +31,8 @@ export interface SuOptions {
   now?: () => number;
   /** A refusal reason when a process may no longer be scheduled here (see SuRuntime.hosting). */
   hosting?: (processId: string) => string | undefined;
+  /** In a cluster: the replicated log that keeps one writer per process. */
+  replica?: SuReplica;
 }
 
 export interface Su {
@@ -57,6 +60,7 @@ export function createSu(o: SuOptions): Su {
     idleMs: o.idleMs,
     maxRun: o.maxRun,
     ...(o.hosting ? { hosting: o.hosting } : {}),
+    ...(o.replica ? { replica: o.replica } : {}),
   };
   const reader = new SuReader(store);
   return {
@@ -65,18 +69,19 @@ export function createSu(o: SuOptions): Su {
     store,
     reader,
     pool,
-    routes: (client) => suRoutes({ client, reader, address: o.wallet.address, blockHeight, now }),
+    routes: (client) => suRoutes({ client, reader, address: o.wallet.address, blockHeight, now, clustered: o.replica !== undefined }),
     close: async () => {
       await pool?.close();
     },
   };
 }
 
-export function suClient(caller: Caller, names: NameRegistry, supervisor: string, timeout: number): SuClient {
-  return new SuClient(caller, names, { supervisor, timeout });
+export function suClient(caller: Caller, names: NameRegistry, supervisor: string, timeout: number, placement?: Placement): SuClient {
+  return new SuClient(caller, names, { supervisor, timeout, ...(placement ? { placement } : {}) });
 }
 
-export { SuClient, SchedulerUnavailable, sequencerName } from './client.js';
+export { SuClient, SchedulerUnavailable, sequencerName, type Placement } from './client.js';
+export { NotOwner, type ReplicaWriter, type SuReplica } from './replica.js';
 export { SuReader, type SuEntry, type Page, type PageQuery } from './reader.js';
 export { SuStore, type ProcessRecord, type SlotRecord } from './store.js';
 export type { ScheduleReply, Scheduled, SequencerRequest, SuRuntime } from './sequencer.js';

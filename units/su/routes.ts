@@ -39,6 +39,11 @@ export interface SuRoutesDeps {
   blockHeight(): number;
   /** Unix ms. */
   now(): number;
+  /**
+   * Clustered: another node may own a process's log, so whether it is hosted is the owner's
+   * sequencer's answer, not this node's LMDB.
+   */
+  clustered?: boolean;
 }
 
 /** A 4xx answer with a reason. */
@@ -115,7 +120,7 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
         if (q['base-layer'] !== undefined) {
           throw new BadRequest('base-layer assignments need a gateway to count confirmations; this SU has none');
         }
-        if (!d.reader.hosts(processId)) throw new BadRequest(`Process not found: ${processId}`);
+        if (!d.clustered && !d.reader.hosts(processId)) throw new BadRequest(`Process not found: ${processId}`);
         const raw = q.exclude;
         const exclude = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
           .flatMap((s) => s.split(','))
@@ -134,7 +139,7 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
         return scheduled(await d.client.schedule(item.id, { op: 'spawn', id: item.id, raw: body }), (ok) => ok.messageId);
       }
       const target = v.ok.processId;
-      if (!d.reader.hosts(target)) throw new BadRequest(`Process not found: ${target}`);
+      if (!d.clustered && !d.reader.hosts(target)) throw new BadRequest(`Process not found: ${target}`);
       return scheduled(await d.client.schedule(target, { op: 'message', id: item.id, raw: body }), (ok) => ok.messageId);
     });
 

@@ -20,6 +20,7 @@
 import type { ActorContext, Behaviour, From, TimerHandle } from '../../runtime/index.js';
 import { formatReason } from '../../runtime/index.js';
 import type { AssignmentSigner, ChainHead, RunItem, SignedAssignment } from './assignment.js';
+import type { ReplicaWriter, SuReplica } from './replica.js';
 import type { NewSlot, SlotKind, SlotRecord, SuStore } from './store.js';
 
 /** What the sequencers of a node share. */
@@ -40,6 +41,8 @@ export interface SuRuntime {
    * what), so that the SU knows nothing of challenges.
    */
   hosting?: (processId: string) => string | undefined;
+  /** In a cluster: the replicated log that keeps one writer per process (see replica.ts). */
+  replica?: SuReplica;
 }
 
 export interface SequencerArgs {
@@ -96,6 +99,9 @@ interface State {
   waiting: Map<string, Pending>;
   lastActive: number;
   idleTimer: TimerHandle | undefined;
+  /** The replicated log, when clustered; runs are replicated in order, each after the last. */
+  replica: ReplicaWriter | undefined;
+  replicated: Promise<void>;
 }
 
 type Info =
@@ -120,6 +126,16 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
     // Finish with the previous incarnation's appends before reading what is durable.
     ctx.trapExit(true);
     await su.store.settled(processId);
+    let replica: ReplicaWriter | undefined;
+    if (su.replica) {
+      try {
+        replica = await su.replica.claim(processId, su.store.process(processId)?.nextSlot ?? 0);
+      } catch (e) {
+        return { stop: { not_owner: (e as Error).message } };
+      }
+      // An earlier owner's slots first: this one continues after the last of them.
+      if (replica.missing.length > 0) await su.store.append(processId, replica.missing);
+    }
     const record = su.store.process(processId);
     const state: State = {
       processId,
@@ -135,6 +151,8 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       waiting: new Map(),
       lastActive: ctx.clock.now(),
       idleTimer: undefined,
+      replica,
+      replicated: Promise.resolve(),
     };
     armIdle(state, ctx, su.idleMs);
     return { ok: state };
@@ -216,14 +234,15 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
 
   async terminate(_reason, state, ctx) {
     // Stopped in order (shutdown): answer whoever's slot becomes durable; the rest get the exit.
-    for (const w of state.writing) {
-      try {
+    try {
+      for (const w of state.writing) {
         await w.done;
         answerRun(state, ctx, w.run);
-      } catch {
-        return;
       }
+    } catch {
+      return;
     }
+    await state.replica?.release().catch(() => undefined);
   },
 };
 
@@ -288,7 +307,12 @@ function write(state: State, ctx: ActorContext, run: Pending[], signed: SignedAs
   });
   const end = signed[signed.length - 1]!;
   state.head = { slot: run[run.length - 1]!.slot!, id: end.id, hashChain: end.hashChain };
-  const done = su.store.append(processId, slots);
+  // Clustered: the replicated log takes the run first (and refuses it if another node wrote
+  // since); only then is it committed here and answered.
+  const replica = state.replica;
+  const done = replica
+    ? (state.replicated = state.replicated.then(() => replica.append(slots))).then(() => su.store.append(processId, slots))
+    : su.store.append(processId, slots);
   state.writing.push({ run, done });
   const self = ctx.self;
   done.then(
