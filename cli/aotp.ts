@@ -1,8 +1,34 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startNode } from './start.js';
+import { clusterStatus, formatStatus } from './status.js';
 
-const USAGE = `usage: aotp start [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]`;
+const USAGE = `usage: aotp start [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
+       aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]`;
+
+async function status(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nats: { type: 'string' },
+      cluster: { type: 'string' },
+      json: { type: 'boolean' },
+      user: { type: 'string' },
+      pass: { type: 'string' },
+      token: { type: 'string' },
+    },
+    strict: true,
+  });
+  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (servers.length === 0) {
+    console.error('aotp status: --nats URL[,URL] (or AOTP_NATS) is required');
+    return 2;
+  }
+  const auth = { ...(values.user ? { user: values.user } : {}), ...(values.pass ? { pass: values.pass } : {}), ...(values.token ? { token: values.token } : {}) };
+  const s = await clusterStatus({ servers, ...(values.cluster ? { cluster: values.cluster } : {}), auth });
+  console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+  return 0;
+}
 
 async function start(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -57,6 +83,8 @@ async function main(): Promise<number> {
     switch (cmd) {
       case 'start':
         return await start(rest);
+      case 'status':
+        return await status(rest);
       default:
         console.error(USAGE);
         return 2;

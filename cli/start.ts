@@ -133,6 +133,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       { prefix: '/sec', plugin: sec.routes(node) },
     ],
     shutdownMs: config.shutdownMs,
+    node,
     units: [
       suTree(su.runtime, {
         intensity: config.su.restartIntensity,

@@ -25,3 +25,4 @@ export type { ActorContext, Caller, CallOptions } from './context.js';
 export * from './supervisor/index.js';
 export { NatsTransport, type NatsTransportOptions } from './nats-transport.js';
 export { createLogger, type Logger } from './logger.js';
+export { nodeStatus, STATUS_NAME, type NodeStatus, type StatusRequest } from './status.js';

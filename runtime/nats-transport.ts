@@ -13,11 +13,17 @@ export interface NatsTransportOptions {
   downAfterMs?: number;
   /** Credentials and TLS, passed to nats.js as they are. */
   auth?: Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'tls'>;
+  /**
+   * Join as an observer (an operator's tool, such as `aotp status`): reachable by every node,
+   * but not one of the cluster's members, so nothing is placed on it.
+   */
+  observer?: boolean;
 }
 
 interface Member {
   creation: number;
   lastSeen: number;
+  observer: boolean;
 }
 
 interface Beat {
@@ -25,6 +31,8 @@ interface Beat {
   creation: number;
   /** `hello`: a node just started and wants everyone's beat now; `bye`: it is leaving. */
   kind: 'beat' | 'hello' | 'bye';
+  /** Set by observers (see NatsTransportOptions.observer). */
+  observer?: true;
 }
 
 /**
@@ -76,7 +84,7 @@ export class NatsTransport implements Transport {
     this.subs = [frames, beats];
     void this.watchStatus(this.nc);
     await this.nc.flush();
-    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now() });
+    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true });
     this.beat('hello');
     this.timer = setInterval(() => this.tick(), this.heartbeatMs);
     this.timer.unref();
@@ -84,7 +92,8 @@ export class NatsTransport implements Transport {
 
   private beat(kind: Beat['kind']): void {
     if (!this.nc || this.nc.isClosed()) return;
-    this.nc.publish(`${this.prefix}.hb`, encode({ name: this.self.name, creation: this.self.creation, kind } satisfies Beat));
+    const beat: Beat = { name: this.self.name, creation: this.self.creation, kind, ...(this.options.observer ? { observer: true as const } : {}) };
+    this.nc.publish(`${this.prefix}.hb`, encode(beat));
   }
 
   private onBeat(data: Uint8Array): void {
@@ -103,7 +112,7 @@ export class NatsTransport implements Transport {
     }
     if (known && known.creation !== b.creation) this.down(b.name, known.creation);
     if (!known || known.creation !== b.creation) {
-      this.live.set(b.name, { creation: b.creation, lastSeen: Date.now() });
+      this.live.set(b.name, { creation: b.creation, lastSeen: Date.now(), observer: b.observer === true });
       this.handlers.nodeUp?.(b.name, b.creation);
       for (const resolve of this.waiting.get(b.name) ?? []) resolve();
       this.waiting.delete(b.name);
@@ -141,8 +150,9 @@ export class NatsTransport implements Transport {
     return true;
   }
 
+  /** Nodes up, this one included; observers (operators' tools) are reachable but not members. */
   members(): string[] {
-    return [...this.live.keys()];
+    return [...this.live].filter(([, m]) => !m.observer).map(([name]) => name);
   }
 
   /** Resolves once `node` is up (as net_kernel:connect_node); rejects after `timeoutMs`. */

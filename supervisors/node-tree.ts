@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ChildSpec, SupervisorSpec } from '../runtime/index.js';
+import { nodeStatus, STATUS_NAME, type ChildSpec, type Node, type SupervisorSpec } from '../runtime/index.js';
 import { httpServer, type HttpServerArgs } from '../units/http/http-server.js';
 
 export interface NodeTreeOptions {
@@ -8,6 +8,8 @@ export interface NodeTreeOptions {
   shutdownMs: number;
   /** The units' subtrees (e.g. supervisors/su.ts), started before the HTTP listener that serves them. */
   units?: ChildSpec[];
+  /** The node, for its `node/status` actor (what `aotp status` asks over the bus). */
+  node?: Node;
 }
 
 /**
@@ -20,6 +22,7 @@ export function nodeTree(o: NodeTreeOptions): SupervisorSpec {
     intensity: 3,
     period: 5,
     children: [
+      ...(o.node ? [{ id: 'status', start: { behaviour: nodeStatus, args: { node: o.node }, options: { name: STATUS_NAME } } }] : []),
       ...(o.units ?? []),
       {
         id: 'http',

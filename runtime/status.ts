@@ -1,0 +1,32 @@
+/**
+ * `node/status`: answers what a node runs, over the bus, for operators' tools (`aotp status`)
+ * and chaos tooling on other nodes — as `rpc:call(Node, erlang, registered, [])` would.
+ */
+import type { Behaviour } from './behaviour.js';
+import type { Node } from './node.js';
+
+export const STATUS_NAME = 'node/status';
+
+export interface NodeStatus {
+  node: string;
+  members: string[];
+  /** Live actors, named ones first (by name), then anonymous ones (by pid). */
+  actors: { pid: string; name?: string }[];
+}
+
+export type StatusRequest = { op: 'status' };
+
+export const nodeStatus: Behaviour<{ node: Node }, { node: Node }> = {
+  init(args) {
+    return { ok: args };
+  },
+  handleCall(req: StatusRequest, _from, s) {
+    if (req?.op !== 'status') return { reply: { error: 'unknown request' }, state: s };
+    const actors = s.node
+      .actors()
+      .map(({ pid, name }) => (name ? { pid: pid.key, name } : { pid: pid.key }))
+      .sort((a, b) => (a.name && b.name ? a.name.localeCompare(b.name) : a.name ? -1 : b.name ? 1 : a.pid.localeCompare(b.pid)));
+    const reply: NodeStatus = { node: s.node.name, members: s.node.members(), actors };
+    return { reply, state: s };
+  },
+};
