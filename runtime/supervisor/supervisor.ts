@@ -265,7 +265,9 @@ async function restartByStrategy(ctx: ActorContext, state: State, child: Child):
     }
     case 'rest_for_one': {
       const i = state.children.findIndex((c) => c.spec.id === child.spec.id);
-      const after = state.children.slice(0, i + 1);
+      // The failed child is already dead: as OTP's split_child, forget its pid before stopping
+      // the younger children, so no shutdown is attempted on it.
+      const after = state.children.slice(0, i + 1).map((c, j) => (j === i ? { ...c, pid: undefined } : c));
       const before = state.children.slice(i + 1);
       const failed = await restartMultiple(ctx, child, after);
       state.children = [...failed.children, ...before];
