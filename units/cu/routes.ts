@@ -15,7 +15,7 @@
  *                                             /results; /results has them too, in log order
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { CallError } from '../../runtime/index.js';
+import { CallError, ServiceError } from '../../runtime/index.js';
 import { CuError, type CuApi } from './api.js';
 
 interface ProcessQuery {
@@ -26,7 +26,10 @@ const ID = /^[A-Za-z0-9_-]{43}$/;
 
 function fail(reply: FastifyReply, e: unknown) {
   if (e instanceof CuError) return reply.code(e.status).send({ error: e.message });
+  // Asked of the owner node in a cluster: its CuError comes back with the same status.
+  if (e instanceof ServiceError && e.status !== undefined) return reply.code(e.status).send({ error: e.message });
   if (e instanceof CallError && e.kind === 'timeout') return reply.code(202).send({ message: 'Evaluation is in progress.' });
+  if (e instanceof CallError) return reply.code(503).send({ error: `The process's compute node cannot be reached, try again: ${e.message}` });
   reply.log.error({ err: e }, 'cu request failed');
   return reply.code(500).send({ error: (e as Error).message ?? String(e) });
 }
