@@ -47,7 +47,7 @@ export class MuApi {
     const v = await validateItem(raw, this.mu.scheduler.address);
     if ('error' in v) throw new MuError(400, v.error);
     const { item } = v.ok;
-    if (v.ok.kind === 'message' && !this.mu.scheduler.processTags(v.ok.processId)) throw new MuError(400, `Process not found: ${v.ok.processId}`);
+    if (v.ok.kind === 'message' && !(await this.mu.scheduler.processTags(v.ok.processId))) throw new MuError(400, `Process not found: ${v.ok.processId}`);
     const now = Date.now();
     const job: JobRecord = {
       id: item.id,
@@ -73,7 +73,7 @@ export class MuApi {
   async assign(processId: string, messageId: string, exclude: string[] = []): Promise<Accepted> {
     if (!isTxId(processId)) throw new MuError(400, `process-id must be a process id (43 base64url characters), got '${processId.slice(0, 64)}'`);
     if (!isTxId(messageId)) throw new MuError(400, `assign must be a transaction id (43 base64url characters), got '${messageId.slice(0, 64)}'`);
-    if (!this.mu.scheduler.processTags(processId)) throw new MuError(400, `Process not found: ${processId}`);
+    if (!(await this.mu.scheduler.processTags(processId))) throw new MuError(400, `Process not found: ${processId}`);
     const now = Date.now();
     const job: JobRecord = {
       id: assignJobId(messageId, processId),
@@ -120,7 +120,7 @@ export class MuApi {
   /** `POST /monitor/:processId`: its cron results are pushed from now on. */
   async monitor(processId: string, raw: Uint8Array): Promise<{ message: string; processId: string }> {
     await this.checkSigned(raw);
-    if (!isTxId(processId) || !this.mu.scheduler.processTags(processId)) throw new MuError(404, `Process not found: ${processId.slice(0, 64)}`);
+    if (!isTxId(processId) || !(await this.mu.scheduler.processTags(processId))) throw new MuError(404, `Process not found: ${processId.slice(0, 64)}`);
     if (!this.mu.store.monitor(processId)) await this.mu.store.putMonitor({ processId, cursor: String(Date.now()), since: Date.now() });
     await startMonitor(this.caller, processId);
     return { message: 'Monitoring process', processId };

@@ -24,9 +24,9 @@ const TICK: Info = { tag: 'tick' };
 const PAGE = 50;
 
 export const cronMonitor: Behaviour<MonitorArgs, State> = {
-  init(args, ctx) {
+  async init(args, ctx) {
     if (!args.mu.store.monitor(args.processId)) return { ignore: true };
-    const tags = args.mu.scheduler.processTags(args.processId);
+    const tags = await args.mu.scheduler.processTags(args.processId);
     if (!tags) return { stop: `process ${args.processId} is not hosted by this node's SU` };
     ctx.send(ctx.self, TICK);
     return { ok: { ...args, module: tags.find((t) => t.name === 'Module')?.value ?? '' } };

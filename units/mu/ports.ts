@@ -11,7 +11,7 @@ export interface MuScheduler {
   /** The SU's wallet address (the Scheduler tag of processes it hosts). */
   address: string;
   /** The spawn's tags of a process this SU hosts; undefined for anything else (a wallet, say). */
-  processTags(processId: string): Tag[] | undefined;
+  processTags(processId: string): Promise<Tag[] | undefined>;
   schedule(processId: string, request: SequencerRequest): Promise<ScheduleReply>;
 }
 
@@ -27,7 +27,7 @@ export interface MuCompute {
 export function localScheduler(reader: SuReader, client: SuClient, address: string): MuScheduler {
   return {
     address,
-    processTags(processId) {
+    async processTags(processId) {
       const info = reader.processSync(processId);
       return info ? parseDataItem(info.spawn).tags : undefined;
     },

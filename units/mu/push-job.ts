@@ -82,7 +82,7 @@ async function schedule(s: State): Promise<void> {
   const { job, mu } = s;
   // A message to something this node's SU does not host (a wallet, or a process elsewhere) is
   // not scheduled here; the reference MU would post it to Arweave, which this node cannot reach.
-  if (job.kind !== 'spawn' && !mu.scheduler.processTags(job.processId)) {
+  if (job.kind !== 'spawn' && !(await mu.scheduler.processTags(job.processId))) {
     return save(s, { stage: 'skipped', reason: `${job.processId} is not a process this node's SU hosts` });
   }
   const r = await mu.scheduler.schedule(job.processId, request(job));
@@ -107,7 +107,7 @@ async function result(s: State): Promise<boolean> {
     return true;
   }
   if ('wait' in r) return false;
-  const tags = mu.scheduler.processTags(job.processId) ?? [];
+  const tags = (await mu.scheduler.processTags(job.processId)) ?? [];
   const { jobs, notes } = await outboxJobs(
     r.result,
     {
