@@ -1,0 +1,58 @@
+/**
+ * The SU's replicated log (units/su/replica.ts) on NATS JetStream: a sequencer claims its
+ * process by taking the lease (lease.ts) and opening a writer on the replicated log
+ * (replicated-log.ts) with the lease's revision as fencing token — the writer's fence makes
+ * every earlier writer's next append fail — then catches up from the stream.
+ *
+ * A lost lease (another node took it, or it could not be renewed in time) is not acted on
+ * here: the new owner's fence already refuses this node's appends, so its sequencer crashes
+ * on its next run and its restart finds the lease held elsewhere.
+ */
+import type { NatsConnection } from 'nats';
+import { NotOwner, type ReplicaWriter, type SuReplica } from '../su/replica.js';
+import { LeaseHeld, LeaseManager, type LeaseOptions } from './lease.js';
+import { LogWriter, ReplicatedLog, type ReplicatedLogOptions } from './replicated-log.js';
+
+export interface ClusterReplicaOptions {
+  lease?: LeaseOptions;
+  log?: ReplicatedLogOptions;
+}
+
+export interface ClusterReplica extends SuReplica {
+  readonly log: ReplicatedLog;
+  readonly leases: LeaseManager;
+}
+
+export async function clusterReplica(nc: NatsConnection, node: string, o: ClusterReplicaOptions = {}): Promise<ClusterReplica> {
+  const leases = await LeaseManager.open(nc, node, o.lease);
+  const log = await ReplicatedLog.open(nc, o.log);
+  return {
+    log,
+    leases,
+    async claim(processId: string, localNext: number): Promise<ReplicaWriter> {
+      let lease;
+      try {
+        lease = await leases.acquire(processId);
+      } catch (e) {
+        if (e instanceof LeaseHeld) throw new NotOwner(processId, e.holder);
+        throw e;
+      }
+      try {
+        const writer = await LogWriter.open(log, processId, lease.token, node);
+        const missing = await writer.missing(localNext);
+        lease.startRenewing(() => undefined);
+        return {
+          missing,
+          append: (run) => writer.appendRun(run),
+          release: async () => {
+            lease.stopRenewing();
+            await lease.release();
+          },
+        };
+      } catch (e) {
+        await lease.release().catch(() => undefined);
+        throw e;
+      }
+    },
+  };
+}
