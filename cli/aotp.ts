@@ -1,10 +1,38 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startNode } from './start.js';
 import { clusterStatus, formatStatus } from './status.js';
+import { formatVerdict, verifyCluster } from './verify.js';
 
-const USAGE = `usage: aotp start [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
-       aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]`;
+const USAGE = `usage: aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
+       aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]
+       aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]`;
+
+async function verifyCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nats: { type: 'string' },
+      cluster: { type: 'string' },
+      'data-dir': { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      user: { type: 'string' },
+      pass: { type: 'string' },
+      token: { type: 'string' },
+    },
+    strict: true,
+  });
+  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (servers.length === 0) {
+    console.error('aotp verify: --nats URL[,URL] (or AOTP_NATS) is required');
+    return 2;
+  }
+  const auth = { ...(values.user ? { user: values.user } : {}), ...(values.pass ? { pass: values.pass } : {}), ...(values.token ? { token: values.token } : {}) };
+  const v = await verifyCluster({ servers, ...(values.cluster ? { cluster: values.cluster } : {}), dataDirs: values['data-dir'] ?? [], auth });
+  console.log(values.json ? JSON.stringify(v, null, 2) : formatVerdict(v));
+  return v.violations === 0 ? 0 : 1;
+}
 
 async function status(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -30,6 +58,22 @@ async function status(argv: string[]): Promise<number> {
   return 0;
 }
 
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read the config file ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('expected a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`the config file ${path} is not a JSON object: ${(e as Error).message}`);
+  }
+}
+
 async function start(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -42,17 +86,19 @@ async function start(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       'su-wallet': { type: 'string' },
       'su-wallet-kind': { type: 'string' },
+      config: { type: 'string' },
     },
     strict: true,
   });
-  const overrides: Record<string, unknown> = {};
+  // A JSON file holds any settings (the whole schema in config/schema.ts); flags override it.
+  const overrides: Record<string, unknown> = values.config ? readConfigFile(values.config) : {};
   if (values.port !== undefined) overrides.port = Number(values.port);
   if (values['data-dir'] !== undefined) overrides.dataDir = values['data-dir'];
   if (values['node-name'] !== undefined) overrides.nodeName = values['node-name'];
   if (values.host !== undefined) overrides.host = values.host;
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
-  if (values.nats !== undefined) overrides.nats = { servers: values.nats.split(',') };
-  const su: Record<string, unknown> = {};
+  if (values.nats !== undefined) overrides.nats = { ...(overrides.nats as object | undefined), servers: values.nats.split(',') };
+  const su: Record<string, unknown> = { ...(overrides.su as object | undefined) };
   if (values['su-wallet'] !== undefined) su.wallet = values['su-wallet'];
   if (values['su-wallet-kind'] !== undefined) su.walletKind = values['su-wallet-kind'];
   if (Object.keys(su).length > 0) overrides.su = su;
@@ -85,6 +131,8 @@ async function main(): Promise<number> {
         return await start(rest);
       case 'status':
         return await status(rest);
+      case 'verify':
+        return await verifyCommand(rest);
       default:
         console.error(USAGE);
         return 2;

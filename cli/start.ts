@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
-import { NatsTransport, Node, supervisorSpec, type Pid } from '../runtime/index.js';
+import { NatsTransport, Node, service, supervisorSpec, type Pid } from '../runtime/index.js';
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
 import { muTree } from '../supervisors/mu.js';
@@ -13,6 +13,10 @@ import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
+import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE } from '../units/cluster/routing.js';
+import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
+import { caughtUp } from '../units/cluster/caught-up.js';
+import { rebalancer } from '../units/cluster/rebalancer.js';
 import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
 import { createMu, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
@@ -53,6 +57,22 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     : undefined;
   const wallet = await unitWallet('su', config.su, config.dataDir, log);
   const muWallet = await unitWallet('mu', config.mu, config.dataDir, log);
+  const cuWallet = await unitWallet('cu', config.cu, config.dataDir, log);
+  const node = await Node.start({ name: config.nodeName, logger: log, transport });
+  // Clustered: one writer per process log, kept by a lease and a replicated stream on NATS.
+  let replica: ClusterReplica | undefined;
+  if (transport && config.nats) {
+    try {
+      replica = await clusterReplica(transport.connection, config.nodeName, {
+        lease: { ttlMs: config.nats.leaseTtlMs, replicas: config.nats.replicas },
+        log: { replicas: config.nats.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
+      });
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+  }
+  const place = replica ? placement(node.name, () => node.members()) : undefined;
   // One LMDB environment per node; each unit keeps its sub-databases in it.
   const store = Store.open(join(config.dataDir, 'lmdb'));
   // The AO-Sec origin's view of who hosts what; the SU refuses processes it no longer hosts.
@@ -64,15 +84,21 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     idleMs: config.su.idleMs,
     maxRun: config.su.maxRun,
     hosting: sec.hosting(wallet.address),
+    ...(replica ? { replica } : {}),
   });
+  const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs, place);
+  // Clustered, a process's log reaches this node's LMDB when its sequencer starts here (and
+  // catches up from the stream): the CU starts it before reading.
+  const reader = place ? caughtUp(su.reader, client) : su.reader;
   let cu: Cu;
   try {
     // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
     // spawned with no network.
-    cu = await createCu({ store, wallet: await unitWallet('cu', config.cu, config.dataDir, log), reader: su.reader, config: config.cu });
+    cu = await createCu({ store, wallet: cuWallet, reader, config: config.cu });
   } catch (e) {
     await su.close();
     await store.close();
+    await node.stop();
     throw e;
   }
   const release = async () => {
@@ -80,22 +106,17 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     await su.close();
     await store.close();
   };
-  let node: Node;
-  try {
-    node = await Node.start({ name: config.nodeName, logger: log, transport });
-  } catch (e) {
-    await release();
-    throw e;
-  }
   let url = '';
-  const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs);
   sec.schedulers.add(localScheduler(su, client, () => (url ? `${url}/su` : undefined)));
   const cuApi = cu.api(node);
+  const localSu = muScheduler(su.reader, client, su.address);
+  const suService = place ? routedSuService(localSu, node, place, config.su.callTimeoutMs) : localSu;
+  const cuRoutesApi = place ? routedCuApi(cuApi, node, place, Math.max(config.cu.resultWaitMs, 60_000) + 5_000) : cuApi;
   const mu = createMu({
     store,
     wallet: muWallet,
-    scheduler: muScheduler(su.reader, client, su.address),
-    compute: localCompute(cuApi, config.cu.resultWaitMs),
+    scheduler: { ...localSu, processTags: (processId) => suService.processTags(processId) },
+    compute: localCompute(cuRoutesApi, config.cu.resultWaitMs),
     config: config.mu,
   });
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
@@ -129,12 +150,19 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       { prefix: '/', plugin: gateway.rawRoutes() },
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
       { prefix: '/su', plugin: su.routes(client) },
-      { prefix: '/cu', plugin: cu.routes(cuApi) },
+      { prefix: '/cu', plugin: cu.routes(cuRoutesApi) },
       { prefix: '/sec', plugin: sec.routes(node) },
     ],
     shutdownMs: config.shutdownMs,
     node,
     units: [
+      // Clustered: what other nodes ask of this node's SU and CU about the processes it owns.
+      ...(place
+        ? [
+            { id: 'su-service', start: { behaviour: service, args: { impl: localSu, methods: ['processTags'] }, options: { name: SU_SERVICE } } },
+            { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: ['result', 'results', 'dryRun', 'state', 'cron'] }, options: { name: CU_SERVICE } } },
+          ]
+        : []),
       suTree(su.runtime, {
         intensity: config.su.restartIntensity,
         period: config.su.restartPeriod,
@@ -152,6 +180,27 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         shutdownMs: config.shutdownMs,
         cronPollMs: config.mu.cronPollMs,
       }),
+      ...(place
+        ? [
+            {
+              id: 'rebalancer',
+              start: {
+                behaviour: rebalancer,
+                args: {
+                  placement: place,
+                  supervisor: SEQUENCERS,
+                  everyMs: config.nats!.heartbeatMs * 2,
+                  sequencers: () =>
+                    node
+                      .actors()
+                      .filter((a) => a.name?.startsWith('su/'))
+                      .map((a) => ({ processId: a.name!.slice(3), pid: a.pid })),
+                },
+                options: { name: 'cluster/rebalancer' },
+              },
+            },
+          ]
+        : []),
       secTree(
         sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message)),
         { intensity: config.sec.restartIntensity, period: config.sec.restartPeriod, shutdownMs: config.shutdownMs },

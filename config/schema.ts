@@ -17,6 +17,14 @@ export const NatsConfigSchema = z.object({
   user: z.string().optional(),
   pass: z.string().optional(),
   token: z.string().optional(),
+  /**
+   * How long a node's ownership of a process log lives without renewal, ms: the longest a
+   * process waits for a new owner after its owner dies. An R3 JetStream bucket refuses writes
+   * for several seconds after its leader dies, so less than ~10 s risks losing live leases.
+   */
+  leaseTtlMs: z.number().int().min(500).default(20_000),
+  /** Replicas of the lease bucket and the replicated SU log (1 for a single nats-server). */
+  replicas: z.number().int().min(1).max(5).default(3),
 });
 
 export const SuConfigSchema = z

@@ -12,11 +12,11 @@ const nodes: RunningNode[] = [];
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  nats = await startNatsServer();
+  nats = await startNatsServer({ jetstream: true });
   for (const name of ['n1', 'n2']) {
     const dir = tempDir(`aotp-status-${name}-`);
     dirs.push(dir);
-    nodes.push(await startNode(loadConfig({ dataDir: dir, port: 0, logLevel: 'silent', nodeName: name, nats: { servers: [nats.url], heartbeatMs: 200 } }, {})));
+    nodes.push(await startNode(loadConfig({ dataDir: dir, port: 0, logLevel: 'silent', nodeName: name, nats: { servers: [nats.url], heartbeatMs: 200, replicas: 1 } }, {})));
   }
   await nodes[0]!.node.connect('n2');
 });

@@ -12,7 +12,7 @@ import { CuApi } from './api.js';
 import { cuDefaults, type CuConfig } from './config.js';
 import type { CuRuntime } from './engine.js';
 import { ModuleStore } from './modules.js';
-import { cuRoutes } from './routes.js';
+import { cuRoutes, type CuRoutesApi } from './routes.js';
 import { CuStore } from './store.js';
 import { EvaluatorPool } from './worker/client.js';
 
@@ -36,7 +36,7 @@ export interface Cu {
   /** name → id of the registered bundled modules. */
   bundled: Record<string, string>;
   api(caller: Caller): CuApi;
-  routes(api: CuApi): FastifyPluginAsync;
+  routes(api: CuRoutesApi): FastifyPluginAsync;
   /** Stops the spare evaluator threads (after the process actors have stopped). */
   close(): Promise<void>;
 }
@@ -65,7 +65,7 @@ export { parseSize, processLimits, InvalidLimit, type Limits } from './limits.js
 export { CU_MANAGER, CU_PROCESSES, cuManager, type EnsureReply, type ManagerRequest } from './manager.js';
 export { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
 export { BUNDLED, ModuleStore, ModuleNotFound, InvalidModule, moduleTags, type BundledModule, type ModuleRecord } from './modules.js';
-export { cuRoutes } from './routes.js';
+export { cuRoutes, type CuRoutesApi } from './routes.js';
 export { processActor, processName, type ProcessRequest, type ProcessReply, type ProcessStatus } from './process.js';
 export { CuStore, type CheckpointRecord, type CronRecord, type ResultRecord } from './store.js';
 export { parseCrons, ticks, cronName, InvalidCron, type Cron, type CronTick } from './cron.js';

@@ -47,7 +47,10 @@ function limitOf(raw: string | undefined, dflt: number): number {
   return n;
 }
 
-export function cuRoutes(api: CuApi, o: { resultWaitMs: number }): FastifyPluginAsync {
+/** What the routes ask: the CU's API, or in a cluster one that asks each process's owner node. */
+export type CuRoutesApi = Pick<CuApi, 'info' | 'result' | 'results' | 'dryRun' | 'state' | 'cron'>;
+
+export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number }): FastifyPluginAsync {
   return async (app) => {
     app.get('/', async () => api.info());
 

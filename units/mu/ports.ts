@@ -35,7 +35,7 @@ export function localScheduler(reader: SuReader, client: SuClient, address: stri
   };
 }
 
-export function localCompute(api: CuApi, waitMs: number): MuCompute {
+export function localCompute(api: Pick<CuApi, 'result' | 'cron'>, waitMs: number): MuCompute {
   return {
     async result(processId, messageId) {
       const r = await api.result(processId, messageId, waitMs);
