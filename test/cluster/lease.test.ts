@@ -89,6 +89,13 @@ describe('lease', () => {
     }
   });
 
+  it('the bucket is R3 with a duplicate window (what makes its compare-and-set safe)', async () => {
+    const info = await (await nc1.jetstreamManager()).streams.info('KV_aotp_su_leases');
+    expect(info.config.num_replicas).toBe(3);
+    expect(info.config.duplicate_window).toBeGreaterThanOrEqual(60_000_000_000); // ns
+    expect(info.config.allow_direct).toBe(false);
+  });
+
   it('a renewed lease stays held past its ttl; released, it is taken at once', async () => {
     const pid = randomId();
     const lease = await a.acquire(pid);

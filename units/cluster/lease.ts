@@ -29,7 +29,7 @@
  * stale copy; a write with a stale expected revision is refused anyway, and acquire re-reads.
  */
 import { randomBytes } from 'node:crypto';
-import type { JetStreamClient, KV, KvEntry, NatsConnection } from 'nats';
+import { ErrorCode, NatsError, type JetStreamClient, type KV, type KvEntry, type NatsConnection } from 'nats';
 import { isTransient, isWrongLastSequence, retrying, sleep } from './retry.js';
 
 export interface LeaseRecord {
@@ -147,6 +147,8 @@ export class LeaseManager {
       expect: { lastSubjectSequence: expected },
     });
     if (!ack.duplicate) return { revision: ack.seq, record };
+    // A duplicate of a write still in Raft has no revision yet: a transient answer, retried.
+    if (ack.seq === 0) throw new NatsError('duplicate of a write in flight', ErrorCode.Timeout);
     // Someone wrote after `expected` with this id: us (a retry), or a concurrent writer.
     const e = await this.kv.get(processId, { revision: ack.seq });
     const stored = e ? decode(e) : undefined;
