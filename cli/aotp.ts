@@ -2,12 +2,47 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startNode } from './start.js';
+import { drain } from './drain.js';
 import { clusterStatus, formatStatus } from './status.js';
 import { formatVerdict, verifyCluster } from './verify.js';
 
 const USAGE = `usage: aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
        aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]
-       aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]`;
+       aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]
+       aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]`;
+
+async function drainCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nats: { type: 'string' },
+      node: { type: 'string' },
+      cluster: { type: 'string' },
+      undo: { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
+      user: { type: 'string' },
+      pass: { type: 'string' },
+      token: { type: 'string' },
+    },
+    strict: true,
+  });
+  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (servers.length === 0 || !values.node) {
+    console.error('aotp drain: --nats URL[,URL] and --node NAME are required');
+    return 2;
+  }
+  const auth = { ...(values.user ? { user: values.user } : {}), ...(values.pass ? { pass: values.pass } : {}), ...(values.token ? { token: values.token } : {}) };
+  const r = await drain({
+    servers,
+    node: values.node,
+    ...(values.cluster ? { cluster: values.cluster } : {}),
+    undo: values.undo === true,
+    ...(values['timeout-ms'] ? { timeoutMs: Number(values['timeout-ms']) } : {}),
+    auth,
+  });
+  console.log(r.draining ? `${r.node} drained in ${r.ms} ms; ${r.remaining} process log(s) still written there` : `${r.node} is a member again`);
+  return r.remaining === 0 ? 0 : 1;
+}
 
 async function verifyCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -133,6 +168,8 @@ async function main(): Promise<number> {
         return await status(rest);
       case 'verify':
         return await verifyCommand(rest);
+      case 'drain':
+        return await drainCommand(rest);
       default:
         console.error(USAGE);
         return 2;

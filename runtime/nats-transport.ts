@@ -54,6 +54,7 @@ export class NatsTransport implements Transport {
   private readonly downAfterMs: number;
 
   constructor(private readonly options: NatsTransportOptions) {
+    this.options = { ...options };
     this.prefix = options.cluster ?? 'aotp';
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.downAfterMs = options.downAfterMs ?? 3 * this.heartbeatMs;
@@ -116,7 +117,10 @@ export class NatsTransport implements Transport {
       this.handlers.nodeUp?.(b.name, b.creation);
       for (const resolve of this.waiting.get(b.name) ?? []) resolve();
       this.waiting.delete(b.name);
-    } else known.lastSeen = Date.now();
+    } else {
+      known.lastSeen = Date.now();
+      known.observer = b.observer === true;
+    }
     if (b.kind === 'hello') this.beat('beat');
   }
 
@@ -151,6 +155,14 @@ export class NatsTransport implements Transport {
   }
 
   /** Nodes up, this one included; observers (operators' tools) are reachable but not members. */
+  setObserver(on: boolean): void {
+    this.options.observer = on;
+    const me = this.live.get(this.self.name);
+    if (me) me.observer = on;
+    // Everyone hears it now, not at the next beat.
+    this.beat('beat');
+  }
+
   members(): string[] {
     return [...this.live].filter(([, m]) => !m.observer).map(([name]) => name);
   }

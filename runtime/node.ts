@@ -137,9 +137,18 @@ export class Node implements Caller {
     return this.transport.whenUp(name, timeoutMs);
   }
 
-  /** Nodes the transport sees up, this one included. */
+  /** Nodes the transport sees up, this one included (unless it is draining). */
   members(): string[] {
     return this.transport.members();
+  }
+
+  /**
+   * Draining: the node stays reachable but leaves the members, so placement gives its work to
+   * the others (`aotp drain`). Only a bus that has members (NATS) supports it.
+   */
+  setDraining(on: boolean): void {
+    if (!this.transport.setObserver) throw new Error('this bus has no membership to leave');
+    this.transport.setObserver(on);
   }
 
   unregister(proc: Endpoint): void {

@@ -14,13 +14,41 @@ export interface NodeStatus {
   actors: { pid: string; name?: string }[];
 }
 
-export type StatusRequest = { op: 'status' };
+export type StatusRequest =
+  | { op: 'status' }
+  /** Kill (untrappable) the local actors whose names match `pattern` (a RegExp source); answers their pids. */
+  | { op: 'kill'; pattern: string; reason?: string }
+  /** Leave (or rejoin) the cluster's placement: see Node.setDraining. */
+  | { op: 'drain'; on: boolean };
 
 export const nodeStatus: Behaviour<{ node: Node }, { node: Node }> = {
   init(args) {
     return { ok: args };
   },
   handleCall(req: StatusRequest, _from, s) {
+    if (req?.op === 'kill') {
+      let re: RegExp;
+      try {
+        re = new RegExp(req.pattern);
+      } catch (e) {
+        return { reply: { error: `bad pattern: ${(e as Error).message}` }, state: s };
+      }
+      // Never this actor itself: chaos tooling must be able to ask again.
+      const killed = s.node
+        .actors()
+        .filter((a) => a.name !== STATUS_NAME && a.name !== undefined && re.test(a.name))
+        .flatMap((a) => s.node.kill(a.pid, req.reason ?? 'kill'))
+        .map((p) => p.key);
+      return { reply: { killed }, state: s };
+    }
+    if (req?.op === 'drain') {
+      try {
+        s.node.setDraining(req.on);
+      } catch (e) {
+        return { reply: { error: (e as Error).message }, state: s };
+      }
+      return { reply: { draining: req.on }, state: s };
+    }
     if (req?.op !== 'status') return { reply: { error: 'unknown request' }, state: s };
     const actors = s.node
       .actors()

@@ -20,4 +20,6 @@ export interface Transport {
   /** Resolves once `node` is up; rejects after `timeoutMs`. */
   whenUp(node: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+  /** Stay reachable but stop being a member (draining), or be one again. */
+  setObserver?(on: boolean): void;
 }

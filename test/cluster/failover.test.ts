@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drain } from '../../cli/drain.js';
 import { verifyCluster } from '../../cli/verify.js';
 import { createDataItem, generateWallet, type Wallet } from '../../units/ans104/index.js';
 import { owner } from '../../units/cluster/placement.js';
@@ -28,6 +29,7 @@ interface AotpProcess {
   child: ChildProcess;
   url: string;
   exited: Promise<unknown>;
+  config: string;
 }
 
 let nats: NatsClusterHandle;
@@ -35,8 +37,12 @@ const dirs: string[] = [];
 const nodes = new Map<string, AotpProcess>();
 let su: Wallet;
 let user: Wallet;
+let walletDir: string;
+
+const configs = new Map<string, string>();
 
 async function startAotp(name: string, i: number, walletDir: string): Promise<AotpProcess> {
+  if (configs.has(name)) return launchAotp(name, configs.get(name)!);
   const dir = tempDir(`aotp-${name}-`);
   dirs.push(dir);
   const config = {
@@ -51,6 +57,11 @@ async function startAotp(name: string, i: number, walletDir: string): Promise<Ao
   };
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
+  configs.set(name, file);
+  return launchAotp(name, file);
+}
+
+async function launchAotp(name: string, file: string): Promise<AotpProcess> {
   const child = spawnChild(process.execPath, ['bin/aotp.js', 'start', '--config', file, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
   let out = '';
@@ -65,7 +76,7 @@ async function startAotp(name: string, i: number, walletDir: string): Promise<Ao
     });
     void exited.then(() => reject(new Error(`${name} exited: ${err || out}`)));
   });
-  return { name, child, url, exited };
+  return { name, child, url, exited, config: file };
 }
 
 async function post(url: string, raw: Uint8Array): Promise<number> {
@@ -83,7 +94,7 @@ const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 
 beforeAll(async () => {
   nats = await startNatsCluster(3, { jetstream: true });
-  const walletDir = tempDir('aotp-wallets-');
+  walletDir = tempDir('aotp-wallets-');
   dirs.push(walletDir);
   su = await generateWallet('ed25519');
   for (const [file, w] of [['su.json', su], ['mu.json', await generateWallet('ed25519')], ['cu.json', await generateWallet('ed25519')]] as const) {
@@ -91,15 +102,19 @@ beforeAll(async () => {
   }
   user = await generateWallet('ed25519');
   for (const [i, name] of NAMES.entries()) nodes.set(name, await startAotp(name, i, walletDir));
-  // Every node sees every other before the load starts (placement agrees).
-  for (const n of live()) {
+  await allMembers(3);
+}, 120_000);
+
+/** Until every live node sees `n` members (placement agrees). */
+async function allMembers(n: number) {
+  for (const node of live()) {
     for (;;) {
-      const info = await (await fetch(`${n.url}/`)).json();
-      if (info.members.length === 3) break;
+      const info = await (await fetch(`${node.url}/`)).json();
+      if (info.members.length === n) break;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-}, 120_000);
+}
 
 afterAll(async () => {
   for (const n of nodes.values()) {
@@ -129,60 +144,41 @@ const messageItem = (target: string, n: number) =>
   createDataItem({ data: `m${n}`, target, anchor: randomBytes(32), tags: [{ name: 'Data-Protocol', value: 'ao' }, { name: 'Type', value: 'Message' }, { name: 'Action', value: 'Ping' }] }, user);
 
 describe('a three-node cluster under load', () => {
-  it('SIGKILL of a node: its processes move within the lease time, nothing accepted is lost, no slot is assigned twice', async () => {
-    const module = randomBytes(32).toString('base64url');
-    // 30 processes, spawned through any node (each request is routed to the owner).
-    const processes: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      const item = await spawnItem(module);
-      expect(await post(pick(live()).url, item.raw)).toBe(200);
-      processes.push(item.id);
-    }
-    const accepted = new Map<string, Set<string>>(processes.map((p) => [p, new Set([p])]));
-    const victim = 'n2';
-    const moved = processes.filter((p) => owner(p, NAMES) === victim);
-    expect(moved.length).toBeGreaterThan(0);
+  const processes: string[] = [];
+  const accepted = new Map<string, Set<string>>();
+  let sent = 0;
+  /** HTTP statuses seen, for the log when a phase goes wrong. */
+  const statuses = new Map<number, number>();
 
-    let killedAt = 0;
-    const firstAfterKill = new Map<string, number>();
-    let stop = false;
-    let sent = 0;
-    // A steady load: each worker sends a message to a random process through a random live
-    // node, and sends the same item again until it is answered 200.
+  /**
+   * A steady load until `done()`: workers send a message to a random process through a random
+   * live node, and send the same item again until it is answered 200. `onAccepted` hears each.
+   */
+  async function load(done: () => boolean, onAccepted: (processId: string) => void = () => undefined, workers = 6) {
     const worker = async () => {
-      while (!stop) {
+      while (!done()) {
         const p = pick(processes);
         const item = await messageItem(p, sent++);
         for (;;) {
-          const status = await post(pick(live()).url, item.raw);
+          const nodesNow = live();
+          const status = nodesNow.length ? await post(pick(nodesNow).url, item.raw) : 0;
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
           if (status === 200) {
             accepted.get(p)!.add(item.id);
-            if (killedAt && !firstAfterKill.has(p)) firstAfterKill.set(p, Date.now() - killedAt);
+            onAccepted(p);
             break;
           }
-          if (stop && !killedAt) break;
           await new Promise((r) => setTimeout(r, 100));
         }
       }
     };
-    const workers = Array.from({ length: 6 }, worker);
-    await new Promise((r) => setTimeout(r, 2000));
-    const v = nodes.get(victim)!;
-    v.child.kill('SIGKILL');
-    killedAt = Date.now();
-    nodes.delete(victim);
-    await v.exited;
-    // Load goes on until every moved process has accepted a message again.
-    const deadline = Date.now() + LEASE_MS + DOWN_MS + 20_000;
-    while (moved.some((p) => !firstAfterKill.has(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    stop = true;
-    await Promise.all(workers);
+    await Promise.all(Array.from({ length: workers }, worker));
+  }
 
-    const failover = moved.map((p) => firstAfterKill.get(p) ?? Infinity).sort((a, b) => a - b);
-    console.log(`failover of ${moved.length} processes: p50 ${failover[Math.floor(failover.length / 2)]} ms, max ${failover[failover.length - 1]} ms; ${sent} messages sent`);
-    expect(failover[failover.length - 1]).toBeLessThan(LEASE_MS + DOWN_MS + 10_000);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-    // Every message answered 200 is in its process's replicated log exactly once.
+  /** Every message answered 200 is in its log exactly once, and the checker finds nothing. */
+  async function check() {
     const nc = await natsNode(nats.urls);
     try {
       const log = await ReplicatedLog.open(nc, { prefix: 'aotp.su', stream: 'AOTP_SU_LOG' });
@@ -195,7 +191,98 @@ describe('a three-node cluster under load', () => {
       await nc.close();
     }
     const verdict = await verifyCluster({ servers: nats.urls });
-    expect(verdict.processes).toBe(30);
+    expect(verdict.processes).toBe(processes.length);
     expect(verdict.violations).toBe(0);
+  }
+
+  it('spawns 30 processes through any node', async () => {
+    const module = randomBytes(32).toString('base64url');
+    for (let i = 0; i < 30; i++) {
+      const item = await spawnItem(module);
+      expect(await post(pick(live()).url, item.raw)).toBe(200);
+      processes.push(item.id);
+      accepted.set(item.id, new Set([item.id]));
+    }
+    await check();
   });
+
+  it('SIGKILL of a node: its processes move within the lease time, nothing accepted is lost, no slot is assigned twice', async () => {
+    const victim = 'n2';
+    const moved = processes.filter((p) => owner(p, NAMES) === victim);
+    expect(moved.length).toBeGreaterThan(0);
+    let killedAt = 0;
+    const firstAfterKill = new Map<string, number>();
+    const deadline = { at: Infinity };
+    const running = load(
+      () => Date.now() > deadline.at || (killedAt > 0 && moved.every((p) => firstAfterKill.has(p))),
+      (p) => {
+        if (killedAt && !firstAfterKill.has(p)) firstAfterKill.set(p, Date.now() - killedAt);
+      },
+    );
+    await sleep(2000);
+    const v = nodes.get(victim)!;
+    v.child.kill('SIGKILL');
+    killedAt = Date.now();
+    deadline.at = killedAt + LEASE_MS + DOWN_MS + 20_000;
+    nodes.delete(victim);
+    await v.exited;
+    await running;
+    const failover = moved.map((p) => firstAfterKill.get(p) ?? Infinity).sort((a, b) => a - b);
+    console.log(`failover of ${moved.length} processes after SIGKILL: p50 ${failover[Math.floor(failover.length / 2)]} ms, max ${failover[failover.length - 1]} ms; ${sent} messages sent so far`);
+    expect(failover[failover.length - 1]).toBeLessThan(LEASE_MS + DOWN_MS + 10_000);
+    await check();
+  }, 120_000);
+
+  it('the killed node restarts, rejoins, and takes its processes back from the new owners', async () => {
+    nodes.set('n2', await startAotp('n2', 1, walletDir));
+    await allMembers(3);
+    let n = 0;
+    await load(() => n >= 60, () => n++);
+    await check();
+  });
+
+  it('a drained node hands its processes over while the load goes on', async () => {
+    const target = 'n3';
+    const r = await drain({ servers: nats.urls, node: target, timeoutMs: 20_000 });
+    expect(r.remaining).toBe(0);
+    let n = 0;
+    await load(() => n >= 60, () => n++);
+    const status = await (await fetch(`${nodes.get(target)!.url}/`)).json();
+    expect(status.members).not.toContain(target);
+    await check();
+    await drain({ servers: nats.urls, node: target, undo: true });
+    await allMembers(3);
+  }, 120_000);
+
+  it('SIGKILL of a nats-server under load: nodes reconnect to the others, the log stays whole', async () => {
+    let done = false;
+    const running = load(() => done);
+    await sleep(1000);
+    await nats.servers[0]!.kill();
+    await sleep(8000);
+    let n = 0;
+    const more = load(() => n >= 30, () => n++, 2);
+    await more;
+    done = true;
+    await running;
+    await nats.servers[0]!.restart();
+    await check();
+  }, 120_000);
+
+  it('a node paused (SIGSTOP) past its leases and resumed: its stale writes are refused by the log', async () => {
+    const victim = nodes.get('n1')!;
+    let done = false;
+    const running = load(() => done);
+    await sleep(1000);
+    victim.child.kill('SIGSTOP');
+    // Its processes move while it cannot renew its leases.
+    await sleep(LEASE_MS + DOWN_MS + 3000);
+    victim.child.kill('SIGCONT');
+    await sleep(3000);
+    done = true;
+    await running;
+    await allMembers(3);
+    console.log(`statuses seen over the whole run: ${JSON.stringify(Object.fromEntries(statuses))}`);
+    await check();
+  }, 120_000);
 });

@@ -10,8 +10,8 @@ import type { CuRoutesApi } from '../cu/index.js';
 import type { Placement } from '../su/index.js';
 import { owner } from './placement.js';
 
-export const CU_SERVICE = 'cu/api';
-export const SU_SERVICE = 'su/api';
+export const CU_SERVICE = 'svc/cu';
+export const SU_SERVICE = 'svc/su';
 
 /** Names the node that owns a process: the highest rendezvous weight among live members. */
 export function placement(self: string, members: () => string[]): Placement {
