@@ -250,16 +250,25 @@ export class Lease {
       } catch (e) {
         if (isConflict(e)) {
           // Ours, if an earlier attempt that timed out was stored after all.
-          const cur = await m.read(this.processId).catch(() => undefined);
-          if (cur && cur.holder === m.node && cur.incarnation === this.incarnation && cur.revision > this.revision) {
-            this.revision = cur.revision;
-            this.expiresAt = cur.expiresAt;
-            return;
+          let cur: (LeaseRecord & { revision: number }) | undefined;
+          let readable = true;
+          try {
+            cur = await m.read(this.processId);
+          } catch (re) {
+            if (!isTransient(re)) throw re;
+            readable = false; // cannot tell yet: retry within the budget
           }
-          if (cur === undefined || cur.holder !== m.node || cur.incarnation !== this.incarnation) {
-            throw (this.lost = new LeaseLost(this.processId, 'taken', cur));
+          if (readable) {
+            if (cur && cur.holder === m.node && cur.incarnation === this.incarnation && cur.revision > this.revision) {
+              this.revision = cur.revision;
+              this.expiresAt = cur.expiresAt;
+              return;
+            }
+            if (cur === undefined || cur.holder !== m.node || cur.incarnation !== this.incarnation) {
+              throw (this.lost = new LeaseLost(this.processId, 'taken', cur));
+            }
+            // Our own record at a revision we know: a stale read; try again.
           }
-          // Our own record at a revision we know: a stale read; try again.
         } else if (!isTransient(e)) {
           throw e;
         }
