@@ -121,6 +121,29 @@ describe('replicated log', () => {
     expect(report).toMatchObject({ entries: 52, slots: 50, fences: 2, gaps: 0, duplicates: 0, hashChainBreaks: 0, clean: true });
   });
 
+  it('a retried append (its first attempt was stored after all) answers the first one’s sequence and stores nothing more', async () => {
+    const pid = randomId();
+    const w = await LogWriter.open(log1, pid, 7, 'node-a');
+    const [r0, r1] = slotRecords(pid, 0, 2);
+    const seq = await log1.appendSlot(pid, r0!, w.lastSeq, 7);
+    // The same publish again (as after a timeout whose ack was lost): a duplicate, recognised as ours.
+    expect(await log2.appendSlot(pid, r0!, w.lastSeq, 7)).toBe(seq);
+    // Another writer's entry at that place is not ours: StaleWriter.
+    const e = await log2.appendSlot(pid, { ...r0!, assignmentId: randomId() }, w.lastSeq, 7).catch((x) => x);
+    expect(e).toBeInstanceOf(StaleWriter);
+    expect((e as StaleWriter).last).toMatchObject({ kind: 'slot', slot: 0, seq });
+    await log1.appendSlot(pid, r1!, seq, 7);
+    const entries = await log1.read(pid);
+    expect(entries.map((x) => x.kind + x.slot)).toEqual(['fence0', 'slot0', 'slot1']);
+    // The lease's compare-and-set behaves the same way.
+    const leases = await LeaseManager.open(nc1, 'node-a');
+    const rec = { holder: 'node-a', incarnation: 'x', expiresAt: Date.now() + 10_000 };
+    const k = randomId();
+    const first = await leases.cas(k, rec, 0);
+    expect((await leases.cas(k, { ...rec, expiresAt: rec.expiresAt + 1 }, 0)).revision).toBe(first.revision);
+    await expect(leases.cas(k, { ...rec, incarnation: 'y' }, 0)).rejects.toThrow();
+  });
+
   it('catch-up: a reader gets every entry from slot k, in order, among other processes’ entries', async () => {
     const p = randomId();
     const q = randomId();
