@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startNode } from './start.js';
+import { runChaos } from './chaos.js';
 import { drain } from './drain.js';
 import { clusterStatus, formatStatus } from './status.js';
 import { formatVerdict, verifyCluster } from './verify.js';
@@ -9,7 +10,59 @@ import { formatVerdict, verifyCluster } from './verify.js';
 const USAGE = `usage: aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
        aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]
        aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]
-       aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]`;
+       aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]
+       aotp chaos --nats URL[,URL] [--seed N] [--duration-ms N] [--kill-rate R] [--kill-pattern RE] [--pause-rate R] [--pause-ms N]`;
+
+async function chaosCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nats: { type: 'string' },
+      cluster: { type: 'string' },
+      seed: { type: 'string' },
+      'duration-ms': { type: 'string' },
+      'kill-rate': { type: 'string' },
+      'kill-pattern': { type: 'string' },
+      'pause-rate': { type: 'string' },
+      'pause-ms': { type: 'string' },
+      user: { type: 'string' },
+      pass: { type: 'string' },
+      token: { type: 'string' },
+    },
+    strict: true,
+  });
+  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (servers.length === 0) {
+    console.error('aotp chaos: --nats URL[,URL] (or AOTP_NATS) is required');
+    return 2;
+  }
+  const num = (v: string | undefined, d: number, what: string) => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--${what} must be a non-negative number, got '${v}'`);
+    return n;
+  };
+  const seed = num(values.seed, Math.floor(Math.random() * 2 ** 31), 'seed');
+  const auth = { ...(values.user ? { user: values.user } : {}), ...(values.pass ? { pass: values.pass } : {}), ...(values.token ? { token: values.token } : {}) };
+  console.log(`chaos run, seed ${seed}`);
+  const report = await runChaos(
+    {
+      servers,
+      ...(values.cluster ? { cluster: values.cluster } : {}),
+      seed,
+      durationMs: num(values['duration-ms'], 60_000, 'duration-ms'),
+      killRate: num(values['kill-rate'], 1, 'kill-rate'),
+      ...(values['kill-pattern'] ? { killPattern: values['kill-pattern'] } : {}),
+      pauseRate: num(values['pause-rate'], 0.1, 'pause-rate'),
+      pauseMs: num(values['pause-ms'], 2000, 'pause-ms'),
+      auth,
+    },
+    (a) => console.log(`${String(a.at).padStart(6)} ms  ${a.node}  ${a.kind}  ${a.detail}`),
+  );
+  const v = report.verdict!;
+  console.log(`${report.actions.length} action(s); verdict: ${v.processes} process log(s), ${v.violations} violation(s)`);
+  return v.violations === 0 ? 0 : 1;
+}
 
 async function drainCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -170,6 +223,8 @@ async function main(): Promise<number> {
         return await verifyCommand(rest);
       case 'drain':
         return await drainCommand(rest);
+      case 'chaos':
+        return await chaosCommand(rest);
       default:
         console.error(USAGE);
         return 2;

@@ -155,6 +155,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     ],
     shutdownMs: config.shutdownMs,
     node,
+    chaos: config.chaos,
     units: [
       // Clustered: what other nodes ask of this node's SU and CU about the processes it owns.
       ...(place

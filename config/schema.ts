@@ -61,6 +61,8 @@ export const ConfigSchema = z
     /** LMDB environment and wallets live here. */
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Accept chaos requests (kill actors, pause the bus) from `aotp chaos` over the bus. For test clusters only. */
+    chaos: z.boolean().default(false),
     /** Milliseconds each top-level service gets to stop on shutdown. */
     shutdownMs: z.number().int().min(0).default(5000),
     /** Absent: the embedded in-process bus (a single node). */

@@ -52,6 +52,8 @@ export class NatsTransport implements Transport {
   private readonly prefix: string;
   private readonly heartbeatMs: number;
   private readonly downAfterMs: number;
+  /** While set, this node neither sends nor hears anything: a partition, for chaos tests. */
+  private paused: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: NatsTransportOptions) {
     this.options = { ...options };
@@ -78,10 +80,10 @@ export class NatsTransport implements Transport {
     });
     const frames = this.nc.subscribe(`${this.prefix}.node.${self.name}`, {
       callback: (err, msg) => {
-        if (!err) handlers.frame(msg.data);
+        if (!err && !this.paused) handlers.frame(msg.data);
       },
     });
-    const beats = this.nc.subscribe(`${this.prefix}.hb`, { callback: (err, msg) => !err && this.onBeat(msg.data) });
+    const beats = this.nc.subscribe(`${this.prefix}.hb`, { callback: (err, msg) => !err && !this.paused && this.onBeat(msg.data) });
     this.subs = [frames, beats];
     void this.watchStatus(this.nc);
     await this.nc.flush();
@@ -92,7 +94,7 @@ export class NatsTransport implements Transport {
   }
 
   private beat(kind: Beat['kind']): void {
-    if (!this.nc || this.nc.isClosed()) return;
+    if (!this.nc || this.nc.isClosed() || this.paused) return;
     const beat: Beat = { name: this.self.name, creation: this.self.creation, kind, ...(this.options.observer ? { observer: true as const } : {}) };
     this.nc.publish(`${this.prefix}.hb`, encode(beat));
   }
@@ -149,12 +151,27 @@ export class NatsTransport implements Transport {
   }
 
   send(node: string, frame: Uint8Array): boolean {
+    if (this.paused) return false;
     if (!this.nc || this.nc.isClosed() || this.nc.isDraining() || !this.live.has(node)) return false;
     this.nc.publish(`${this.prefix}.node.${node}`, frame);
     return true;
   }
 
   /** Nodes up, this one included; observers (operators' tools) are reachable but not members. */
+  /**
+   * Cuts this node off the bus for `ms` (frames and heartbeats dropped both ways), as a network
+   * partition would: every other node is down to it, and it to them, until it comes back.
+   */
+  pause(ms: number): void {
+    if (this.paused) clearTimeout(this.paused);
+    for (const [name, m] of [...this.live]) if (name !== this.self.name) this.down(name, m.creation);
+    this.paused = setTimeout(() => {
+      this.paused = undefined;
+      this.beat('hello');
+    }, ms);
+    this.paused.unref();
+  }
+
   setObserver(on: boolean): void {
     this.options.observer = on;
     const me = this.live.get(this.self.name);
@@ -186,6 +203,8 @@ export class NatsTransport implements Transport {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.paused) clearTimeout(this.paused);
+    this.paused = undefined;
     if (!this.nc || this.nc.isClosed()) return;
     this.beat('bye');
     for (const s of this.subs) s.unsubscribe();

@@ -146,6 +146,12 @@ export class Node implements Caller {
    * Draining: the node stays reachable but leaves the members, so placement gives its work to
    * the others (`aotp drain`). Only a bus that has members (NATS) supports it.
    */
+  /** Cut this node off its bus for `ms` (a partition, for chaos tests). */
+  pauseBus(ms: number): void {
+    if (!this.transport.pause) throw new Error('this bus cannot be paused');
+    this.transport.pause(ms);
+  }
+
   setDraining(on: boolean): void {
     if (!this.transport.setObserver) throw new Error('this bus has no membership to leave');
     this.transport.setObserver(on);

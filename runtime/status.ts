@@ -19,13 +19,32 @@ export type StatusRequest =
   /** Kill (untrappable) the local actors whose names match `pattern` (a RegExp source); answers their pids. */
   | { op: 'kill'; pattern: string; reason?: string }
   /** Leave (or rejoin) the cluster's placement: see Node.setDraining. */
-  | { op: 'drain'; on: boolean };
+  | { op: 'drain'; on: boolean }
+  /** Chaos (only with `chaos` on): cut the node off its bus for `ms`. */
+  | { op: 'pause-bus'; ms: number };
 
-export const nodeStatus: Behaviour<{ node: Node }, { node: Node }> = {
+export interface NodeStatusArgs {
+  node: Node;
+  /** Accept the chaos requests (`kill`, `pause-bus`) from other nodes. Off unless a test or an operator turns it on. */
+  chaos?: boolean;
+}
+
+export const nodeStatus: Behaviour<NodeStatusArgs, NodeStatusArgs> = {
   init(args) {
     return { ok: args };
   },
   handleCall(req: StatusRequest, _from, s) {
+    if ((req?.op === 'kill' || req?.op === 'pause-bus') && !s.chaos) {
+      return { reply: { error: `chaos requests are off on ${s.node.name} (config: chaos)` }, state: s };
+    }
+    if (req?.op === 'pause-bus') {
+      try {
+        s.node.pauseBus(req.ms);
+      } catch (e) {
+        return { reply: { error: (e as Error).message }, state: s };
+      }
+      return { reply: { paused: req.ms }, state: s };
+    }
     if (req?.op === 'kill') {
       let re: RegExp;
       try {

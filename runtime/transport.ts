@@ -22,4 +22,6 @@ export interface Transport {
   stop(): Promise<void>;
   /** Stay reachable but stop being a member (draining), or be one again. */
   setObserver?(on: boolean): void;
+  /** Drop everything to and from this node for `ms`, as a partition would (chaos tests). */
+  pause?(ms: number): void;
 }

@@ -10,6 +10,8 @@ export interface NodeTreeOptions {
   units?: ChildSpec[];
   /** The node, for its `node/status` actor (what `aotp status` asks over the bus). */
   node?: Node;
+  /** Let other nodes' chaos tooling kill actors and pause this node's bus. */
+  chaos?: boolean;
 }
 
 /**

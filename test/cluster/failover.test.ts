@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runChaos } from '../../cli/chaos.js';
 import { drain } from '../../cli/drain.js';
 import { verifyCluster } from '../../cli/verify.js';
 import { createDataItem, generateWallet, type Wallet } from '../../units/ans104/index.js';
@@ -50,6 +51,7 @@ async function startAotp(name: string, i: number, walletDir: string): Promise<Ao
     port: 0,
     dataDir: dir,
     logLevel: 'warn',
+    chaos: true,
     nats: { servers: [...nats.urls.slice(i), ...nats.urls.slice(0, i)], heartbeatMs: 250, downAfterMs: DOWN_MS, leaseTtlMs: LEASE_MS, replicas: 3 },
     su: { wallet: join(walletDir, 'su.json'), idleMs: 0, callTimeoutMs: 5000 },
     mu: { wallet: join(walletDir, 'mu.json') },
@@ -166,6 +168,8 @@ describe('a three-node cluster under load', () => {
           if (status === 200) {
             accepted.get(p)!.add(item.id);
             onAccepted(p);
+            // A steady load, not a flood: the logs stay small enough to check quickly.
+            await new Promise((r) => setTimeout(r, 40));
             break;
           }
           await new Promise((r) => setTimeout(r, 100));
@@ -268,6 +272,38 @@ describe('a three-node cluster under load', () => {
     await nats.servers[0]!.restart();
     await check();
   }, 120_000);
+
+  it('a seeded chaos run under load (actor kills, bus partitions, a node SIGKILLed and restarted): aotp verify finds nothing', async () => {
+    let done = false;
+    const running = load(() => done);
+    const report = await runChaos({
+      servers: nats.urls,
+      seed: 7,
+      durationMs: 15_000,
+      killRate: 2,
+      killPattern: '^(su|mu/job)/',
+      pauseRate: 0.5,
+      pauseMs: 2500,
+      nodeKillRate: 0.08,
+      killNode: async (name) => {
+        const n = nodes.get(name);
+        if (!n || nodes.size < 3) return; // one node down at a time
+        nodes.delete(name);
+        n.child.kill('SIGKILL');
+        await n.exited;
+        nodes.set(name, await startAotp(name, NAMES.indexOf(name), walletDir));
+      },
+    });
+    done = true;
+    await running;
+    const kinds = report.actions.map((a) => a.kind);
+    console.log(`chaos seed 7: ${report.actions.length} actions (${kinds.filter((k) => k === 'kill-actors').length} actor kills, ${kinds.filter((k) => k === 'pause-bus').length} bus pauses, ${kinds.filter((k) => k === 'kill-node').length} node kills)`);
+    expect(kinds).toContain('kill-actors');
+    expect(kinds).toContain('pause-bus');
+    expect(report.verdict!.violations).toBe(0);
+    await allMembers(3);
+    await check();
+  }, 180_000);
 
   it('a node paused (SIGSTOP) past its leases and resumed: its stale writes are refused by the log', async () => {
     const victim = nodes.get('n1')!;

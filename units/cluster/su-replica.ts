@@ -4,12 +4,11 @@
  * (replicated-log.ts) with the lease's revision as fencing token — the writer's fence makes
  * every earlier writer's next append fail — then catches up from the stream.
  *
- * A lost lease (another node took it, or it could not be renewed in time) is not acted on
- * here: the new owner's fence already refuses this node's appends, so its sequencer crashes
- * on its next run and its restart finds the lease held elsewhere.
+ * A lost lease (another node took it, or it could not be renewed in time) is reported to the
+ * sequencer, which stops; even before it does, the new owner's fence refuses its appends.
  */
 import type { NatsConnection } from 'nats';
-import { NotOwner, type ReplicaWriter, type SuReplica } from '../su/replica.js';
+import { LogDiverged, NotOwner, type ReplicaWriter, type SuReplica } from '../su/replica.js';
 import { LeaseHeld, LeaseManager, type LeaseOptions } from './lease.js';
 import { LogWriter, ReplicatedLog, type ReplicatedLogOptions } from './replicated-log.js';
 
@@ -39,14 +38,28 @@ export async function clusterReplica(nc: NatsConnection, node: string, o: Cluste
       }
       try {
         const writer = await LogWriter.open(log, processId, lease.token, node);
+        // Runs are replicated before they are committed here, so a local slot the stream lacks
+        // means the stream lost data (or was replaced): refuse to write on top of it.
+        if (localNext > writer.nextSlot) {
+          throw new LogDiverged(`${processId}: this node's log goes to slot ${localNext - 1}, the replicated log only to ${writer.nextSlot - 1}`);
+        }
         const missing = await writer.missing(localNext);
-        lease.startRenewing(() => undefined);
+        let lostCb: ((e: Error) => void) | undefined;
+        let lost: Error | undefined;
+        lease.startRenewing((e) => {
+          lost = e;
+          lostCb?.(e);
+        });
         return {
           missing,
           append: (run) => writer.appendRun(run),
           release: async () => {
             lease.stopRenewing();
             await lease.release();
+          },
+          onLost(cb) {
+            lostCb = cb;
+            if (lost) cb(lost);
           },
         };
       } catch (e) {

@@ -81,7 +81,7 @@ export function suClient(caller: Caller, names: NameRegistry, supervisor: string
 }
 
 export { SuClient, SchedulerUnavailable, sequencerName, type Placement } from './client.js';
-export { NotOwner, type ReplicaWriter, type SuReplica } from './replica.js';
+export { LogDiverged, NotOwner, type ReplicaWriter, type SuReplica } from './replica.js';
 export { SuReader, type SuEntry, type Page, type PageQuery } from './reader.js';
 export { SuStore, type ProcessRecord, type SlotRecord } from './store.js';
 export type { ScheduleReply, Scheduled, SequencerRequest, SuRuntime } from './sequencer.js';

@@ -24,6 +24,16 @@ export interface ReplicaWriter {
   append(run: SlotRecord[]): Promise<void>;
   /** Gives the log up (on a normal stop), so another node may take it at once. */
   release(): Promise<void>;
+  /**
+   * Calls `cb` once if the claim is lost (another node took it, or it could not be renewed):
+   * the writer must stop, as its view of the log may no longer be the log.
+   */
+  onLost(cb: (e: Error) => void): void;
+}
+
+/** This node's log has slots the replicated log lacks: it cannot be the writer. */
+export class LogDiverged extends Error {
+  override readonly name = 'LogDiverged';
 }
 
 /** Another node writes this log. */

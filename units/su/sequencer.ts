@@ -110,6 +110,7 @@ type Info =
   | { tag: 'signFailed'; error: string }
   | { tag: 'written' }
   | { tag: 'writeFailed'; error: string }
+  | { tag: 'replicaLost'; error: string }
   | { tag: 'idle' };
 
 const fromRecord = (processId: string, r: SlotRecord, existing: boolean): Scheduled => ({
@@ -131,10 +132,12 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       try {
         replica = await su.replica.claim(processId, su.store.process(processId)?.nextSlot ?? 0);
       } catch (e) {
-        return { stop: { not_owner: (e as Error).message } };
+        return { stop: (e as Error).name === 'NotOwner' ? { not_owner: (e as Error).message } : { claim_failed: (e as Error).message } };
       }
       // An earlier owner's slots first: this one continues after the last of them.
       if (replica.missing.length > 0) await su.store.append(processId, replica.missing);
+      const self = ctx.self;
+      replica.onLost((e) => ctx.send(self, { tag: 'replicaLost', error: e.message } satisfies Info));
     }
     const record = su.store.process(processId);
     const state: State = {
@@ -219,6 +222,9 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       case 'writeFailed':
         // Crash: the supervisor restarts the sequencer from the durable log.
         throw new Error(`append failed: ${msg.error}`);
+      case 'replicaLost':
+        // No longer the writer: a restart claims the log again (or finds its new owner).
+        throw new Error(`lost the process log: ${msg.error}`);
       case 'idle': {
         state.idleTimer = undefined;
         const idleFor = ctx.clock.now() - state.lastActive;
