@@ -5,11 +5,8 @@
  * accept messages again; every message answered 200 must be in its log exactly once; the
  * invariant checker (`aotp verify`) must find no gap, no slot assigned twice, no broken chain.
  */
-import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChaos } from '../../cli/chaos.js';
 import { drain } from '../../cli/drain.js';
@@ -17,69 +14,34 @@ import { verifyCluster } from '../../cli/verify.js';
 import { createDataItem, generateWallet, type Wallet } from '../../units/ans104/index.js';
 import { owner } from '../../units/cluster/placement.js';
 import { ReplicatedLog } from '../../units/cluster/replicated-log.js';
+import { allMembers, clusterWallets, killAotp, launchAotp, startAotpNode, type AotpProcess, type ClusterWallets } from '../support/aotp-cluster.js';
 import { startNatsCluster, type NatsClusterHandle } from '../support/nats-server.js';
-import { tempDir } from '../units/cu/support/harness.js';
 import { node as natsNode } from './support.js';
 
 const NAMES = ['n1', 'n2', 'n3'];
 const LEASE_MS = 4000;
 const DOWN_MS = 1500;
 
-interface AotpProcess {
-  name: string;
-  child: ChildProcess;
-  url: string;
-  exited: Promise<unknown>;
-  config: string;
-}
-
 let nats: NatsClusterHandle;
-const dirs: string[] = [];
 const nodes = new Map<string, AotpProcess>();
 let su: Wallet;
 let user: Wallet;
-let walletDir: string;
+let wallets: ClusterWallets;
 
-const configs = new Map<string, string>();
-
-async function startAotp(name: string, i: number, walletDir: string): Promise<AotpProcess> {
-  if (configs.has(name)) return launchAotp(name, configs.get(name)!);
-  const dir = tempDir(`aotp-${name}-`);
-  dirs.push(dir);
-  const config = {
-    nodeName: name,
-    port: 0,
-    dataDir: dir,
-    logLevel: 'warn',
-    chaos: true,
-    nats: { servers: [...nats.urls.slice(i), ...nats.urls.slice(0, i)], heartbeatMs: 250, downAfterMs: DOWN_MS, leaseTtlMs: LEASE_MS, replicas: 3 },
-    su: { wallet: join(walletDir, 'su.json'), idleMs: 0, callTimeoutMs: 5000 },
-    mu: { wallet: join(walletDir, 'mu.json') },
-    cu: { wallet: join(walletDir, 'cu.json') },
-  };
-  const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify(config));
-  configs.set(name, file);
-  return launchAotp(name, file);
-}
-
-async function launchAotp(name: string, file: string): Promise<AotpProcess> {
-  const child = spawnChild(process.execPath, ['bin/aotp.js', 'start', '--config', file, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(child, 'exit');
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) resolve(m[1]!);
-      if (out.length > 1e6) out = out.slice(-1000);
-    });
-    void exited.then(() => reject(new Error(`${name} exited: ${err || out}`)));
+/** A node of this test (started again from its config file and data dir after a kill). */
+async function startAotp(name: string, i: number): Promise<AotpProcess> {
+  const known = started.get(name);
+  if (known) return launchAotp(name, known.config, known.dataDir);
+  const n = await startAotpNode({
+    name,
+    servers: [...nats.urls.slice(i), ...nats.urls.slice(0, i)],
+    wallets,
+    config: { chaos: true, nats: { heartbeatMs: 250, downAfterMs: DOWN_MS, leaseTtlMs: LEASE_MS } },
   });
-  return { name, child, url, exited, config: file };
+  started.set(name, n);
+  return n;
 }
+const started = new Map<string, AotpProcess>();
 
 async function post(url: string, raw: Uint8Array): Promise<number> {
   try {
@@ -96,35 +58,17 @@ const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 
 beforeAll(async () => {
   nats = await startNatsCluster(3, { jetstream: true });
-  walletDir = tempDir('aotp-wallets-');
-  dirs.push(walletDir);
-  su = await generateWallet('ed25519');
-  for (const [file, w] of [['su.json', su], ['mu.json', await generateWallet('ed25519')], ['cu.json', await generateWallet('ed25519')]] as const) {
-    writeFileSync(join(walletDir, file), JSON.stringify(w.key));
-  }
+  wallets = await clusterWallets();
+  su = wallets.su;
   user = await generateWallet('ed25519');
-  for (const [i, name] of NAMES.entries()) nodes.set(name, await startAotp(name, i, walletDir));
-  await allMembers(3);
+  for (const [i, name] of NAMES.entries()) nodes.set(name, await startAotp(name, i));
+  await allMembers([...nodes.values()], 3);
 }, 120_000);
 
-/** Until every live node sees `n` members (placement agrees). */
-async function allMembers(n: number) {
-  for (const node of live()) {
-    for (;;) {
-      const info = await (await fetch(`${node.url}/`)).json();
-      if (info.members.length === n) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 afterAll(async () => {
-  for (const n of nodes.values()) {
-    n.child.kill('SIGKILL');
-    await n.exited;
-  }
+  for (const n of nodes.values()) await killAotp(n);
   await nats?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of [wallets?.dir, ...[...started.values()].map((n) => n.dataDir)]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 const spawnItem = (module: string) =>
@@ -238,8 +182,8 @@ describe('a three-node cluster under load', () => {
   }, 120_000);
 
   it('the killed node restarts, rejoins, and takes its processes back from the new owners', async () => {
-    nodes.set('n2', await startAotp('n2', 1, walletDir));
-    await allMembers(3);
+    nodes.set('n2', await startAotp('n2', 1));
+    await allMembers(live(), 3);
     let n = 0;
     await load(() => n >= 60, () => n++);
     await check();
@@ -255,7 +199,7 @@ describe('a three-node cluster under load', () => {
     expect(status.members).not.toContain(target);
     await check();
     await drain({ servers: nats.urls, node: target, undo: true });
-    await allMembers(3);
+    await allMembers(live(), 3);
   }, 120_000);
 
   it('SIGKILL of a nats-server under load: nodes reconnect to the others, the log stays whole', async () => {
@@ -291,7 +235,7 @@ describe('a three-node cluster under load', () => {
         nodes.delete(name);
         n.child.kill('SIGKILL');
         await n.exited;
-        nodes.set(name, await startAotp(name, NAMES.indexOf(name), walletDir));
+        nodes.set(name, await startAotp(name, NAMES.indexOf(name)));
       },
     });
     done = true;
@@ -301,7 +245,7 @@ describe('a three-node cluster under load', () => {
     expect(kinds).toContain('kill-actors');
     expect(kinds).toContain('pause-bus');
     expect(report.verdict!.violations).toBe(0);
-    await allMembers(3);
+    await allMembers(live(), 3);
     await check();
   }, 180_000);
 
@@ -317,7 +261,7 @@ describe('a three-node cluster under load', () => {
     await sleep(3000);
     done = true;
     await running;
-    await allMembers(3);
+    await allMembers(live(), 3);
     console.log(`statuses seen over the whole run: ${JSON.stringify(Object.fromEntries(statuses))}`);
     await check();
   }, 120_000);
