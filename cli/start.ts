@@ -52,7 +52,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         cluster: config.nats.cluster,
         heartbeatMs: config.nats.heartbeatMs,
         downAfterMs: config.nats.downAfterMs,
-        auth: { user: config.nats.user, pass: config.nats.pass, token: config.nats.token },
+        auth: { user: config.nats.user, pass: config.nats.pass, token: config.nats.token, ...(config.nats.tls ? { tls: config.nats.tls } : {}) },
       })
     : undefined;
   const wallet = await unitWallet('su', config.su, config.dataDir, log);

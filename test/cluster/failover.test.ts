@@ -265,4 +265,22 @@ describe('a three-node cluster under load', () => {
     console.log(`statuses seen over the whole run: ${JSON.stringify(Object.fromEntries(statuses))}`);
     await check();
   }, 120_000);
+
+  it('reads are answered by the owner whichever node is asked', async () => {
+    const nc = await natsNode(nats.urls);
+    try {
+      const log = await ReplicatedLog.open(nc, { prefix: 'aotp.su', stream: 'AOTP_SU_LOG' });
+      for (const p of processes.slice(0, 6)) {
+        const slots = new Set((await log.read(p)).flatMap((e) => (e.kind === 'slot' ? [e.slot] : [])));
+        for (const n of live()) {
+          const page = await (await fetch(`${n.url}/su/${p}?limit=5000`)).json();
+          expect(page.edges.length).toBe(slots.size);
+          const proc = await fetch(`${n.url}/su/processes/${p}`);
+          expect(proc.status).toBe(200);
+        }
+      }
+    } finally {
+      await nc.close();
+    }
+  });
 });

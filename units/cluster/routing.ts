@@ -7,7 +7,7 @@
 import { serviceProxy, type Caller } from '../../runtime/index.js';
 import type { Tag } from '../ans104/index.js';
 import type { CuRoutesApi } from '../cu/index.js';
-import type { Placement } from '../su/index.js';
+import { SU_READS, type Placement, type SuReads } from '../su/index.js';
 import { owner } from './placement.js';
 
 export const CU_SERVICE = 'svc/cu';
@@ -37,17 +37,29 @@ export function routedCuApi(local: CuRoutesApi, caller: Caller, p: Placement, ti
   };
 }
 
-/** What the SU service answers for other nodes. */
-export interface SuService {
+/** What the SU service answers for other nodes: its reads, and a process's spawn tags (for the MU). */
+export interface SuService extends SuReads {
   processTags(processId: string): Promise<Tag[] | undefined>;
 }
 
+export const SU_SERVICE_METHODS = [...SU_READS, 'processTags'] as const;
+
+/** The SU's reads and lookups, each answered by the owner of the process it is about. */
 export function routedSuService(local: SuService, caller: Caller, p: Placement, timeoutMs: number): SuService {
+  const at = (processId: string): SuService => {
+    const o = p.owner(processId);
+    return o === p.self ? local : (serviceProxy<SuService>(caller, { name: SU_SERVICE, node: o }, [...SU_SERVICE_METHODS], timeoutMs) as SuService);
+  };
   return {
-    processTags(processId) {
-      const o = p.owner(processId);
-      if (o === p.self) return local.processTags(processId);
-      return serviceProxy<SuService>(caller, { name: SU_SERVICE, node: o }, ['processTags'], timeoutMs).processTags(processId);
+    processTags: (pid) => at(pid).processTags(pid),
+    hosts: (pid) => at(pid).hosts(pid),
+    process: (pid) => at(pid).process(pid),
+    latest: (pid) => at(pid).latest(pid),
+    page: (pid, q) => at(pid).page(pid, q),
+    async find(id, pid) {
+      if (pid) return at(pid).find(id, pid);
+      // Without a process id: this node's log, then the owner of `id` as a process id.
+      return (await local.find(id)) ?? (p.owner(id) === p.self ? undefined : at(id).find(id));
     },
   };
 }

@@ -11,6 +11,7 @@ import type { Wallet } from '../ans104/wallet.js';
 import { AssignmentSigner, assignmentSignPool } from './assignment.js';
 import { SuClient, type NameRegistry, type Placement } from './client.js';
 import { SuReader } from './reader.js';
+import type { SuReads } from './reads.js';
 import type { SuReplica } from './replica.js';
 import { suRoutes } from './routes.js';
 import type { SuRuntime } from './sequencer.js';
@@ -41,8 +42,8 @@ export interface Su {
   store: SuStore;
   reader: SuReader;
   pool: SignPool | undefined;
-  /** The routes, for an HTTP listener to mount (under `/su`). */
-  routes(client: SuClient): FastifyPluginAsync;
+  /** The routes, for an HTTP listener to mount (under `/su`); `reads` routes reads in a cluster. */
+  routes(client: SuClient, reads?: SuReads): FastifyPluginAsync;
   /** Stops the signing threads (after the sequencers have stopped). */
   close(): Promise<void>;
 }
@@ -69,7 +70,7 @@ export function createSu(o: SuOptions): Su {
     store,
     reader,
     pool,
-    routes: (client) => suRoutes({ client, reader, address: o.wallet.address, blockHeight, now, clustered: o.replica !== undefined }),
+    routes: (client, reads) => suRoutes({ client, reader, address: o.wallet.address, blockHeight, now, clustered: o.replica !== undefined, ...(reads ? { reads } : {}) }),
     close: async () => {
       await pool?.close();
     },
@@ -81,6 +82,7 @@ export function suClient(caller: Caller, names: NameRegistry, supervisor: string
 }
 
 export { SuClient, SchedulerUnavailable, sequencerName, type Placement } from './client.js';
+export { localReads, SU_READS, type SuReads } from './reads.js';
 export { LogDiverged, NotOwner, type ReplicaWriter, type SuReplica } from './replica.js';
 export { SuReader, type SuEntry, type Page, type PageQuery } from './reader.js';
 export { SuStore, type ProcessRecord, type SlotRecord } from './store.js';

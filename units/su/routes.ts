@@ -25,6 +25,7 @@ import { SchedulerUnavailable, type SuClient } from './client.js';
 import { messageJson, pageJson, processJson } from './json.js';
 import { DEFAULT_PAGE_LIMIT, type PageQuery, type SuReader } from './reader.js';
 import type { ScheduleReply } from './sequencer.js';
+import { localReads, type SuReads } from './reads.js';
 import { isTxId, validateItem } from './validate.js';
 
 export const SU_BODY_LIMIT = 10 * 1024 * 1024;
@@ -44,6 +45,8 @@ export interface SuRoutesDeps {
    * sequencer's answer, not this node's LMDB.
    */
   clustered?: boolean;
+  /** The read side (default: this node's reader; in a cluster: the owners', over the bus). */
+  reads?: SuReads;
 }
 
 /** A 4xx answer with a reason. */
@@ -83,6 +86,7 @@ function scheduled(r: ScheduleReply, id: (ok: { assignmentId: string; messageId:
 }
 
 export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
+  const reads = d.reads ?? localReads(d.reader);
   return async (app) => {
     // Every body is a data item, whatever its Content-Type says.
     app.removeAllContentTypeParsers();
@@ -145,14 +149,14 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
 
     app.get('/processes/:processId', async (req) => {
       const processId = txId((req.params as { processId: string }).processId, 'process id');
-      const info = d.reader.processSync(processId);
+      const info = await reads.process(processId);
       if (!info) throw new BadRequest(`Process not found: ${processId.slice(0, 64)}`);
       return processJson(info.spawn, info.first);
     });
 
     app.get('/:id/latest', async (req) => {
       const id = txId((req.params as { id: string }).id, 'process id');
-      const e = d.reader.latest(id);
+      const e = await reads.latest(id);
       if (!e) throw new BadRequest(`Process not found: ${id.slice(0, 64)}`);
       return messageJson(e);
     });
@@ -162,7 +166,7 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
       const q = req.query as Query;
       const pidParam = one(q, 'process-id');
       const processId = pidParam === undefined ? undefined : txId(pidParam, 'process-id');
-      if (d.reader.hosts(id) && (processId === undefined || processId === id)) {
+      if ((processId === undefined || processId === id) && (await reads.hosts(id))) {
         const query: PageQuery = { limit: Math.min(integer(q, 'limit', 1) ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT) };
         const from = integer(q, 'from', 0);
         const to = integer(q, 'to', 0);
@@ -172,9 +176,9 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
         if (to !== undefined) query.to = to;
         if (fromNonce !== undefined) query.fromNonce = fromNonce;
         if (toNonce !== undefined) query.toNonce = toNonce;
-        return pageJson(d.reader.page(id, query));
+        return pageJson(await reads.page(id, query));
       }
-      const e = d.reader.find(id, processId);
+      const e = await reads.find(id, processId);
       if (!e) throw new BadRequest('Message or Process not found');
       return messageJson(e);
     });
