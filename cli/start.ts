@@ -13,7 +13,7 @@ import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
-import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE } from '../units/cluster/routing.js';
+import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
@@ -88,8 +88,9 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   });
   const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs, place);
   // Clustered, a process's log reaches this node's LMDB when its sequencer starts here (and
-  // catches up from the stream): the CU starts it before reading.
-  const reader = place ? caughtUp(su.reader, client) : su.reader;
+  // catches up from the stream): reads start it first when the stream is ahead.
+  const fresh = replica ? caughtUp(su.reader, client, replica.log) : undefined;
+  const reader = fresh ? fresh.reader : su.reader;
   let cu: Cu;
   try {
     // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
@@ -110,7 +111,14 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   sec.schedulers.add(localScheduler(su, client, () => (url ? `${url}/su` : undefined)));
   const cuApi = cu.api(node);
   const localSu = muScheduler(su.reader, client, su.address);
-  const suService = place ? routedSuService(localSu, node, place, config.su.callTimeoutMs) : localSu;
+  // What this node answers about the processes it owns (to itself and, as `svc/su`, to others).
+  const ownSu: SuService | undefined = fresh
+    ? {
+        ...fresh.reads,
+        processTags: async (pid) => (await fresh.ensure(pid), localSu.processTags(pid)),
+      }
+    : undefined;
+  const suService = place && ownSu ? routedSuService(ownSu, node, place, config.su.callTimeoutMs) : localSu;
   const cuRoutesApi = place ? routedCuApi(cuApi, node, place, Math.max(config.cu.resultWaitMs, 60_000) + 5_000) : cuApi;
   const mu = createMu({
     store,
@@ -149,7 +157,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       { prefix: '/graphql', plugin: gateway.routes() },
       { prefix: '/', plugin: gateway.rawRoutes() },
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
-      { prefix: '/su', plugin: su.routes(client) },
+      { prefix: '/su', plugin: su.routes(client, place ? (suService as SuService) : undefined) },
       { prefix: '/cu', plugin: cu.routes(cuRoutesApi) },
       { prefix: '/sec', plugin: sec.routes(node) },
     ],
@@ -160,7 +168,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       // Clustered: what other nodes ask of this node's SU and CU about the processes it owns.
       ...(place
         ? [
-            { id: 'su-service', start: { behaviour: service, args: { impl: localSu, methods: ['processTags'] }, options: { name: SU_SERVICE } } },
+            { id: 'su-service', start: { behaviour: service, args: { impl: ownSu, methods: SU_SERVICE_METHODS }, options: { name: SU_SERVICE } } },
             { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: ['result', 'results', 'dryRun', 'state', 'cron'] }, options: { name: CU_SERVICE } } },
           ]
         : []),
