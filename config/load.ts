@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** A configuration that does not validate; the message lists every bad field. */
@@ -23,6 +24,10 @@ function num(name: string, raw: string): number {
  * Defaults, then environment (AOTP_*), then explicit overrides (CLI flags); validated once.
  * `AOTP_NATS` is a comma-separated list of NATS URLs and switches the node to the NATS bus.
  * `AOTP_SU_WALLET` (a wallet file) and `AOTP_SU_WALLET_KIND` (ed25519 | rsa) set the SU's wallet.
+ * `AOTP_NATS_USER` and `AOTP_NATS_PASS` (both), or `AOTP_NATS_TOKEN`, are the NATS credentials, so
+ * that secrets need not be on the command line or in a config file; they apply when NATS is
+ * configured at all (AOTP_NATS or `nats` in the overrides), and `nats.user`/`pass`/`token` in the
+ * overrides win. TLS files in `nats.tls` must be readable here, or this throws a ConfigError.
  */
 export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
@@ -35,13 +40,28 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
   if (env.AOTP_SU_WALLET) su.wallet = env.AOTP_SU_WALLET;
   if (env.AOTP_SU_WALLET_KIND) su.walletKind = env.AOTP_SU_WALLET_KIND;
   if (Object.keys(su).length > 0) raw.su = su;
+  const natsAuth: Record<string, string> = {};
+  if (env.AOTP_NATS_USER) natsAuth.user = env.AOTP_NATS_USER;
+  if (env.AOTP_NATS_PASS) natsAuth.pass = env.AOTP_NATS_PASS;
+  if (env.AOTP_NATS_TOKEN) natsAuth.token = env.AOTP_NATS_TOKEN;
   const { su: suOverrides, ...rest } = overrides;
   Object.assign(raw, rest);
   if (suOverrides !== undefined) raw.su = { ...su, ...(suOverrides as object) };
+  if (typeof raw.nats === 'object' && raw.nats !== null && Object.keys(natsAuth).length > 0) raw.nats = { ...natsAuth, ...raw.nats };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const tls = parsed.data.nats?.tls;
+  for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+    const file = tls?.[key];
+    if (file === undefined) continue;
+    try {
+      readFileSync(file);
+    } catch (e) {
+      throw new ConfigError(`invalid configuration:\n  nats.tls.${key}: cannot read ${file}: ${(e as Error).message}`);
+    }
   }
   return parsed.data;
 }

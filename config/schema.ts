@@ -8,6 +8,24 @@ const nodeName = z
   .regex(/^[A-Za-z0-9_-]+$/, 'use letters, digits, _ and - only')
   .max(64);
 
+const filePath = z.string().min(1, 'must be a non-empty file path');
+
+/** TLS to the NATS servers (PEM files; the CA is needed when the server's certificate is not publicly trusted). */
+export const NatsTlsSchema = z
+  .object({
+    caFile: filePath.optional(),
+    /** A client certificate and its key, for servers that verify clients (both or neither). */
+    certFile: filePath.optional(),
+    keyFile: filePath.optional(),
+    /** TLS before the NATS INFO (the server needs `handshake_first`, nats-server 2.10+). */
+    handshakeFirst: z.boolean().optional(),
+  })
+  .strict()
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+    message: 'certFile and keyFile go together: give both or neither',
+    path: ['keyFile'],
+  });
+
 export const NatsConfigSchema = z.object({
   servers: z.array(z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'must look like nats://host:port')).min(1),
   /** Subject prefix shared by one cluster's nodes. */
@@ -25,7 +43,10 @@ export const NatsConfigSchema = z.object({
   leaseTtlMs: z.number().int().min(500).default(20_000),
   /** Replicas of the lease bucket and the replicated SU log (1 for a single nats-server). */
   replicas: z.number().int().min(1).max(5).default(3),
-});
+  tls: NatsTlsSchema.optional(),
+})
+  .refine((n) => n.user === undefined || n.pass !== undefined, { message: 'nats.user is set but nats.pass is not: give both', path: ['pass'] })
+  .refine((n) => n.pass === undefined || n.user !== undefined, { message: 'nats.pass is set but nats.user is not: give both', path: ['user'] });
 
 export const SuConfigSchema = z
   .object({

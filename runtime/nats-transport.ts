@@ -71,12 +71,16 @@ export class NatsTransport implements Transport {
   async start(self: { name: string; creation: number }, handlers: TransportHandlers): Promise<void> {
     this.self = self;
     this.handlers = handlers;
+    // The first connect fails fast (bad credentials, TLS, nobody listening); only later drops reconnect forever.
     this.nc = await connect({
       servers: this.options.servers,
       name: `aotp-${self.name}`,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       ...this.options.auth,
+    }).catch((e: Error & { code?: string }) => {
+      const why = e.code === 'AUTHORIZATION_VIOLATION' ? 'NATS authorization failed (check nats.user/pass or nats.token)' : 'cannot connect to NATS';
+      throw Object.assign(new Error(`${why} at ${[this.options.servers].flat().join(', ')}: ${e.message}`, { cause: e }), { code: e.code });
     });
     const frames = this.nc.subscribe(`${this.prefix}.node.${self.name}`, {
       callback: (err, msg) => {
