@@ -7,6 +7,25 @@ import { drain } from './drain.js';
 import { clusterStatus, formatStatus } from './status.js';
 import { formatVerdict, verifyCluster } from './verify.js';
 
+/** The flags every operator command that joins the bus takes. */
+const BUS_OPTIONS = {
+  nats: { type: 'string' },
+  cluster: { type: 'string' },
+  user: { type: 'string' },
+  pass: { type: 'string' },
+  token: { type: 'string' },
+} as const;
+
+/** NATS URLs (flag or AOTP_NATS) and credentials (flags or AOTP_NATS_USER/PASS/TOKEN). */
+function busOf(values: { nats?: string; user?: string; pass?: string; token?: string }) {
+  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const user = values.user ?? process.env.AOTP_NATS_USER;
+  const pass = values.pass ?? process.env.AOTP_NATS_PASS;
+  const token = values.token ?? process.env.AOTP_NATS_TOKEN;
+  const auth = { ...(user ? { user } : {}), ...(pass ? { pass } : {}), ...(token ? { token } : {}) };
+  return { servers, auth };
+}
+
 const USAGE = `usage: aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
        aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]
        aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]
@@ -17,21 +36,17 @@ async function chaosCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      nats: { type: 'string' },
-      cluster: { type: 'string' },
+      ...BUS_OPTIONS,
       seed: { type: 'string' },
       'duration-ms': { type: 'string' },
       'kill-rate': { type: 'string' },
       'kill-pattern': { type: 'string' },
       'pause-rate': { type: 'string' },
       'pause-ms': { type: 'string' },
-      user: { type: 'string' },
-      pass: { type: 'string' },
-      token: { type: 'string' },
     },
     strict: true,
   });
-  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const { servers, auth } = busOf(values);
   if (servers.length === 0) {
     console.error('aotp chaos: --nats URL[,URL] (or AOTP_NATS) is required');
     return 2;
@@ -43,7 +58,6 @@ async function chaosCommand(argv: string[]): Promise<number> {
     return n;
   };
   const seed = num(values.seed, Math.floor(Math.random() * 2 ** 31), 'seed');
-  const auth = { ...(values.user ? { user: values.user } : {}), ...(values.pass ? { pass: values.pass } : {}), ...(values.token ? { token: values.token } : {}) };
   console.log(`chaos run, seed ${seed}`);
   const report = await runChaos(
     {
@@ -68,23 +82,18 @@ async function drainCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      nats: { type: 'string' },
+      ...BUS_OPTIONS,
       node: { type: 'string' },
-      cluster: { type: 'string' },
       undo: { type: 'boolean' },
       'timeout-ms': { type: 'string' },
-      user: { type: 'string' },
-      pass: { type: 'string' },
-      token: { type: 'string' },
     },
     strict: true,
   });
-  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const { servers, auth } = busOf(values);
   if (servers.length === 0 || !values.node) {
     console.error('aotp drain: --nats URL[,URL] and --node NAME are required');
     return 2;
   }
-  const auth = { ...(values.user ? { user: values.user } : {}), ...(values.pass ? { pass: values.pass } : {}), ...(values.token ? { token: values.token } : {}) };
   const r = await drain({
     servers,
     node: values.node,
@@ -101,22 +110,17 @@ async function verifyCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      nats: { type: 'string' },
-      cluster: { type: 'string' },
+      ...BUS_OPTIONS,
       'data-dir': { type: 'string', multiple: true },
       json: { type: 'boolean' },
-      user: { type: 'string' },
-      pass: { type: 'string' },
-      token: { type: 'string' },
     },
     strict: true,
   });
-  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const { servers, auth } = busOf(values);
   if (servers.length === 0) {
     console.error('aotp verify: --nats URL[,URL] (or AOTP_NATS) is required');
     return 2;
   }
-  const auth = { ...(values.user ? { user: values.user } : {}), ...(values.pass ? { pass: values.pass } : {}), ...(values.token ? { token: values.token } : {}) };
   const v = await verifyCluster({ servers, ...(values.cluster ? { cluster: values.cluster } : {}), dataDirs: values['data-dir'] ?? [], auth });
   console.log(values.json ? JSON.stringify(v, null, 2) : formatVerdict(v));
   return v.violations === 0 ? 0 : 1;
@@ -126,21 +130,16 @@ async function status(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      nats: { type: 'string' },
-      cluster: { type: 'string' },
+      ...BUS_OPTIONS,
       json: { type: 'boolean' },
-      user: { type: 'string' },
-      pass: { type: 'string' },
-      token: { type: 'string' },
     },
     strict: true,
   });
-  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const { servers, auth } = busOf(values);
   if (servers.length === 0) {
     console.error('aotp status: --nats URL[,URL] (or AOTP_NATS) is required');
     return 2;
   }
-  const auth = { ...(values.user ? { user: values.user } : {}), ...(values.pass ? { pass: values.pass } : {}), ...(values.token ? { token: values.token } : {}) };
   const s = await clusterStatus({ servers, ...(values.cluster ? { cluster: values.cluster } : {}), auth });
   console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
   return 0;

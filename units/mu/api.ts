@@ -7,7 +7,7 @@
 import { CallError, type Caller } from '../../runtime/index.js';
 import { parseDataItem, verifyDataItem, InvalidDataItem } from '../ans104/index.js';
 import { isTxId, validateItem } from '../su/validate.js';
-import { assignJobId, isTerminal, jobName, type JobRecord } from './job.js';
+import { assignJobId, isTerminal, type JobRecord } from './job.js';
 import { startJob, startMonitor, stopMonitor, type NameRegistry } from './launcher.js';
 import type { PushJobRequest, ScheduledReply } from './push-job.js';
 import type { MuRuntime } from './push-job.js';
@@ -139,10 +139,6 @@ export class MuApi {
     const job = this.mu.store.job(id);
     if (!job) throw new MuError(404, `No push job ${id.slice(0, 100)}`);
     return { job: jobView(job), push: this.mu.store.push(job.root).map(jobView) };
-  }
-
-  running(id: string): boolean {
-    return this.names.whereis(jobName(id)) !== undefined;
   }
 
   private async checkSigned(raw: Uint8Array): Promise<void> {

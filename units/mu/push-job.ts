@@ -56,9 +56,13 @@ const transient = (e: unknown) => {
   return name === 'SchedulerUnavailable' || name === 'CallError' || (name === 'CuError' && (e as { status?: number }).status === 503);
 };
 
+/** What `scheduled` answers once the job is past its schedule stage. */
+const scheduledReply = (job: JobRecord): ScheduledReply =>
+  job.stage === 'failed' && job.slot === undefined ? { error: job.reason ?? 'failed' } : { ok: { slot: job.slot, stage: job.stage } };
+
 function answerWaiting(s: State, ctx: ActorContext): void {
   if (s.job.stage === 'schedule') return;
-  const reply: ScheduledReply = s.job.stage === 'failed' && s.job.slot === undefined ? { error: s.job.reason ?? 'failed' } : { ok: { slot: s.job.slot, stage: s.job.stage } };
+  const reply = scheduledReply(s.job);
   for (const from of s.waiting) ctx.reply(from, reply);
   s.waiting = [];
 }
@@ -148,8 +152,7 @@ export const pushJob: Behaviour<PushJobArgs, State> = {
       s.waiting.push(from);
       return { noreply: true, state: s };
     }
-    const reply: ScheduledReply = s.job.stage === 'failed' && s.job.slot === undefined ? { error: s.job.reason ?? 'failed' } : { ok: { slot: s.job.slot, stage: s.job.stage } };
-    return { reply, state: s };
+    return { reply: scheduledReply(s.job), state: s };
   },
 
   async handleInfo(msg: Info, s, ctx) {
