@@ -30,7 +30,7 @@ let owner: string;
 
 beforeAll(async () => {
   dir = tempDir('aotp-e2e-');
-  n = await node(dir);
+  n = await node(dir, { mu: { cronPollMs: 100 }, cu: { cronSafetyMs: 200 } });
   info = await (await fetch(`${n.url}/`)).json();
   ao = connect({ MODE: 'legacy', MU_URL: info.mu, CU_URL: info.cu, GRAPHQL_URL: info.graphql, noLog: true } as never) as unknown as LegacyAo;
   // aoconnect's signer takes an Arweave (RSA) JWK.
@@ -93,5 +93,83 @@ describe('aoconnect end to end', () => {
     expect(n.mu.store.monitor(a)).toBeDefined();
     await ao.unmonitor({ process: a, signer });
     expect(n.mu.store.monitor(a)).toBeUndefined();
+  });
+
+  it('a ping-pong of 100 rounds through outbox recursion, with push jobs and process actors killed mid-run', async () => {
+    const module = info.modules['aos-2.0.4-wasm32']!;
+    const [a, b] = await Promise.all([spawnAos(module), spawnAos(module)]);
+    await evalIn(b, `Pings = 0; Handlers.add("ping", Handlers.utils.hasMatchingTag("Action", "Ping"), function (msg) Pings = Pings + 1; Send({ Target = msg.From, Action = "Pong", Data = msg.Data }) end); return 1`);
+    await evalIn(a, `Pongs = 0; Handlers.add("pong", Handlers.utils.hasMatchingTag("Action", "Pong"), function (msg) Pongs = Pongs + 1; if Pongs < 100 then Send({ Target = msg.From, Action = "Ping", Data = tostring(Pongs) }) end end); return 1`);
+    // Kill every push job now and then while the rally runs, and every third time the two
+    // process actors too (each comes back from its checkpoint and replays, which takes a while).
+    let kills = 0;
+    let tick = 0;
+    const chaos = setInterval(() => (kills += n.node.kill(++tick % 3 === 0 ? /^(mu\/job\/|cu\/)/ : /^mu\/job\//).length), 250);
+    const { message } = await evalIn(a, `Send({ Target = "${b}", Action = "Ping", Data = "0" }); return "serve"`);
+    let jobs;
+    try {
+      jobs = await n.mu.store.settled(message, 120_000);
+    } finally {
+      clearInterval(chaos);
+    }
+    expect(jobs.filter((j) => j.stage !== 'done').map((j) => `${j.depth} ${j.stage} ${j.reason}`)).toEqual([]);
+    expect(kills).toBeGreaterThan(0);
+    const count = async (p: string, v: string) => lastLine(await ao.dryrun({ process: p, tags: [{ name: 'Action', value: 'Eval' }], data: `return ${v}`, Owner: owner }));
+    expect(await count(a, 'Pongs')).toBe('100');
+    expect(await count(b, 'Pings')).toBe('100');
+    // Each pushed message got exactly one slot.
+    for (const p of [a, b]) {
+      const ids = (await n.su.reader.read(p, 0)).map((e) => e.messageId);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+    expect((await n.su.reader.read(b, 1)).filter((e) => e.message !== null).length).toBe(1 + 100);
+  }, 180_000);
+
+  it('a process spawns a child whose boot code answers its parent', async () => {
+    const module = info.modules['aos-2.0.4-wasm32']!;
+    const parent = await spawnAos(module);
+    const childCode = 'Handlers.add("ping", Handlers.utils.hasMatchingTag("Action", "Ping"), function (msg) Send({ Target = msg.From, Action = "Pong", Data = "child " .. ao.id }) end)';
+    await evalIn(
+      parent,
+      `Heard = nil
+Handlers.add("spawned", Handlers.utils.hasMatchingTag("Action", "Spawned"), function (msg) Child = msg.Process; Send({ Target = msg.Process, Action = "Ping" }) end)
+Handlers.add("pong", Handlers.utils.hasMatchingTag("Action", "Pong"), function (msg) Heard = msg.Data end)
+return 1`,
+    );
+    const { message } = await evalIn(parent, `Spawn("${module}", { Data = ${JSON.stringify(childCode)}, ["On-Boot"] = "Data", Authority = "${info.addresses.mu}" }); return "spawning"`);
+    await n.mu.store.settled(message);
+    const child = lastLine(await ao.dryrun({ process: parent, tags: [{ name: 'Action', value: 'Eval' }], data: 'return Child', Owner: owner }));
+    expect(child).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(lastLine(await ao.dryrun({ process: parent, tags: [{ name: 'Action', value: 'Eval' }], data: 'return Heard', Owner: owner }))).toBe(`child ${child}`);
+  });
+
+  it('monitor makes a cron process tick and push; unmonitor stops it', async () => {
+    const module = info.modules['aos-2.0.4-wasm32']!;
+    const sink = await spawnAos(module);
+    const ticker = await ao.spawn({
+      module,
+      scheduler: info.addresses.su,
+      signer,
+      tags: [
+        { name: 'Authority', value: info.addresses.mu },
+        { name: 'Cron-Interval', value: '1-second' },
+        { name: 'Cron-Tag-Action', value: 'Tick' },
+      ],
+    });
+    await evalIn(sink, `Ticks = 0; Handlers.add("tock", Handlers.utils.hasMatchingTag("Action", "Tock"), function (msg) Ticks = Ticks + 1 end); return 1`);
+    await evalIn(ticker, `Handlers.add("tick", Handlers.utils.hasMatchingTag("Action", "Tick"), function (msg) Send({ Target = "${sink}", Action = "Tock" }) end); return 1`);
+    const ticked = new Promise<void>((resolve) => {
+      const off = n.mu.store.onJob((j) => {
+        if (j.processId === sink && j.stage === 'done' && j.root.startsWith(`cron/${ticker}/`)) {
+          off();
+          resolve();
+        }
+      });
+    });
+    await ao.monitor({ process: ticker, signer });
+    await ticked;
+    expect(Number(lastLine(await ao.dryrun({ process: sink, tags: [{ name: 'Action', value: 'Eval' }], data: 'return Ticks', Owner: owner })))).toBeGreaterThan(0);
+    await ao.unmonitor({ process: ticker, signer });
+    expect(n.node.whereis(`mu/cron/${ticker}`)).toBeUndefined();
   });
 });

@@ -113,6 +113,8 @@ export class ProcessEngine {
   private writes: Promise<unknown>[] = [];
   private unwritten: (ResultRecord | CronResult)[] = [];
   private closed = false;
+  /** Its actor was killed: a handler of it still running must neither evaluate nor record. */
+  private killed = false;
 
   private constructor(
     readonly processId: string,
@@ -171,6 +173,7 @@ export class ProcessEngine {
   // --- the evaluator --------------------------------------------------------------------------
 
   private async thread(): Promise<Evaluator> {
+    if (this.killed) throw new Error(`the process actor of ${this.processId} was killed`);
     if (this.evaluator?.alive) return this.evaluator;
     this.evaluator = await this.cu.pool.acquire();
     if (this.closed) {
@@ -402,6 +405,9 @@ export class ProcessEngine {
       return undefined;
     } catch (e) {
       if (e instanceof EvaluatorTimeout) return { trap: `Compute limit: evaluation exceeded ${e.ms} ms and was stopped`, ms: e.ms };
+      // The thread was stopped because the actor was killed, not because of the message: no
+      // error result may be recorded for it (the restarted actor evaluates it again).
+      if (this.killed) throw new Error(`the process actor of ${this.processId} was killed`);
       if (e instanceof EvaluatorGone) return { trap: `evaluation failed: ${e.message}`, ms: 0 };
       throw e;
     }
@@ -548,6 +554,7 @@ export class ProcessEngine {
 
   /** For an actor killed without running terminate: stop the thread now. */
   kill(): void {
+    this.killed = true;
     this.closed = true;
     void this.evaluator?.terminate();
     this.evaluator = undefined;

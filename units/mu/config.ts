@@ -8,7 +8,7 @@ export const MuConfigSchema = z
     /** Kind of the wallet created on first start. It signs every outbox message, so processes list its address in `Authority`. */
     walletKind: z.enum(['ed25519', 'rsa']).default('ed25519'),
     /** Longest chain of messages caused by one push (the client's message is depth 0). */
-    maxDepth: z.number().int().min(0).default(64),
+    maxDepth: z.number().int().min(0).default(256),
     /** Most outbox items (messages, spawns, assignment targets) one evaluation may push. */
     maxFanOut: z.number().int().min(1).default(256),
     /** Backoff while the SU or CU is out of reach or a result is not ready: first delay, cap, and tries before a job fails. */
