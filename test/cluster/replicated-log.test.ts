@@ -172,4 +172,26 @@ describe('replicated log', () => {
     expect(report).toMatchObject({ slots: 70, fences: 2, gaps: 0, duplicates: 0, clean: true });
     expect(report.local).toEqual({ records: 70, missing: 0, extra: 0, mismatched: 0 });
   });
+
+  it('a run is stored as few messages as fit (big items split it), and reads back slot by slot from any slot', async () => {
+    const pid = randomId();
+    const w = await LogWriter.open(log1, pid, 1, 'node-a');
+    const recs = slotRecords(pid, 0, 12).map((r, i) => (i % 4 === 3 ? { ...r, item: new Uint8Array(300 * 1024) } : r));
+    const before = (await log1.tail(pid))!.seq;
+    await w.appendRun(recs);
+    const entries = await log1.read(pid);
+    const slots = entries.filter((e) => e.kind === 'slot');
+    expect(slots.map((e) => e.slot)).toEqual(recs.map((r) => r.slot));
+    // Fewer messages than slots, more than one (the 300 KiB items do not all fit in one).
+    const messages = new Set(slots.map((e) => e.seq));
+    expect(messages.size).toBeGreaterThan(1);
+    expect(messages.size).toBeLessThan(recs.length);
+    expect(Math.min(...messages)).toBeGreaterThan(before);
+    expect((await log1.tail(pid))!.slot).toBe(11);
+    for (const from of [0, 2, 5, 11]) expect((await w.missing(from)).map((r) => r.slot)).toEqual(recs.slice(from).map((r) => r.slot));
+    expect(verify(pid, entries).clean).toBe(true);
+    // Another writer's run after it is refused by the stream, as a single slot's would be.
+    const stale = await log2.appendRun(pid, slotRecords(pid, 12, 2, recs[11]!), before, 1).catch((e) => e);
+    expect(stale).toBeInstanceOf(StaleWriter);
+  });
 });

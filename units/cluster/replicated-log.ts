@@ -75,9 +75,13 @@ const H_KIND = 'Aotp-Kind';
 const H_SLOT = 'Aotp-Slot';
 const H_TOKEN = 'Aotp-Token';
 const H_HOLDER = 'Aotp-Holder';
+const H_LAST = 'Aotp-Last';
 const H_MSGID = 'Nats-Msg-Id';
 
-type Draft = { kind: 'slot'; record: SlotRecord } | { kind: 'fence'; slot: number; holder: string };
+type Draft = { kind: 'slot'; record: SlotRecord } | { kind: 'fence'; slot: number; holder: string } | { kind: 'run'; records: SlotRecord[] };
+
+/** Most bytes of slot records packed into one stream message (NATS' max_payload is 1 MiB by default). */
+const RUN_BYTES = 512 * 1024;
 
 export class ReplicatedLog {
   readonly stream: string;
@@ -134,30 +138,36 @@ export class ReplicatedLog {
 
   /** The last entry of `processId`'s subject, or null when it has none. */
   async tail(processId: string): Promise<LogEntry | null> {
-    return this.get(processId, { last_by_subj: this.subject(processId) });
+    return (await this.get(processId, { last_by_subj: this.subject(processId) })).at(-1) ?? null;
   }
 
   /** The first entry of `processId` at stream sequence `seq` or after it, or null. */
   async entryAtOrAfter(processId: string, seq: number): Promise<LogEntry | null> {
+    return (await this.messageAtOrAfter(processId, seq))[0] ?? null;
+  }
+
+  /** The entries of the first message of `processId` at stream sequence `seq` or after it (a run holds several). */
+  private messageAtOrAfter(processId: string, seq: number): Promise<LogEntry[]> {
     return this.get(processId, { seq, next_by_subj: this.subject(processId) });
   }
 
-  /** The entry at stream sequence `seq` (of any process), or null. */
+  /** The (first) entry at stream sequence `seq` (of any process), or null. */
   async entryAt(seq: number): Promise<LogEntry | null> {
-    return this.get(undefined, { seq });
+    return (await this.get(undefined, { seq }))[0] ?? null;
   }
 
+  /** The entries of one stored message: one, or a run's slots, all with its sequence. */
   private async get(
     processId: string | undefined,
     q: { last_by_subj: string } | { seq: number; next_by_subj: string } | { seq: number },
-  ): Promise<LogEntry | null> {
+  ): Promise<LogEntry[]> {
     return retrying(
       async () => {
         try {
           const m = await this.jsm.streams.getMessage(this.stream, q);
-          return decodeEntry(processId ?? m.subject.slice(`${this.prefix}.log.`.length), m);
+          return decodeEntries(processId ?? m.subject.slice(`${this.prefix}.log.`.length), m);
         } catch (e) {
-          if (isNotFound(e)) return null;
+          if (isNotFound(e)) return [];
           throw e;
         }
       },
@@ -178,16 +188,17 @@ export class ReplicatedLog {
     if (fromSlot > 0) {
       while (lo < hi) {
         const mid = Math.floor((lo + hi) / 2);
-        const e = await this.entryAtOrAfter(processId, mid);
+        // A run message holds several slots: it is wanted if its last one is.
+        const e = (await this.messageAtOrAfter(processId, mid)).at(-1);
         if (e && e.slot >= fromSlot) hi = mid;
         else lo = mid + 1;
       }
     }
     for (let seq = lo; seq <= last.seq; ) {
-      const e = await this.entryAtOrAfter(processId, seq);
-      if (!e) return;
-      if (e.slot >= fromSlot) yield e;
-      seq = e.seq + 1;
+      const es = await this.messageAtOrAfter(processId, seq);
+      if (es.length === 0) return;
+      for (const e of es) if (e.slot >= fromSlot) yield e;
+      seq = es[0]!.seq + 1;
     }
   }
 
@@ -221,6 +232,11 @@ export class ReplicatedLog {
     return this.append(processId, { kind: 'slot', record }, expectedSeq, token);
   }
 
+  /** Appends consecutive slot records as one message after the entry at `expectedSeq`. */
+  appendRun(processId: string, records: SlotRecord[], expectedSeq: number, token: number): Promise<number> {
+    return this.append(processId, { kind: 'run', records }, expectedSeq, token);
+  }
+
   /** Appends a fence (`nextSlot`: the next slot its writer will append). */
   appendFence(processId: string, nextSlot: number, holder: string, expectedSeq: number, token: number): Promise<number> {
     return this.append(processId, { kind: 'fence', slot: nextSlot, holder }, expectedSeq, token);
@@ -233,15 +249,20 @@ export class ReplicatedLog {
    * earlier attempt).
    */
   private async append(processId: string, d: Draft, expectedSeq: number, token: number): Promise<number> {
-    const slot = d.kind === 'slot' ? d.record.slot : d.slot;
+    const slot = d.kind === 'slot' ? d.record.slot : d.kind === 'run' ? d.records[0]!.slot : d.slot;
     const msgId = `${processId}@${expectedSeq}`;
+    // Whether an entry found where this one should be is this one (an earlier attempt): a run
+    // is recognised by its first or its last record (entryAt gives the first, tail the last).
+    const mine = (e: LogEntry, r: SlotRecord) => e.kind === 'slot' && e.slot === r.slot && e.record.assignmentId === r.assignmentId;
     const ours = (e: LogEntry | null | undefined) =>
       !!e &&
-      e.kind === d.kind &&
-      e.slot === slot &&
       e.token === token &&
-      (e.kind === 'slot' ? d.kind === 'slot' && e.record.assignmentId === d.record.assignmentId : d.kind === 'fence' && e.holder === d.holder);
-    const body = d.kind === 'slot' ? pack(d.record) : new Uint8Array(0);
+      (d.kind === 'run'
+        ? mine(e, d.records[0]!) || mine(e, d.records[d.records.length - 1]!)
+        : e.kind === d.kind &&
+          e.slot === slot &&
+          (e.kind === 'slot' ? d.kind === 'slot' && e.record.assignmentId === d.record.assignmentId : d.kind === 'fence' && e.holder === d.holder));
+    const body = d.kind === 'slot' ? pack(d.record) : d.kind === 'run' ? pack(d.records) : new Uint8Array(0);
     try {
       const ack = await retrying(
         async () => {
@@ -250,6 +271,7 @@ export class ReplicatedLog {
           h.set(H_SLOT, String(slot));
           h.set(H_TOKEN, String(token));
           if (d.kind === 'fence') h.set(H_HOLDER, d.holder);
+          if (d.kind === 'run') h.set(H_LAST, String(d.records[d.records.length - 1]!.slot));
           const a = await this.js.publish(this.subject(processId), body, {
             headers: h,
             msgID: msgId,
@@ -330,10 +352,36 @@ export class LogWriter {
     return seq;
   }
 
-  /** Appends consecutive slots one after another (each waits for the previous one's ack). */
+  /**
+   * Appends consecutive slots as few messages as fit (up to RUN_BYTES of records each, one
+   * waiting for the previous one's ack). Rejects with StaleWriter when another writer appended.
+   */
   async appendRun(run: SlotRecord[]): Promise<void> {
-    for (const r of run) await this.append(r);
+    let i = 0;
+    while (i < run.length) {
+      let bytes = 0;
+      let j = i;
+      do bytes += sizeOf(run[j++]!);
+      while (j < run.length && bytes + sizeOf(run[j]!) <= RUN_BYTES);
+      const chunk = run.slice(i, j);
+      if (chunk[0]!.slot !== this.nextSlot) {
+        throw new Error(`${this.processId}: append of slot ${chunk[0]!.slot}, the log's next slot is ${this.nextSlot}`);
+      }
+      this.lastSeq = chunk.length === 1 ? await this.log.appendSlot(this.processId, chunk[0]!, this.lastSeq, this.token) : await this.log.appendRun(this.processId, chunk, this.lastSeq, this.token);
+      this.nextSlot = chunk[chunk.length - 1]!.slot + 1;
+      i = j;
+    }
   }
+}
+
+/** A slot record's bytes, roughly (its two items dominate). */
+const sizeOf = (r: SlotRecord) => r.assignment.byteLength + (r.item?.byteLength ?? 0) + 256;
+
+function decodeEntries(processId: string, m: StoredMsg): LogEntry[] {
+  if (m.header?.get(H_KIND) !== 'run') return [decodeEntry(processId, m)];
+  const token = Number(m.header.get(H_TOKEN));
+  const msgId = m.header.get(H_MSGID) || undefined;
+  return (unpack(m.data) as SlotRecord[]).map((record) => ({ kind: 'slot' as const, seq: m.seq, processId, slot: record.slot, token, record, ...(msgId ? { msgId } : {}) }));
 }
 
 function decodeEntry(processId: string, m: StoredMsg): LogEntry {
