@@ -143,9 +143,9 @@ describe('a three-node cluster under load', () => {
     expect(verdict.violations).toBe(0);
   }
 
-  it('spawns 30 processes through any node', async () => {
+  it('spawns 50 processes through any node', async () => {
     const module = randomBytes(32).toString('base64url');
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 50; i++) {
       const item = await spawnItem(module);
       expect(await post(pick(live()).url, item.raw)).toBe(200);
       processes.push(item.id);
