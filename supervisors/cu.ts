@@ -1,5 +1,6 @@
-import type { ActorContext, ChildSpec, Pid, StartResult } from '../runtime/index.js';
+import type { ChildSpec } from '../runtime/index.js';
 import { supervisorSpec } from '../runtime/index.js';
+import { namedStart } from './named-start.js';
 import type { CuRuntime } from '../units/cu/engine.js';
 import { CU_MANAGER, CU_PROCESSES, cuManager, type NameRegistry } from '../units/cu/manager.js';
 import { processActor, processName } from '../units/cu/process.js';
@@ -25,14 +26,7 @@ export interface CuTreeOptions {
  * - `cu`: the manager (starts actors, bounds how many are resident).
  */
 export function cuTree(cu: CuRuntime, o: CuTreeOptions): ChildSpec {
-  const start = async (ctx: ActorContext, extra?: unknown): Promise<StartResult> => {
-    const { processId } = extra as { processId: string };
-    const r = await ctx.spawnLink({ behaviour: processActor, args: { processId, cu } }, { name: processName(processId) });
-    if ('error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error) {
-      return { ok: (r.error as { already_started: Pid }).already_started };
-    }
-    return r;
-  };
+  const start = namedStart((ctx, { processId }: { processId: string }) => ctx.spawnLink({ behaviour: processActor, args: { processId, cu } }, { name: processName(processId) }));
   return {
     id: 'cu',
     type: 'supervisor',

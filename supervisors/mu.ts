@@ -1,5 +1,6 @@
-import type { ActorContext, ChildSpec, Pid, StartResult } from '../runtime/index.js';
+import type { ChildSpec } from '../runtime/index.js';
 import { supervisorSpec } from '../runtime/index.js';
+import { namedStart } from './named-start.js';
 import { jobName } from '../units/mu/job.js';
 import { MU_JOBS, MU_MONITORS, monitorName } from '../units/mu/launcher.js';
 import { cronMonitor } from '../units/mu/monitor.js';
@@ -15,17 +16,6 @@ export interface MuTreeOptions {
   cronPollMs: number;
 }
 
-/** A start whose name is taken answers with the running actor (as supervisors/su.ts). */
-const named =
-  (start: (ctx: ActorContext, extra: any) => Promise<StartResult>) =>
-  async (ctx: ActorContext, extra?: unknown): Promise<StartResult> => {
-    const r = await start(ctx, extra);
-    if ('error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error) {
-      return { ok: (r.error as { already_started: Pid }).already_started };
-    }
-    return r;
-  };
-
 /**
  * The Messenger Unit's subtree (rest_for_one: when a dynamic supervisor is restarted, the
  * resumer after it is too, and starts again every job and monitor that had not ended):
@@ -36,7 +26,7 @@ const named =
  * - `mu`: the resumer.
  */
 export function muTree(mu: MuRuntime, o: MuTreeOptions): ChildSpec {
-  const dynamic = (name: string, id: string, start: ReturnType<typeof named>): ChildSpec => ({
+  const dynamic = (name: string, id: string, start: ReturnType<typeof namedStart>): ChildSpec => ({
     id,
     type: 'supervisor',
     start: {
@@ -57,11 +47,11 @@ export function muTree(mu: MuRuntime, o: MuTreeOptions): ChildSpec {
       intensity: 3,
       period: 5,
       children: [
-        dynamic(MU_JOBS, 'jobs', named((ctx, { id }) => ctx.spawnLink({ behaviour: pushJob, args: { id, mu } }, { name: jobName(id) }))),
+        dynamic(MU_JOBS, 'jobs', namedStart((ctx, { id }) => ctx.spawnLink({ behaviour: pushJob, args: { id, mu } }, { name: jobName(id) }))),
         dynamic(
           MU_MONITORS,
           'monitors',
-          named((ctx, { processId }) => ctx.spawnLink({ behaviour: cronMonitor, args: { processId, mu, pollMs: o.cronPollMs } }, { name: monitorName(processId) })),
+          namedStart((ctx, { processId }) => ctx.spawnLink({ behaviour: cronMonitor, args: { processId, mu, pollMs: o.cronPollMs } }, { name: monitorName(processId) })),
         ),
         { id: 'resumer', start: { behaviour: resumer, args: { store: mu.store }, options: { name: MU_RESUMER } } },
       ],

@@ -1,5 +1,6 @@
-import type { ActorContext, ChildSpec, Pid, StartResult } from '../runtime/index.js';
+import type { ChildSpec } from '../runtime/index.js';
 import { supervisorSpec } from '../runtime/index.js';
+import { namedStart } from './named-start.js';
 import { sequencerName } from '../units/su/client.js';
 import { sequencer, type SuRuntime } from '../units/su/sequencer.js';
 
@@ -27,14 +28,7 @@ export interface SuTreeOptions {
  *   crashes every sequencer that writes); past it the subtree shuts down and the root decides.
  */
 export function suTree(su: SuRuntime, o: SuTreeOptions): ChildSpec {
-  const start = async (ctx: ActorContext, extra?: unknown): Promise<StartResult> => {
-    const { processId } = extra as { processId: string };
-    const r = await ctx.spawnLink({ behaviour: sequencer, args: { processId, su } }, { name: sequencerName(processId) });
-    if ('error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error) {
-      return { ok: (r.error as { already_started: Pid }).already_started };
-    }
-    return r;
-  };
+  const start = namedStart((ctx, { processId }: { processId: string }) => ctx.spawnLink({ behaviour: sequencer, args: { processId, su } }, { name: sequencerName(processId) }));
   return {
     id: 'su',
     type: 'supervisor',
