@@ -5,7 +5,7 @@
  * `chaos: true`. Killing whole nodes needs a hand on their OS processes: the library takes a
  * `killNode` callback for that (the tests pass one that SIGKILLs and restarts a child process).
  */
-import { NatsTransport, Node, STATUS_NAME } from '../runtime/index.js';
+import { NatsTransport, Node, prng, STATUS_NAME } from '../runtime/index.js';
 import { verifyCluster, type ClusterVerdict } from './verify.js';
 
 export interface ChaosOptions {
@@ -39,18 +39,6 @@ export interface ChaosReport {
   seed: number;
   actions: ChaosAction[];
   verdict?: ClusterVerdict;
-}
-
-/** mulberry32: a small seeded PRNG, so a run's choices can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const TICK_MS = 100;

@@ -27,3 +27,4 @@ export { NatsTransport, type NatsTransportOptions } from './nats-transport.js';
 export { createLogger, type Logger } from './logger.js';
 export { nodeStatus, STATUS_NAME, type NodeStatus, type StatusRequest } from './status.js';
 export { service, serviceProxy, ServiceError, type ServiceArgs, type ServiceCall } from './service.js';
+export { prng } from './prng.js';

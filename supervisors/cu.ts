@@ -1,6 +1,6 @@
 import type { ChildSpec } from '../runtime/index.js';
 import { supervisorSpec } from '../runtime/index.js';
-import { namedStart } from './named-start.js';
+import { namedChildren } from './named-children.js';
 import type { CuRuntime } from '../units/cu/engine.js';
 import { CU_MANAGER, CU_PROCESSES, cuManager, type NameRegistry } from '../units/cu/manager.js';
 import { processActor, processName } from '../units/cu/process.js';
@@ -26,7 +26,6 @@ export interface CuTreeOptions {
  * - `cu`: the manager (starts actors, bounds how many are resident).
  */
 export function cuTree(cu: CuRuntime, o: CuTreeOptions): ChildSpec {
-  const start = namedStart((ctx, { processId }: { processId: string }) => ctx.spawnLink({ behaviour: processActor, args: { processId, cu } }, { name: processName(processId) }));
   return {
     id: 'cu',
     type: 'supervisor',
@@ -35,19 +34,15 @@ export function cuTree(cu: CuRuntime, o: CuTreeOptions): ChildSpec {
       intensity: 3,
       period: 5,
       children: [
-        {
+        namedChildren({
           id: 'processes',
-          type: 'supervisor',
-          start: {
-            ...supervisorSpec({
-              strategy: 'simple_one_for_one',
-              intensity: o.intensity,
-              period: o.period,
-              children: [{ id: 'process', start, restart: 'transient', shutdown: o.shutdownMs }],
-            }),
-            options: { name: CU_PROCESSES },
-          },
-        },
+          name: CU_PROCESSES,
+          childId: 'process',
+          start: (ctx, { processId }: { processId: string }) => ctx.spawnLink({ behaviour: processActor, args: { processId, cu } }, { name: processName(processId) }),
+          intensity: o.intensity,
+          period: o.period,
+          shutdownMs: o.shutdownMs,
+        }),
         {
           id: 'manager',
           start: { behaviour: cuManager, args: { names: o.names, maxResident: cu.config.maxResident }, options: { name: CU_MANAGER } },

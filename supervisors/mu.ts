@@ -1,6 +1,6 @@
 import type { ChildSpec } from '../runtime/index.js';
 import { supervisorSpec } from '../runtime/index.js';
-import { namedStart } from './named-start.js';
+import { namedChildren } from './named-children.js';
 import { jobName } from '../units/mu/job.js';
 import { MU_JOBS, MU_MONITORS, monitorName } from '../units/mu/launcher.js';
 import { cronMonitor } from '../units/mu/monitor.js';
@@ -26,19 +26,7 @@ export interface MuTreeOptions {
  * - `mu`: the resumer.
  */
 export function muTree(mu: MuRuntime, o: MuTreeOptions): ChildSpec {
-  const dynamic = (name: string, id: string, start: ReturnType<typeof namedStart>): ChildSpec => ({
-    id,
-    type: 'supervisor',
-    start: {
-      ...supervisorSpec({
-        strategy: 'simple_one_for_one',
-        intensity: o.intensity,
-        period: o.period,
-        children: [{ id, start, restart: 'transient', shutdown: o.shutdownMs }],
-      }),
-      options: { name },
-    },
-  });
+  const limits = { intensity: o.intensity, period: o.period, shutdownMs: o.shutdownMs };
   return {
     id: 'mu',
     type: 'supervisor',
@@ -47,12 +35,14 @@ export function muTree(mu: MuRuntime, o: MuTreeOptions): ChildSpec {
       intensity: 3,
       period: 5,
       children: [
-        dynamic(MU_JOBS, 'jobs', namedStart((ctx, { id }) => ctx.spawnLink({ behaviour: pushJob, args: { id, mu } }, { name: jobName(id) }))),
-        dynamic(
-          MU_MONITORS,
-          'monitors',
-          namedStart((ctx, { processId }) => ctx.spawnLink({ behaviour: cronMonitor, args: { processId, mu, pollMs: o.cronPollMs } }, { name: monitorName(processId) })),
-        ),
+        namedChildren({ id: 'jobs', name: MU_JOBS, childId: 'jobs', start: (ctx, { id }) => ctx.spawnLink({ behaviour: pushJob, args: { id, mu } }, { name: jobName(id) }), ...limits }),
+        namedChildren({
+          id: 'monitors',
+          name: MU_MONITORS,
+          childId: 'monitors',
+          start: (ctx, { processId }) => ctx.spawnLink({ behaviour: cronMonitor, args: { processId, mu, pollMs: o.cronPollMs } }, { name: monitorName(processId) }),
+          ...limits,
+        }),
         { id: 'resumer', start: { behaviour: resumer, args: { store: mu.store }, options: { name: MU_RESUMER } } },
       ],
     }),

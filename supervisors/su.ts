@@ -1,6 +1,5 @@
 import type { ChildSpec } from '../runtime/index.js';
-import { supervisorSpec } from '../runtime/index.js';
-import { namedStart } from './named-start.js';
+import { namedChildren } from './named-children.js';
 import { sequencerName } from '../units/su/client.js';
 import { sequencer, type SuRuntime } from '../units/su/sequencer.js';
 
@@ -28,18 +27,11 @@ export interface SuTreeOptions {
  *   crashes every sequencer that writes); past it the subtree shuts down and the root decides.
  */
 export function suTree(su: SuRuntime, o: SuTreeOptions): ChildSpec {
-  const start = namedStart((ctx, { processId }: { processId: string }) => ctx.spawnLink({ behaviour: sequencer, args: { processId, su } }, { name: sequencerName(processId) }));
-  return {
+  return namedChildren({
     id: 'su',
-    type: 'supervisor',
-    start: {
-      ...supervisorSpec({
-        strategy: 'simple_one_for_one',
-        intensity: o.intensity,
-        period: o.period,
-        children: [{ id: 'sequencer', start, restart: 'transient', shutdown: o.shutdownMs }],
-      }),
-      options: { name: SEQUENCERS },
-    },
-  };
+    name: SEQUENCERS,
+    childId: 'sequencer',
+    start: (ctx, { processId }: { processId: string }) => ctx.spawnLink({ behaviour: sequencer, args: { processId, su } }, { name: sequencerName(processId) }),
+    ...o,
+  });
 }

@@ -18,6 +18,7 @@ import {
   formatReason,
   isDownMessage,
   isExitMessage,
+  prng,
   settle,
   supervisorSpec,
   whichChildren,
@@ -43,18 +44,6 @@ const TOTAL_CALLS = 15_000;
 /** A kill round after every KILL_EVERY completed calls, ROUNDS times. */
 const KILL_EVERY = 120;
 const ROUNDS = 100;
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A worker answers `ping` with its number, after yielding `spins` times (so calls overlap
