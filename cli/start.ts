@@ -83,6 +83,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     signers: config.su.signers ?? (wallet.kind === 'rsa' ? availableParallelism() : 0),
     idleMs: config.su.idleMs,
     maxRun: config.su.maxRun,
+    pageBytes: config.su.pageBytes,
     hosting: sec.hosting(wallet.address),
     ...(replica ? { replica } : {}),
   });

@@ -71,6 +71,8 @@ export const SuConfigSchema = z
     restartPeriod: z.number().int().min(1).default(5),
     /** How long an HTTP request waits for its sequencer, ms. */
     callTimeoutMs: z.number().int().min(1).default(30_000),
+    /** Item bytes one page of `GET /su/:processId` holds at most (a page always holds one entry). */
+    pageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
   })
   .strict();
 
