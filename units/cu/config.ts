@@ -27,6 +27,12 @@ export const CuConfigSchema = z
     evalTimeoutMs: z.number().int().min(1).default(30_000),
     /** Messages read from the SU per page (and sent to the evaluator as one batch). */
     readPage: z.number().int().min(1).max(10_000).default(256),
+    /**
+     * ... and item bytes per page (a page always holds one message). A process actor holds at
+     * most two pages (the one evaluated, the next one read ahead) and its evaluator one batch,
+     * so this bounds the message bytes evaluation buffers, however large the log's messages.
+     */
+    readPageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
     /** Messages evaluated before a process actor looks at its mailbox again. */
     stepMessages: z.number().int().min(1).default(256),
     /**
