@@ -4,11 +4,11 @@
  * restarted) is made again.
  */
 import { CallError, type Caller, type Pid } from '../../runtime/index.js';
-import { comparePositions, type CuRuntime, type Position } from './engine.js';
+import type { CuRuntime, Position } from './engine.js';
 import { CU_MANAGER, type EnsureReply, type ManagerRequest } from './manager.js';
 import { dryRunMessage, type EvalOutput } from './message.js';
 import type { ProcessReply, ProcessRequest, ProcessStatus } from './process.js';
-import type { CronRecord, ResultRecord } from './store.js';
+import { resultsPage, type ResultsPage } from './results.js';
 
 /** An error with the HTTP status that says what kind it is. */
 export class CuError extends Error {
@@ -29,17 +29,7 @@ const canFind = (r: unknown): r is SlotFinder => typeof (r as SlotFinder).find =
 
 export type ResultAnswer = { result: EvalOutput } | { busy: string } | { missing: string };
 
-export interface ResultsPage {
-  pageInfo: { hasNextPage: boolean };
-  edges: { node: EvalOutput; cursor: string }[];
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The reference CU's cursor: base64 of { timestamp, ordinate, cron, sort }. */
-export function cursorOf(r: { timestamp: number; slot: number; cron?: string }, sort: 'ASC' | 'DESC'): string {
-  return Buffer.from(JSON.stringify({ timestamp: r.timestamp, ordinate: String(r.slot), ...(r.cron ? { cron: r.cron } : {}), sort })).toString('base64');
-}
 
 /**
  * A cursor gives a position in the log (a slot; for a cron result, the slot it follows and its
@@ -63,17 +53,6 @@ export function parseBound(raw: string | undefined): { position: Position } | { 
   if (!Number.isFinite(n)) throw new CuError(400, `'${raw}' is neither a cursor nor a timestamp`);
   return { timestamp: n };
 }
-
-/** A scheduled message's result or a cron message's, with its place in the log. */
-interface Evaluation {
-  position: Position;
-  timestamp: number;
-  cron?: string;
-  output: EvalOutput;
-}
-
-const fromResult = (r: ResultRecord): Evaluation => ({ position: { slot: r.slot, cron: -1 }, timestamp: r.timestamp, output: r.output });
-const fromCron = (r: CronRecord): Evaluation => ({ position: { slot: r.slot, cron: r.at }, timestamp: r.at, cron: r.cron, output: r.output });
 
 export class CuApi {
   constructor(
@@ -144,7 +123,8 @@ export class CuApi {
 
   /**
    * Results of scheduled and cron messages in log order (from exclusive, to inclusive), as the
-   * reference CU pages them. `onlyCron`: cron results only, ascending (GET /cron).
+   * reference CU pages them (results.ts), within `cu.pageBytes`. `onlyCron`: cron results only,
+   * ascending (GET /cron).
    */
   async results(processId: string, q: { from?: string; to?: string; sort?: string; limit?: number; onlyCron?: boolean }): Promise<ResultsPage> {
     const sort = (q.sort ?? 'ASC').toUpperCase();
@@ -155,46 +135,16 @@ export class CuApi {
     const to = parseBound(q.to);
     // Catch up first (cron messages up to the present included), so the page has what the log has.
     await this.evaluate(processId);
-    const store = this.cu.store;
-    const lo: Position = from && 'position' in from ? from.position : { slot: -1, cron: -1 };
-    const hi: Position = to && 'position' in to ? to.position : { slot: Number.MAX_SAFE_INTEGER - 1, cron: Number.MAX_SAFE_INTEGER };
-    const inRange = (e: Evaluation) =>
-      comparePositions(e.position, lo) > 0 &&
-      comparePositions(e.position, hi) <= 0 &&
-      (!from || !('timestamp' in from) || e.timestamp > from.timestamp) &&
-      (!to || !('timestamp' in to) || e.timestamp <= to.timestamp);
-    const desc = sort === 'DESC';
-    const take = limit + 1;
-    const out: Evaluation[] = [];
-    // Pages from both tables, merged by position; timestamp bounds filter (they grow with the log).
-    let cursorLo = lo;
-    let cursorHi = hi;
-    for (;;) {
-      const results = q.onlyCron
-        ? []
-        : store
-            .resultRange(processId, { from: cursorLo.slot, to: cursorHi.slot, limit: 512, reverse: desc })
-            .map(fromResult);
-      const crons = store
-        .cronRange(processId, { from: [cursorLo.slot, cursorLo.cron], to: [cursorHi.slot, cursorHi.cron], limit: 512, reverse: desc })
-        .map(fromCron);
-      const merged = [...results, ...crons]
-        .filter((e) => comparePositions(e.position, cursorLo) > 0 && comparePositions(e.position, cursorHi) <= 0)
-        .sort((a, b) => (desc ? -1 : 1) * comparePositions(a.position, b.position));
-      if (merged.length === 0) break;
-      // Only what both pages cover for sure: up to the nearer end of the two.
-      const ends = [results, crons].filter((l) => l.length === 512).map((l) => l[l.length - 1]!.position);
-      const edge = ends.length ? ends.sort((a, b) => (desc ? -1 : 1) * comparePositions(a, b))[0]! : undefined;
-      const safe = edge ? merged.filter((e) => (desc ? comparePositions(e.position, edge) >= 0 : comparePositions(e.position, edge) <= 0)) : merged;
-      for (const e of safe) if (inRange(e) && out.length < take) out.push(e);
-      if (out.length >= take || !edge) break;
-      if (desc) cursorHi = { slot: edge.slot, cron: edge.cron - 1 };
-      else cursorLo = edge;
-    }
-    return {
-      pageInfo: { hasNextPage: out.length > limit },
-      edges: out.slice(0, limit).map((e) => ({ node: e.output, cursor: cursorOf({ timestamp: e.timestamp, slot: e.position.slot, cron: e.cron }, sort) })),
-    };
+    return resultsPage(this.cu.store, processId, {
+      lo: from && 'position' in from ? from.position : { slot: -1, cron: -1 },
+      hi: to && 'position' in to ? to.position : { slot: Number.MAX_SAFE_INTEGER - 1, cron: Number.MAX_SAFE_INTEGER },
+      ...(from && 'timestamp' in from ? { fromTs: from.timestamp } : {}),
+      ...(to && 'timestamp' in to ? { toTs: to.timestamp } : {}),
+      desc: sort === 'DESC',
+      limit,
+      maxBytes: this.cu.config.pageBytes,
+      ...(q.onlyCron ? { onlyCron: true } : {}),
+    });
   }
 
   /** Cron results, ascending (GET /cron/:processId). */

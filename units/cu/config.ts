@@ -40,6 +40,8 @@ export const CuConfigSchema = z
      * present (a slot timestamped earlier than that is assumed visible in the log by then).
      */
     cronSafetyMs: z.number().int().min(0).default(2000),
+    /** JSON bytes one page of `/results` or `/cron` holds at most (a page always holds one result). */
+    pageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
     /** How long a result request waits for the message to be scheduled and evaluated, ms. */
     resultWaitMs: z.number().int().min(0).default(30_000),
     /** The largest Memory-Limit accepted, bytes. */

@@ -58,7 +58,8 @@ export async function createCu(o: CuOptions): Promise<Cu> {
   };
 }
 
-export { CuApi, CuError, cursorOf, parseBound, type ResultAnswer, type ResultsPage } from './api.js';
+export { CuApi, CuError, parseBound, type ResultAnswer } from './api.js';
+export { cursorOf, resultsPage, type ResultsPage } from './results.js';
 export { CuConfigSchema, cuDefaults, type CuConfig } from './config.js';
 export { ProcessEngine, ProcessUnavailable, errorOutput, comparePositions, type CuRuntime, type EngineStats, type Position } from './engine.js';
 export { parseSize, processLimits, InvalidLimit, type Limits } from './limits.js';
