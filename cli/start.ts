@@ -109,7 +109,9 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     await store.close();
   };
   let url = '';
-  sec.schedulers.add(localScheduler(su, client, () => (url ? `${url}/su` : undefined)));
+  // What clients are told to use: the configured public URL, else http://<host>:<bound port>.
+  const publicUrl = () => config.publicUrl ?? (url ? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(url).port}` : '');
+  sec.schedulers.add(localScheduler(su, client, () => (url ? `${publicUrl()}/su` : undefined)));
   const cuApi = cu.api(node);
   const localSu = muScheduler(su.reader, client, su.address);
   // What this node answers about the processes it owns (to itself and, as `svc/su`, to others).
@@ -139,17 +141,18 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       onListening: (u) => {
         url = u;
         // Signed again on every (re)bind; the newest record wins.
-        void schedulerLocation(wallet, `${u}/su`).then((item) => locations.add(item));
+        void schedulerLocation(wallet, `${publicUrl()}/su`).then((item) => locations.add(item));
       },
     },
     plugins: [
       {
         prefix: '/',
-        plugin: nodeRoutes(node, (base) => ({
-          mu: `${base}/mu`,
-          cu: `${base}/cu`,
-          su: `${base}/su`,
-          graphql: `${base}/graphql`,
+        plugin: nodeRoutes(node, () => ({
+          url: publicUrl(),
+          mu: `${publicUrl()}/mu`,
+          cu: `${publicUrl()}/cu`,
+          su: `${publicUrl()}/su`,
+          graphql: `${publicUrl()}/graphql`,
           addresses: { mu: mu.address, su: su.address, cu: cu.address },
           modules: cu.modules.bundled(),
           bus: config.nats ? 'nats' : 'local',

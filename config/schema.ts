@@ -81,6 +81,16 @@ export const ConfigSchema = z
     nodeName: nodeName.default('aotp1'),
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8734),
+    /**
+     * The URL clients reach this node by (behind a proxy, a public name): the units' URLs in
+     * `GET /` and the SU's Scheduler-Location record are built from it. Absent:
+     * http://<host>:<port> (the port the listener bound).
+     */
+    publicUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL without query or fragment, like https://node.example')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
     /** LMDB environment and wallets live here. */
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

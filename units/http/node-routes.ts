@@ -3,10 +3,12 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Node } from '../../runtime/index.js';
 
 /**
- * Node-level routes: `GET /` (what this node is), `GET /health`, `GET /metrics`. `info` gets the
- * base URL the client reached this node by (scheme and Host header), to build the units' URLs.
+ * Node-level routes: `GET /` (what this node is), `GET /health`, `GET /metrics`. `info` builds
+ * the units' URLs from the node's configured public URL: never from the request's Host header,
+ * which any client sets (a page naming `evil.example` as this node's MU would send its readers
+ * there).
  */
-export function nodeRoutes(node: Node, info: (base: string) => Record<string, unknown>): FastifyPluginAsync {
+export function nodeRoutes(node: Node, info: () => Record<string, unknown>): FastifyPluginAsync {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
@@ -18,7 +20,7 @@ export function nodeRoutes(node: Node, info: (base: string) => Record<string, un
     },
   });
   return async (app) => {
-    app.get('/', async (req) => ({ ...info(`${req.protocol}://${req.host}`), node: node.name, members: node.members() }));
+    app.get('/', async () => ({ ...info(), node: node.name, members: node.members() }));
     app.get('/health', async () => ({ ok: true, node: node.name }));
     app.get('/metrics', async (_req, reply) => {
       reply.header('content-type', registry.contentType);
