@@ -18,7 +18,7 @@ import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica
 import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
 import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
-import { createMu, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
+import { assignJobId, createMu, isTerminal, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 
@@ -112,7 +112,10 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // What clients are told to use: the configured public URL, else http://<host>:<bound port>.
   const publicUrl = () => config.publicUrl ?? (url ? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(url).port}` : '');
   sec.schedulers.add(localScheduler(su, client, () => (url ? `${publicUrl()}/su` : undefined)));
-  const cuApi = cu.api(node);
+  // A result asked for before the SU has assigned the message is waited for only when this
+  // node's MU has accepted it (its push job has no slot yet); any other unknown message is a 404 at once.
+  let inFlight: (processId: string, messageId: string) => boolean = () => false;
+  const cuApi = cu.api(node, { pending: (p, m) => inFlight(p, m) });
   const localSu = muScheduler(su.reader, client, su.address);
   // What this node answers about the processes it owns (to itself and, as `svc/su`, to others).
   const ownSu: SuService | undefined = fresh
@@ -130,6 +133,10 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     compute: localCompute(cuRoutesApi, config.cu.resultWaitMs),
     config: config.mu,
   });
+  inFlight = (processId, messageId) => {
+    const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
+    return job !== undefined && job.processId === processId && job.slot === undefined && !isTerminal(job);
+  };
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();

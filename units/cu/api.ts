@@ -4,6 +4,7 @@
  * restarted) is made again.
  */
 import { CallError, type Caller, type Pid } from '../../runtime/index.js';
+import { isTxId } from '../su/validate.js';
 import type { CuRuntime, Position } from './engine.js';
 import { CU_MANAGER, type EnsureReply, type ManagerRequest } from './manager.js';
 import { dryRunMessage, type EvalOutput } from './message.js';
@@ -58,7 +59,13 @@ export class CuApi {
   constructor(
     private readonly caller: Caller,
     readonly cu: CuRuntime,
-    private readonly o: { manager?: string; callTimeoutMs: number; address: string },
+    private readonly o: {
+      manager?: string;
+      callTimeoutMs: number;
+      address: string;
+      /** Whether this node has accepted `messageId` for `processId` and it is on its way to the SU (an MU push job). */
+      pending?: (processId: string, messageId: string) => boolean;
+    },
   ) {}
 
   private async actor(processId: string): Promise<Pid> {
@@ -94,19 +101,30 @@ export class CuApi {
   }
 
   /**
-   * A message's result, evaluating up to it if needed. When the message is not (yet) in the
-   * process's log this waits up to `waitMs` for it; an evaluation still running then is `busy`.
+   * A message's result, evaluating up to it if needed (a message assigned but not evaluated yet
+   * waits for its evaluation; one still running after `waitMs` is `busy`). An id that cannot be
+   * a message id, or a message the process's log does not hold, is `missing` at once, unless
+   * this node has accepted the message and it is on its way to the SU: that one is waited for,
+   * up to `waitMs`. (With a reader that cannot look ids up, every unknown id is waited for.)
    */
   async result(processId: string, messageId: string, waitMs: number): Promise<ResultAnswer> {
+    if (!isTxId(messageId)) return { missing: `'${messageId.slice(0, 64)}' cannot be a message id (43 base64url characters)` };
     const deadline = Date.now() + waitMs;
     // An unknown process (or one that cannot run here) is an error now, not after the wait.
     if (!this.cu.store.resultOf(processId, messageId)) await this.actor(processId);
+    const finder = canFind(this.cu.reader) ? this.cu.reader : undefined;
     for (;;) {
       const stored = this.cu.store.resultOf(processId, messageId);
       if (stored) return { result: stored.output };
       const remaining = deadline - Date.now();
-      const entry = canFind(this.cu.reader) ? this.cu.reader.find(messageId, processId) : undefined;
-      if (entry || !canFind(this.cu.reader)) {
+      let entry = finder?.find(messageId, processId);
+      if (finder && !entry && !this.o.pending?.(processId, messageId)) {
+        // Read through the process (in a cluster that catches this node's copy of the log up) and look again.
+        await this.cu.reader.process(processId);
+        entry = finder.find(messageId, processId);
+        if (!entry) return { missing: `message ${messageId} was never assigned to process ${processId}` };
+      }
+      if (entry || !finder) {
         try {
           await this.evaluate(processId, entry?.slot, Math.max(remaining, 1));
         } catch (e) {
