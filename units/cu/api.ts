@@ -51,11 +51,14 @@ export function parseBound(raw: string | undefined): { position: Position } | { 
     // not a cursor
   }
   const n = Number(raw);
-  if (!Number.isFinite(n)) throw new CuError(400, `'${raw}' is neither a cursor nor a timestamp`);
+  if (!Number.isFinite(n)) throw new CuError(400, `'${raw.slice(0, 64)}' is neither a cursor nor a timestamp`);
   return { timestamp: n };
 }
 
 export class CuApi {
+  /** Dry-runs waiting or running, by process. */
+  private readonly dryRuns = new Map<string, number>();
+
   constructor(
     private readonly caller: Caller,
     readonly cu: CuRuntime,
@@ -170,13 +173,29 @@ export class CuApi {
     return this.results(processId, { ...q, sort: 'ASC', onlyCron: true, limit: Math.min(q.limit ?? 500, 1000) });
   }
 
+  /**
+   * Evaluates `body` against the latest state. Dry-runs of a process take turns in its actor, so
+   * at most `cu.maxDryRunsPerProcess` wait at once: a flood of them is 503s, not an ever longer
+   * queue of held requests in front of the process's own messages.
+   */
   async dryRun(processId: string, body: unknown): Promise<EvalOutput> {
     try {
       dryRunMessage(body, processId, {});
     } catch (e) {
       throw new CuError(400, (e as Error).message);
     }
-    return this.ask<EvalOutput>(processId, { op: 'dryRun', message: body });
+    const waiting = this.dryRuns.get(processId) ?? 0;
+    if (waiting >= this.cu.config.maxDryRunsPerProcess) {
+      throw new CuError(503, `${waiting} dry-runs of process ${processId} are already waiting; try again later`);
+    }
+    this.dryRuns.set(processId, waiting + 1);
+    try {
+      return await this.ask<EvalOutput>(processId, { op: 'dryRun', message: body });
+    } finally {
+      const n = (this.dryRuns.get(processId) ?? 1) - 1;
+      if (n > 0) this.dryRuns.set(processId, n);
+      else this.dryRuns.delete(processId);
+    }
   }
 
   state(processId: string): Promise<Uint8Array> {

@@ -42,6 +42,10 @@ export const CuConfigSchema = z
     cronSafetyMs: z.number().int().min(0).default(2000),
     /** JSON bytes one page of `/results` or `/cron` holds at most (a page always holds one result). */
     pageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+    /** Largest `POST /dry-run` body, bytes (a dry-run's message is held while it waits its turn). */
+    dryRunBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+    /** Dry-runs of one process waiting or running at once on this node; more are 503 (try again). */
+    maxDryRunsPerProcess: z.number().int().min(1).default(32),
     /** How long a result request waits for the message to be scheduled and evaluated, ms. */
     resultWaitMs: z.number().int().min(0).default(30_000),
     /** The largest Memory-Limit accepted, bytes. */

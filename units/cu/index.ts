@@ -54,7 +54,7 @@ export async function createCu(o: CuOptions): Promise<Cu> {
     modules,
     bundled,
     api: (caller, a) => new CuApi(caller, runtime, { callTimeoutMs: Math.max(config.resultWaitMs, 60_000), address: o.wallet.address, ...(a?.pending ? { pending: a.pending } : {}) }),
-    routes: (api) => cuRoutes(api, { resultWaitMs: config.resultWaitMs }),
+    routes: (api) => cuRoutes(api, { resultWaitMs: config.resultWaitMs, dryRunBodyBytes: config.dryRunBodyBytes }),
     close: () => pool.close(),
   };
 }
