@@ -12,6 +12,7 @@ import { secTree } from '../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
+import { responseBudget } from '../units/http/response-budget.js';
 import { createCu, type Cu } from '../units/cu/index.js';
 import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
@@ -152,6 +153,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       },
     },
     plugins: [
+      // First: its hook counts the responses of every route below.
+      { prefix: '/', plugin: responseBudget(config.responseBytesInFlight).plugin },
       {
         prefix: '/',
         plugin: nodeRoutes(node, () => ({

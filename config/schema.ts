@@ -91,6 +91,11 @@ export const ConfigSchema = z
       .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL without query or fragment, like https://node.example')
       .transform((u) => u.replace(/\/+$/, ''))
       .optional(),
+    /**
+     * Bytes of large responses (64 KiB and more) the node holds for clients still reading them;
+     * past it, another large response is a 503 until they have read (one is always sent).
+     */
+    responseBytesInFlight: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
     /** LMDB environment and wallets live here. */
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

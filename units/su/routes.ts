@@ -181,7 +181,8 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
         if (fromNonce !== undefined) query.fromNonce = fromNonce;
         if (toNonce !== undefined) query.toNonce = toNonce;
         const parts = pageJsonParts(await reads.page(id, query));
-        return reply.type('application/json; charset=utf-8').send(Readable.from(parts));
+        const length = parts.reduce((n, p) => n + Buffer.byteLength(p), 0);
+        return reply.type('application/json; charset=utf-8').header('content-length', length).send(Readable.from(parts));
       }
       const e = await reads.find(id, processId);
       if (!e) throw new BadRequest('Message or Process not found');
