@@ -11,6 +11,11 @@ export const MuConfigSchema = z
     maxDepth: z.number().int().min(0).default(256),
     /** Most outbox items (messages, spawns, assignment targets) one evaluation may push. */
     maxFanOut: z.number().int().min(1).default(256),
+    /** Most jobs one push may make in all (the client's message and everything it causes). */
+    maxPushJobs: z.number().int().min(1).default(1000),
+    /** Outbox items per second one process may have pushed (0: no limit), and the burst allowed after a quiet spell. */
+    processRate: z.number().min(0).default(200),
+    processBurst: z.number().int().min(1).default(2000),
     /** Backoff while the SU or CU is out of reach or a result is not ready: first delay, cap, and tries before a job fails. */
     retryFirstMs: z.number().int().min(1).default(100),
     retryMaxMs: z.number().int().min(1).default(10_000),

@@ -6,7 +6,7 @@
  */
 import type { ActorContext, Behaviour } from '../../runtime/index.js';
 import { startJob } from './launcher.js';
-import { outboxJobs } from './outbox.js';
+import { outboxCount, outboxJobs } from './outbox.js';
 import type { MuRuntime } from './push-job.js';
 
 export interface MonitorArgs {
@@ -55,8 +55,11 @@ async function tick(s: State, ctx: ActorContext): Promise<boolean | undefined> {
   const created = [];
   for (const { node, cursor } of page.edges) {
     const root = `cron/${s.processId}/${cursor}`;
-    const { jobs, notes } = await outboxJobs(node, { fromProcess: s.processId, fromModule: s.module, root, depth: 0 }, s.mu.wallet, s.mu.limits, s.mu.scheduler.address);
-    if (notes.length) ctx.log.warn({ processId: s.processId, cron: cursor, notes }, 'cron outbox not fully pushed');
+    const limited = s.mu.rate.admit(s.processId, outboxCount(node), ctx.clock.now());
+    const { jobs, notes } = limited
+      ? { jobs: [], notes: [limited] }
+      : await outboxJobs(node, { fromProcess: s.processId, fromModule: s.module, root, depth: 0 }, s.mu.wallet, s.mu.limits, s.mu.scheduler.address);
+    if (notes.length) ctx.log.warn({ processId: s.processId, cron: cursor, notes: notes.slice(0, 8) }, 'cron outbox not fully pushed');
     created.push(...jobs);
   }
   await s.mu.store.advanceMonitor({ ...record, cursor: page.edges[page.edges.length - 1]!.cursor }, created);

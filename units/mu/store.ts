@@ -4,6 +4,7 @@
  *   mu.jobs      job id → JobRecord
  *   mu.tree      [root, job id] → true   (the jobs of one push)
  *   mu.monitors  process id → MonitorRecord
+ *   mu.push-size root → how many jobs the push has (what its budget is counted against)
  *
  * A parent's move to `done` and its children's records are written in one transaction, so
  * after a crash either both exist or neither does. Listeners hear about each committed change
@@ -30,12 +31,14 @@ export class MuStore {
   private readonly jobs: Database<JobRecord, string>;
   private readonly tree: Database<true, [string, string]>;
   private readonly monitors: Database<MonitorRecord, string>;
+  private readonly pushSizes: Database<number, string>;
   private readonly events = new EventEmitter();
 
   constructor(private readonly store: Store) {
     this.jobs = store.db<JobRecord, string>('mu.jobs');
     this.tree = store.db<true, [string, string]>('mu.tree');
     this.monitors = store.db<MonitorRecord, string>('mu.monitors');
+    this.pushSizes = store.db<number, string>('mu.push-size');
     this.events.setMaxListeners(0);
   }
 
@@ -51,6 +54,11 @@ export class MuStore {
       if (r) out.push(r);
     }
     return out;
+  }
+
+  /** How many jobs the push rooted at `root` has made (its root included). */
+  pushSize(root: string): number {
+    return this.pushSizes.get(root) ?? 0;
   }
 
   /** Jobs that have not ended (to resume at start). */
@@ -75,11 +83,7 @@ export class MuStore {
           throw new StaleJob(`job ${update.id}: revision ${update.rev - 1} was replaced (stored: ${current?.rev ?? 'none'})`);
         }
       }
-      for (const c of created) {
-        if (this.jobs.get(c.id)) continue;
-        this.jobs.put(c.id, c);
-        this.tree.put([c.root, c.id], true);
-      }
+      this.create(created);
       if (update) {
         this.jobs.put(update.id, update);
         this.tree.put([update.root, update.id], true);
@@ -88,11 +92,24 @@ export class MuStore {
     for (const r of [...created, ...(update ? [update] : [])]) this.events.emit('job', r);
   }
 
+  /** Inside a transaction: new jobs (one that exists already is left as it is), counted in their push. */
+  private create(created: JobRecord[]): void {
+    const added = new Map<string, number>();
+    for (const c of created) {
+      if (this.jobs.get(c.id)) continue;
+      this.jobs.put(c.id, c);
+      this.tree.put([c.root, c.id], true);
+      added.set(c.root, (added.get(c.root) ?? 0) + 1);
+    }
+    for (const [root, n] of added) this.pushSizes.put(root, this.pushSize(root) + n);
+  }
+
   /** Removes a root job that was refused before anything came of it. */
   async forget(r: JobRecord): Promise<void> {
     await this.store.transact(() => {
       this.jobs.remove(r.id);
       this.tree.remove([r.root, r.id]);
+      if (r.root === r.id) this.pushSizes.remove(r.root);
     });
   }
 
@@ -109,11 +126,7 @@ export class MuStore {
     await this.store.transact(() => {
       // An unmonitored process keeps no cursor; its last page's jobs are still pushed.
       if (this.monitors.get(m.processId)) this.monitors.put(m.processId, m);
-      for (const c of created) {
-        if (this.jobs.get(c.id)) continue;
-        this.jobs.put(c.id, c);
-        this.tree.put([c.root, c.id], true);
-      }
+      this.create(created);
     });
     for (const r of created) this.events.emit('job', r);
   }
