@@ -20,7 +20,7 @@ import { startJob } from './launcher.js';
 import { outboxCount, outboxJobs, spawnedMessage, type OutboxLimits } from './outbox.js';
 import type { MuCompute, MuScheduler } from './ports.js';
 import type { PushRate } from './push-rate.js';
-import { StaleJob, type MuStore } from './store.js';
+import { PushBudgetExceeded, StaleJob, type MuStore } from './store.js';
 
 /** What the job actors of a node share. */
 export interface MuRuntime {
@@ -90,7 +90,7 @@ async function save(s: State, patch: Partial<JobRecord>, created: JobRecord[] = 
   // this stage from the record; this one writes nothing.
   s.signal.throwIfAborted();
   const next = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: Date.now() };
-  await s.mu.store.write(next, created);
+  await s.mu.store.write(next, created, s.mu.limits.maxPushJobs);
   s.job = next;
   s.attempts = 0;
   s.errors = 0;
@@ -116,8 +116,7 @@ async function schedule(s: State): Promise<void> {
       if (e instanceof InvalidDataItem) return `the Spawned notice to ${job.spawnedBy!.processId} was not pushed: ${e.message}`;
       throw e;
     });
-    if (typeof told === 'string') return save(s, { stage: 'done', slot, assignmentId, reason: told });
-    return save(s, { stage: 'done', slot, assignmentId, children: [told.id] }, [told]);
+    return typeof told === 'string' ? finish(s, [], [told], { slot, assignmentId }) : finish(s, [told], [], { slot, assignmentId });
   }
   return save(s, { stage: job.follow ? 'result' : 'done', slot, assignmentId });
 }
@@ -155,8 +154,19 @@ async function result(s: State, ctx: ActorContext): Promise<boolean> {
     mu.limits,
     mu.scheduler.address,
   );
-  await save(s, { stage: 'done', children: jobs.map((j) => j.id), ...(notes.length ? { reason: summarize(notes) } : {}) }, jobs);
+  await finish(s, jobs, notes);
   return true;
+}
+
+/** Moves the job to `done` with its children, or without them when they would overrun the push's budget. */
+async function finish(s: State, children: JobRecord[], notes: string[], patch: Partial<JobRecord> = {}): Promise<void> {
+  try {
+    await save(s, { ...patch, stage: 'done', children: children.map((j) => j.id), ...(notes.length ? { reason: summarize(notes) } : {}) }, children);
+  } catch (e) {
+    // Sibling jobs used up the push's budget since it was read.
+    if (!(e instanceof PushBudgetExceeded)) throw e;
+    await save(s, { ...patch, stage: 'done', reason: e.message });
+  }
 }
 
 /** Starts the children of a done job; those that ended already start nothing. */

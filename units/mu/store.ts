@@ -27,6 +27,11 @@ export class StaleJob extends Error {
   override readonly name = 'StaleJob';
 }
 
+/** A write whose new jobs would take their push past its budget (nothing was written). */
+export class PushBudgetExceeded extends Error {
+  override readonly name = 'PushBudgetExceeded';
+}
+
 export class MuStore {
   private readonly jobs: Database<JobRecord, string>;
   private readonly tree: Database<true, [string, string]>;
@@ -74,14 +79,22 @@ export class MuStore {
    * stored, or nothing is written (StaleJob): a job actor killed while it awaited something may
    * still finish its handler, and its restarted incarnation works from the same record, so
    * without this check both could write an outbox — signed twice, with different ids under RSA.
+   * With `maxPushJobs`, the created jobs must also fit their push's budget (PushBudgetExceeded):
+   * checked here, in the write, because sibling jobs of one push finish their results at once.
    */
-  async write(update: JobRecord | undefined, created: JobRecord[] = []): Promise<void> {
+  async write(update: JobRecord | undefined, created: JobRecord[] = [], maxPushJobs = Infinity): Promise<void> {
     await this.store.transact(() => {
       if (update) {
         const current = this.jobs.get(update.id);
         if ((current?.rev ?? -1) !== update.rev - 1) {
           throw new StaleJob(`job ${update.id}: revision ${update.rev - 1} was replaced (stored: ${current?.rev ?? 'none'})`);
         }
+      }
+      const root = created[0]?.root;
+      if (root !== undefined && this.pushSize(root) + created.length > maxPushJobs) {
+        throw new PushBudgetExceeded(
+          `push budget exhausted: the push has made ${this.pushSize(root)} of at most ${maxPushJobs} jobs; ${created.length} outbox item(s) of this message were not pushed`,
+        );
       }
       this.create(created);
       if (update) {
