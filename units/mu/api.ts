@@ -6,7 +6,7 @@
  */
 import { CallError, type Caller } from '../../runtime/index.js';
 import { parseDataItem, verifyDataItem, InvalidDataItem } from '../ans104/index.js';
-import { isTxId, validateItem } from '../su/validate.js';
+import { checkExclude, isTxId, validateItem } from '../su/validate.js';
 import { assignJobId, isTerminal, type JobRecord } from './job.js';
 import { startJob, startMonitor, stopMonitor, type NameRegistry } from './launcher.js';
 import type { PushJobRequest, ScheduledReply } from './push-job.js';
@@ -73,6 +73,8 @@ export class MuApi {
   async assign(processId: string, messageId: string, exclude: string[] = []): Promise<Accepted> {
     if (!isTxId(processId)) throw new MuError(400, `process-id must be a process id (43 base64url characters), got '${processId.slice(0, 64)}'`);
     if (!isTxId(messageId)) throw new MuError(400, `assign must be a transaction id (43 base64url characters), got '${messageId.slice(0, 64)}'`);
+    const badExclude = checkExclude(exclude);
+    if (badExclude) throw new MuError(400, badExclude);
     if (!(await this.mu.scheduler.processTags(processId))) throw new MuError(400, `Process not found: ${processId}`);
     const now = Date.now();
     const job: JobRecord = {

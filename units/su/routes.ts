@@ -26,7 +26,7 @@ import { messageJson, pageJson, processJson } from './json.js';
 import { DEFAULT_PAGE_LIMIT, type PageQuery, type SuReader } from './reader.js';
 import type { ScheduleReply } from './sequencer.js';
 import { localReads, type SuReads } from './reads.js';
-import { isTxId, validateItem } from './validate.js';
+import { isTxId, parseExclude, validateItem } from './validate.js';
 import { ITEM_LIMITS } from '../ans104/index.js';
 
 export const SU_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
@@ -126,11 +126,9 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
           throw new BadRequest('base-layer assignments need a gateway to count confirmations; this SU has none');
         }
         if (!d.clustered && !d.reader.hosts(processId)) throw new BadRequest(`Process not found: ${processId}`);
-        const raw = q.exclude;
-        const exclude = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
-          .flatMap((s) => s.split(','))
-          .map((s) => s.trim())
-          .filter((s) => s !== '');
+        const parsed = parseExclude(q.exclude);
+        if ('error' in parsed) throw new BadRequest(parsed.error);
+        const exclude = parsed.ok;
         const r = await d.client.schedule(processId, { op: 'assign', id: assign, ...(exclude.length ? { exclude } : {}) });
         return scheduled(r, (ok) => ok.assignmentId);
       }
