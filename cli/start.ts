@@ -116,6 +116,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     ? {
         ...fresh.reads,
         processTags: async (pid) => (await fresh.ensure(pid), localSu.processTags(pid)),
+        processOwner: async (pid) => (await fresh.ensure(pid), localSu.processOwner(pid)),
       }
     : undefined;
   const suService = place && ownSu ? routedSuService(ownSu, node, place, config.su.callTimeoutMs) : localSu;
@@ -123,7 +124,11 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const mu = createMu({
     store,
     wallet: muWallet,
-    scheduler: { ...localSu, processTags: (processId) => suService.processTags(processId) },
+    scheduler: {
+      ...localSu,
+      processTags: (processId) => suService.processTags(processId),
+      processOwner: (processId) => suService.processOwner(processId),
+    },
     compute: localCompute(cuRoutesApi, config.cu.resultWaitMs),
     config: config.mu,
   });

@@ -20,6 +20,8 @@ export const MuConfigSchema = z
     retryFirstMs: z.number().int().min(1).default(100),
     retryMaxMs: z.number().int().min(1).default(10_000),
     retryAttempts: z.number().int().min(1).default(30),
+    /** Most cron monitors one address may have started (each evaluates its process every cronPollMs). */
+    maxMonitorsPerOwner: z.number().int().min(0).default(16),
     /** How often a monitored process's cron results are fetched, ms. */
     cronPollMs: z.number().int().min(10).default(1000),
     /** How long `POST /` waits for the SU to assign the message before answering 202 anyway, ms. */

@@ -50,7 +50,7 @@ export function createMu(o: MuOptions): Mu {
     config,
     runtime,
     store,
-    api: (caller, names) => new MuApi(caller, names, runtime, { scheduleWaitMs: config.scheduleWaitMs }),
+    api: (caller, names) => new MuApi(caller, names, runtime, { scheduleWaitMs: config.scheduleWaitMs, maxMonitorsPerOwner: config.maxMonitorsPerOwner }),
     routes: (api) => muRoutes(api, o.wallet.address),
   };
 }

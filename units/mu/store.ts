@@ -20,6 +20,8 @@ export interface MonitorRecord {
   /** Where the next page of cron results starts (a CU cursor, or a unix-ms timestamp). */
   cursor: string;
   since: number;
+  /** The address that started it (counted against its per-owner cap). */
+  by?: string;
 }
 
 /** A job write that does not follow the revision it was based on: another incarnation moved on. */
