@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
-import { NatsTransport, Node, service, supervisorSpec, type Pid } from '../runtime/index.js';
+import { isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid } from '../runtime/index.js';
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
 import { muTree } from '../supervisors/mu.js';
@@ -25,6 +25,8 @@ import { createSu, suClient, type Su } from '../units/su/index.js';
 export interface RunningNode {
   node: Node;
   root: Pid;
+  /** Resolves with the root supervisor's exit reason if it ever exits. */
+  exited: Promise<ExitReason>;
   url: string;
   log: Logger;
   su: Su;
@@ -227,9 +229,16 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     await release();
     throw new Error(`node failed to start: ${JSON.stringify(started)}`);
   }
+  // The root exits only when a subtree gave up past its restart budget (or the node stops):
+  // whoever runs the node hears it, with the reason, instead of the process just ending.
+  const watcher = node.inbox();
+  const rootRef = watcher.monitor(started.ok);
+  const exited = watcher.receive<DownMessage>((m): m is DownMessage => isDownMessage(m) && m.ref === rootRef, Infinity).then((m) => m.reason);
+  exited.catch(() => undefined);
   return {
     node,
     root: started.ok,
+    exited,
     url,
     log,
     su,
