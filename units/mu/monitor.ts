@@ -16,7 +16,8 @@ export interface MonitorArgs {
 }
 
 interface State extends MonitorArgs {
-  module: string;
+  /** The process's Module tag, once looked up. */
+  module: string | undefined;
 }
 
 type Info = { tag: 'tick' };
@@ -24,12 +25,12 @@ const TICK: Info = { tag: 'tick' };
 const PAGE = 50;
 
 export const cronMonitor: Behaviour<MonitorArgs, State> = {
-  async init(args, ctx) {
+  init(args, ctx) {
     if (!args.mu.store.monitor(args.processId)) return { ignore: true };
-    const tags = await args.mu.scheduler.processTags(args.processId);
-    if (!tags) return { stop: `process ${args.processId} is not hosted by this node's SU` };
+    // The process is looked up at the first tick, not here: a lookup that fails for now (the
+    // SU out of reach) is retried at the next tick instead of failing starts in a loop.
     ctx.send(ctx.self, TICK);
-    return { ok: { ...args, module: tags.find((t) => t.name === 'Module')?.value ?? '' } };
+    return { ok: { ...args, module: undefined } };
   },
 
   async handleInfo(msg: Info, s, ctx) {
@@ -50,6 +51,14 @@ export const cronMonitor: Behaviour<MonitorArgs, State> = {
 async function tick(s: State, ctx: ActorContext): Promise<boolean | undefined> {
   const record = s.mu.store.monitor(s.processId);
   if (!record) return undefined;
+  if (s.module === undefined) {
+    const tags = await s.mu.scheduler.processTags(s.processId);
+    if (!tags) {
+      ctx.log.warn({ processId: s.processId }, 'cron monitor stops: the process is not hosted by this node\'s SU');
+      return undefined;
+    }
+    s.module = tags.find((t) => t.name === 'Module')?.value ?? '';
+  }
   const page = await s.mu.compute.cron(s.processId, record.cursor, PAGE);
   if (page.edges.length === 0) return false;
   const created = [];
