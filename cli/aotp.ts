@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
+import { formatReason } from '../runtime/index.js';
 import { startNode } from './start.js';
 import { runChaos } from './chaos.js';
 import { drain } from './drain.js';
@@ -197,17 +198,21 @@ async function start(argv: string[]): Promise<number> {
     { MU_URL: `${u}/mu`, CU_URL: `${u}/cu`, GRAPHQL_URL: `${u}/graphql`, scheduler: running.su.address, authority: running.mu.address, modules: running.cu.modules.bundled() },
     `for aoconnect: MU_URL=${u}/mu CU_URL=${u}/cu GRAPHQL_URL=${u}/graphql; spawn with scheduler ${running.su.address} and an Authority tag of ${running.mu.address} (the MU, which signs pushed messages)`,
   );
-  await new Promise<void>((resolve) => {
+  const ended = await new Promise<'signal' | 'root'>((resolve) => {
     const onSignal = (sig: string) => {
       running.log.info({ signal: sig }, 'shutting down');
-      resolve();
+      resolve('signal');
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    void running.exited.then((reason) => {
+      running.log.fatal({ reason: formatReason(reason) }, 'the root supervisor exited (a subtree gave up past its restart budget); the node stops');
+      resolve('root');
+    }, () => undefined);
   });
   await running.stop();
   running.log.info('stopped');
-  return 0;
+  return ended === 'root' ? 1 : 0;
 }
 
 async function main(): Promise<number> {

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
-import { NatsTransport, Node, service, supervisorSpec, type Pid } from '../runtime/index.js';
+import { isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid } from '../runtime/index.js';
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
 import { muTree } from '../supervisors/mu.js';
@@ -26,6 +26,8 @@ import { createSu, suClient, type Su } from '../units/su/index.js';
 export interface RunningNode {
   node: Node;
   root: Pid;
+  /** Resolves with the root supervisor's exit reason if it ever exits. */
+  exited: Promise<ExitReason>;
   url: string;
   log: Logger;
   su: Su;
@@ -123,6 +125,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     ? {
         ...fresh.reads,
         processTags: async (pid) => (await fresh.ensure(pid), localSu.processTags(pid)),
+        processOwner: async (pid) => (await fresh.ensure(pid), localSu.processOwner(pid)),
       }
     : undefined;
   const suService = place && ownSu ? routedSuService(ownSu, node, place, config.su.callTimeoutMs) : localSu;
@@ -130,7 +133,11 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const mu = createMu({
     store,
     wallet: muWallet,
-    scheduler: { ...localSu, processTags: (processId) => suService.processTags(processId) },
+    scheduler: {
+      ...localSu,
+      processTags: (processId) => suService.processTags(processId),
+      processOwner: (processId) => suService.processOwner(processId),
+    },
     compute: localCompute(cuRoutesApi, config.cu.resultWaitMs),
     config: config.mu,
   });
@@ -236,9 +243,16 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     await release();
     throw new Error(`node failed to start: ${JSON.stringify(started)}`);
   }
+  // The root exits only when a subtree gave up past its restart budget (or the node stops):
+  // whoever runs the node hears it, with the reason, instead of the process just ending.
+  const watcher = node.inbox();
+  const rootRef = watcher.monitor(started.ok);
+  const exited = watcher.receive<DownMessage>((m): m is DownMessage => isDownMessage(m) && m.ref === rootRef, Infinity).then((m) => m.reason);
+  exited.catch(() => undefined);
   return {
     node,
     root: started.ok,
+    exited,
     url,
     log,
     su,

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyPluginAsync } from 'fastify';
 import type { Behaviour } from '../../runtime/index.js';
+import { ITEM_LIMITS } from '../ans104/index.js';
 
 export interface HttpServerArgs {
   host: string;
@@ -25,7 +26,7 @@ export const httpServer: Behaviour<HttpServerArgs, State> = {
     // lets a client that sends its body a byte at a time hold the connection and the buffered
     // body forever. 120 s passes a 10 MiB body at ~1 Mbit/s; answers may take longer (they are
     // not covered).
-    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: 10 * 1024 * 1024, requestTimeout: 120_000 });
+    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: ITEM_LIMITS.maxItemBytes, requestTimeout: 120_000 });
     for (const { prefix, plugin } of args.plugins) await app.register(plugin, { prefix });
     try {
       const url = await app.listen({ host: args.host, port: args.port });

@@ -16,7 +16,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createDataItem, InvalidDataItem, ownerAddress, parseDataItem, tagValue, verifyDataItem, type ParsedDataItem, type Tag, type Wallet } from '../ans104/index.js';
-import { SU_BODY_LIMIT } from '../su/routes.js';
 import { validateItem } from '../su/validate.js';
 
 /** A request the origin turns down, with the reason; nothing was changed. */
@@ -92,7 +91,6 @@ export async function parseChallenge(raw: Uint8Array): Promise<SecRequest> {
     // same function, so a challenge cannot put into a log what the SU itself would refuse.
     const raw = nested(item, 1)[0]!;
     if (isSpawn(raw)) throw new Rejected('the challenge message must be Type=Message, not a spawn');
-    if (raw.length > SU_BODY_LIMIT) throw new Rejected(`the challenge message is ${raw.length} bytes; the SU takes at most ${SU_BODY_LIMIT}`);
     const v = await validateItem(raw, '');
     if ('error' in v) throw new Rejected(`the challenge message: ${v.error}`);
     if (v.ok.kind !== 'message') throw new Rejected('the challenge message must be Type=Message');

@@ -28,9 +28,10 @@ import { messageJson, pageJsonParts, processJson } from './json.js';
 import { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_LIMIT, type PageQuery, type SuReader } from './reader.js';
 import type { ScheduleReply } from './sequencer.js';
 import { localReads, type SuReads } from './reads.js';
-import { isTxId, validateItem } from './validate.js';
+import { isTxId, parseExclude, validateItem } from './validate.js';
+import { ITEM_LIMITS } from '../ans104/index.js';
 
-export const SU_BODY_LIMIT = 10 * 1024 * 1024;
+export const SU_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
 /** The most entries one page returns (the reference's older default). */
 export const MAX_PAGE_LIMIT = 5000;
 
@@ -129,11 +130,9 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
           throw new BadRequest('base-layer assignments need a gateway to count confirmations; this SU has none');
         }
         if (!d.clustered && !d.reader.hosts(processId)) throw new BadRequest(`Process not found: ${processId}`);
-        const raw = q.exclude;
-        const exclude = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
-          .flatMap((s) => s.split(','))
-          .map((s) => s.trim())
-          .filter((s) => s !== '');
+        const parsed = parseExclude(q.exclude);
+        if ('error' in parsed) throw new BadRequest(parsed.error);
+        const exclude = parsed.ok;
         const r = await d.client.schedule(processId, { op: 'assign', id: assign, ...(exclude.length ? { exclude } : {}) });
         return scheduled(r, (ok) => ok.assignmentId);
       }
