@@ -11,7 +11,53 @@
  * disk, and what a reader sees is what a crash keeps. (lmdb-js' default on Linux resolves at
  * commit and flushes afterwards; measured here, its batched throughput is no better than this.)
  */
-import { open, type Database, type DatabaseOptions, type Key, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key as LmdbKey, type RootDatabase } from 'lmdb';
+
+/** A key: a string, a number, or an array of them (compared element by element, as LMDB orders them). */
+export type Key = string | number | boolean | null | Uint8Array | readonly Key[];
+
+export interface RangeOptions {
+  /** Inclusive; with `reverse`, the highest key. */
+  start?: Key;
+  /** Exclusive; with `reverse`, the lowest key (not included). */
+  end?: Key;
+  reverse?: boolean;
+  limit?: number;
+}
+
+/**
+ * A named sub-database. Outside a transaction callback, reads see what is committed and a
+ * `put` or `remove` is queued for the next commit (its promise resolves once committed); inside
+ * one, reads see the transaction's own writes.
+ */
+export interface Table<V = any, K extends Key = Key> {
+  get(key: K): V | undefined;
+  put(key: K, value: V): Promise<boolean>;
+  remove(key: K): Promise<boolean>;
+  getRange(options?: RangeOptions): Iterable<{ key: K; value: V }>;
+  getKeys(options?: RangeOptions): Iterable<K>;
+}
+
+export interface TableOptions {
+  /** How values are stored: msgpack (default) or raw bytes. */
+  encoding?: 'msgpack' | 'binary';
+}
+
+/**
+ * A node's storage: named tables and write transactions. LmdbStore is the real one; a
+ * simulation gives a disk of its own with the same semantics (runtime/sim/disk.ts).
+ */
+export interface Store {
+  readonly path: string;
+  /** A named table; the same object for the same name. */
+  db<V = any, K extends Key = Key>(name: string, options?: TableOptions): Table<V, K>;
+  transact<T>(cb: () => T): Promise<T>;
+  /** Resolves once every write issued so far is committed. */
+  committed(): Promise<void>;
+  readonly closed: boolean;
+  /** Waits for pending writes, then closes. Idempotent. */
+  close(): Promise<void>;
+}
 
 export interface StoreOptions {
   /** Sub-databases the environment can hold; default 32. */
@@ -20,7 +66,7 @@ export interface StoreOptions {
   mapSize?: number;
 }
 
-export class Store {
+export class LmdbStore implements Store {
   readonly env: RootDatabase;
   private readonly dbs = new Map<string, Database<any, any>>();
   private closing: Promise<void> | undefined;
@@ -35,31 +81,24 @@ export class Store {
   }
 
   /** Opens (creating if needed) the environment in directory `path`. */
-  static open(path: string, options: StoreOptions = {}): Store {
-    return new Store(path, options);
+  static open(path: string, options: StoreOptions = {}): LmdbStore {
+    return new LmdbStore(path, options);
   }
 
   /** A named sub-database; the same object for the same name. */
-  db<V = any, K extends Key = Key>(name: string, options: Omit<DatabaseOptions, 'name'> = {}): Database<V, K> {
+  db<V = any, K extends Key = Key>(name: string, options: TableOptions = {}): Database<V, K & LmdbKey> & Table<V, K> {
     let db = this.dbs.get(name);
     if (!db) {
-      db = this.env.openDB<V, K>({ ...options, name });
+      db = this.env.openDB<V, any>({ ...options, name });
       this.dbs.set(name, db);
     }
-    return db as Database<V, K>;
+    return db as Database<V, K & LmdbKey> & Table<V, K>;
   }
 
-  /**
-   * Runs `cb` inside the next write transaction (shared with the other writes of this event
-   * turn). Resolves with its result once that transaction is committed to disk; rejects with
-   * what `cb` threw (its writes before the throw stay in the batch, so check before writing),
-   * or when the commit fails.
-   */
   transact<T>(cb: () => T): Promise<T> {
     return this.env.transaction(cb) as Promise<T>;
   }
 
-  /** Resolves once every write issued so far is committed. */
   committed(): Promise<void> {
     return Promise.resolve(this.env.committed).then(() => undefined);
   }
@@ -68,7 +107,6 @@ export class Store {
     return this.closing !== undefined;
   }
 
-  /** Waits for pending writes, then closes the environment. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
@@ -80,3 +118,8 @@ export class Store {
     return this.closing;
   }
 }
+
+/** The LMDB store: `Store.open(path)`. */
+export const Store = {
+  open: (path: string, options: StoreOptions = {}): LmdbStore => LmdbStore.open(path, options),
+};

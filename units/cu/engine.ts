@@ -27,7 +27,7 @@ import { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage,
 import type { ModuleRecord } from './modules.js';
 import type { ModuleStore } from './modules.js';
 import type { CheckpointRecord, CronRecord, CronResult, CuStore, ResultRecord } from './store.js';
-import { Evaluator, EvaluatorError, EvaluatorGone, EvaluatorTimeout, type EvaluatorPool } from './worker/client.js';
+import { EvaluatorError, EvaluatorGone, EvaluatorTimeout, type EvaluatorHandle, type EvaluatorSource } from './worker/client.js';
 import type { EvalValue } from './worker/protocol.js';
 
 /** What the process actors of a node share. */
@@ -35,7 +35,8 @@ export interface CuRuntime {
   reader: ScheduleReader;
   store: CuStore;
   modules: ModuleStore;
-  pool: EvaluatorPool;
+  /** Evaluator threads (or, in a simulation, evaluators inline). */
+  pool: EvaluatorSource;
   config: CuConfig;
   /** Wall clock, unix ms. */
   now(): number;
@@ -109,7 +110,7 @@ export class ProcessEngine {
   lastCheckpoint: Position;
   sinceCheckpoint = 0;
   readonly stats: EngineStats = { moduleMs: 0, evaluated: 0, replayed: 0, rollbacks: 0, checkpoints: 0, restores: 0, corruptCheckpoints: 0 };
-  private evaluator: Evaluator | undefined;
+  private evaluator: EvaluatorHandle | undefined;
   private writes: Promise<unknown>[] = [];
   private unwritten: (ResultRecord | CronResult)[] = [];
   private closed = false;
@@ -172,7 +173,7 @@ export class ProcessEngine {
 
   // --- the evaluator --------------------------------------------------------------------------
 
-  private async thread(): Promise<Evaluator> {
+  private async thread(): Promise<EvaluatorHandle> {
     if (this.killed) throw new Error(`the process actor of ${this.processId} was killed`);
     if (this.evaluator?.alive) return this.evaluator;
     this.evaluator = await this.cu.pool.acquire();
@@ -184,7 +185,7 @@ export class ProcessEngine {
   }
 
   /** A fresh instance in the thread, for a process's first message or for a restore. */
-  private async instantiate(forRestore: boolean): Promise<Evaluator> {
+  private async instantiate(forRestore: boolean): Promise<EvaluatorHandle> {
     const ev = await this.thread();
     const compiled = this.cu.modules.prepared(this.module.id, this.limits.memory);
     const module = await compiled.module;

@@ -14,7 +14,7 @@ import type { CuRuntime } from './engine.js';
 import { ModuleStore } from './modules.js';
 import { cuRoutes, type CuRoutesApi } from './routes.js';
 import { CuStore } from './store.js';
-import { EvaluatorPool } from './worker/client.js';
+import { EvaluatorPool, type EvaluatorSource } from './worker/client.js';
 
 export interface CuOptions {
   store: Store;
@@ -27,6 +27,10 @@ export interface CuOptions {
   registerBundled?: boolean;
   /** Wall clock, unix ms (cron messages after a process's last slot are generated up to it). */
   now?: () => number;
+  /** Where evaluators come from; default a pool of evaluator threads. */
+  evaluators?: EvaluatorSource;
+  /** Compiles a prepared module binary; default WebAssembly.compile. */
+  compile?: (binary: Uint8Array) => Promise<WebAssembly.Module>;
 }
 
 export interface Cu {
@@ -44,9 +48,9 @@ export interface Cu {
 
 export async function createCu(o: CuOptions): Promise<Cu> {
   const config = cuDefaults(o.config);
-  const modules = new ModuleStore(o.store);
+  const modules = new ModuleStore(o.store, { ...(o.compile ? { compile: o.compile } : {}) });
   const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir);
-  const pool = new EvaluatorPool(config.spareEvaluators);
+  const pool = o.evaluators ?? new EvaluatorPool(config.spareEvaluators);
   const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: o.now ?? Date.now };
   return {
     address: o.wallet.address,
@@ -72,5 +76,6 @@ export { processActor, processName, type ProcessRequest, type ProcessReply, type
 export { CuStore, type CheckpointRecord, type CronRecord, type ResultRecord } from './store.js';
 export { parseCrons, ticks, cronName, InvalidCron, type Cron, type CronTick } from './cron.js';
 export { memoryLimits, withMemoryMaximum, prepareBinary, SUPPORTED_FORMATS, type ModuleFormat } from './wasm.js';
-export { Evaluator, EvaluatorPool, EvaluatorGone, EvaluatorTimeout, EvaluatorError } from './worker/client.js';
+export { Evaluator, EvaluatorPool, EvaluatorGone, EvaluatorTimeout, EvaluatorError, type EvaluatorHandle, type EvaluatorSource } from './worker/client.js';
+export { InlineEvaluator, InlineEvaluators } from './worker/inline.js';
 export type { MemoryImage, Codec } from './worker/protocol.js';

@@ -11,8 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Database } from 'lmdb';
-import type { Store } from '../../runtime/store.js';
+import type { Store, Table } from '../../runtime/store.js';
 import { createDataItem, ownerAddress, parseDataItem, tagValue, verifyDataItem, type Tag, type Wallet } from '../ans104/index.js';
 import type { ModuleInfo } from './message.js';
 import { enableMemory64, isSupportedFormat, prepareBinary, type ModuleFormat } from './wasm.js';
@@ -82,14 +81,19 @@ export interface Compiled {
 }
 
 export class ModuleStore {
-  private readonly items: Database<Uint8Array, string>;
-  private readonly names: Database<string, string>;
+  private readonly items: Table<Uint8Array, string>;
+  private readonly names: Table<string, string>;
   /** Per prepared binary: the pages a fresh instance writes (the same every time; found once). */
-  private readonly freshPages: Database<number[], string>;
+  private readonly freshPages: Table<number[], string>;
   private readonly cache = new Map<string, ModuleRecord>();
   private readonly compiled = new Map<string, Compiled>();
 
-  constructor(store: Store, private readonly maxCompiled = 8) {
+  private readonly maxCompiled: number;
+  private readonly compile: (binary: Uint8Array) => Promise<WebAssembly.Module>;
+
+  constructor(store: Store, o: { maxCompiled?: number; compile?: (binary: Uint8Array) => Promise<WebAssembly.Module> } = {}) {
+    this.maxCompiled = o.maxCompiled ?? 8;
+    this.compile = o.compile ?? ((binary) => WebAssembly.compile(binary as Uint8Array<ArrayBuffer>));
     this.items = store.db<Uint8Array, string>('cu.modules');
     this.names = store.db<string, string>('cu.module-names');
     this.freshPages = store.db<number[], string>('cu.module-fresh-pages');
@@ -191,7 +195,7 @@ export class ModuleStore {
       return c;
     }
     const binary = prepareBinary(record.binary, record.format, memoryLimit);
-    c = { key, module: WebAssembly.compile(binary as Uint8Array<ArrayBuffer>), fresh: this.freshPages.get(key) };
+    c = { key, module: this.compile(binary), fresh: this.freshPages.get(key) };
     c.module.catch(() => this.compiled.delete(key));
     this.compiled.set(key, c);
     while (this.compiled.size > this.maxCompiled) this.compiled.delete(this.compiled.keys().next().value!);

@@ -10,8 +10,7 @@
  * commit (lmdb-js batches them into few commits); the process actor waits for the commits
  * before it tells anyone that a slot is evaluated.
  */
-import type { Database } from 'lmdb';
-import type { Store } from '../../runtime/store.js';
+import type { Store, Table } from '../../runtime/store.js';
 import type { EvalOutput } from './message.js';
 import type { MemoryImage } from './worker/protocol.js';
 
@@ -61,10 +60,10 @@ type Key = [string, number];
 type CronKey = [string, number, number, number];
 
 export class CuStore {
-  readonly results: Database<ResultRecord, Key>;
-  private readonly bySlot: Database<number, [string, string]>;
-  readonly checkpoints: Database<CheckpointRecord, Key>;
-  readonly crons: Database<CronRecord, CronKey>;
+  readonly results: Table<ResultRecord, Key>;
+  private readonly bySlot: Table<number, [string, string]>;
+  readonly checkpoints: Table<CheckpointRecord, Key>;
+  readonly crons: Table<CronRecord, CronKey>;
 
   constructor(private readonly store: Store) {
     this.results = store.db<ResultRecord, Key>('cu.results');

@@ -11,8 +11,7 @@
  * (tests and `settled` wait on them instead of polling).
  */
 import { EventEmitter } from 'node:events';
-import type { Database } from 'lmdb';
-import type { Store } from '../../runtime/store.js';
+import type { Store, Table } from '../../runtime/store.js';
 import { isTerminal, type JobRecord } from './job.js';
 
 export interface MonitorRecord {
@@ -35,10 +34,10 @@ export class PushBudgetExceeded extends Error {
 }
 
 export class MuStore {
-  private readonly jobs: Database<JobRecord, string>;
-  private readonly tree: Database<true, [string, string]>;
-  private readonly monitors: Database<MonitorRecord, string>;
-  private readonly pushSizes: Database<number, string>;
+  private readonly jobs: Table<JobRecord, string>;
+  private readonly tree: Table<true, [string, string]>;
+  private readonly monitors: Table<MonitorRecord, string>;
+  private readonly pushSizes: Table<number, string>;
   private readonly events = new EventEmitter();
 
   constructor(private readonly store: Store) {

@@ -8,8 +8,7 @@
  *
  * A machine's snapshot and its view are written in one transaction.
  */
-import type { Database } from 'lmdb';
-import type { Store } from '../../runtime/store.js';
+import type { Store, Table } from '../../runtime/store.js';
 import type { Host } from './hosting-machine.js';
 
 export type Lifecycle = 'hosted' | 'challenged' | 'unhosted';
@@ -21,9 +20,9 @@ export interface HostingRecord {
 }
 
 export class SecStore {
-  private readonly machines: Database<string, string>;
-  private readonly hosting: Database<HostingRecord, string>;
-  private readonly items: Database<Uint8Array, string>;
+  private readonly machines: Table<string, string>;
+  private readonly hosting: Table<HostingRecord, string>;
+  private readonly items: Table<Uint8Array, string>;
 
   constructor(private readonly store: Store) {
     this.machines = store.db('sec.machines');

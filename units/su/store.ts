@@ -18,8 +18,7 @@
  * while its run was being signed) cannot put a second message in a slot. Runs of all processes
  * queued in one event turn share one commit.
  */
-import type { Database } from 'lmdb';
-import type { Store } from '../../runtime/store.js';
+import type { Store, Table } from '../../runtime/store.js';
 import type { ChainHead } from './assignment.js';
 
 /** What kind of item a slot assigns. */
@@ -55,9 +54,9 @@ export class StaleRun extends Error {
 }
 
 export class SuStore {
-  private readonly processes: Database<ProcessRecord, string>;
-  private readonly slots: Database<SlotRecord, [string, number]>;
-  private readonly refs: Database<number, [string, string]>;
+  private readonly processes: Table<ProcessRecord, string>;
+  private readonly slots: Table<SlotRecord, [string, number]>;
+  private readonly refs: Table<number, [string, string]>;
   /** The last append of each process still in progress. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
 

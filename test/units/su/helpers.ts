@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DataItem } from '@dha-team/arbundles';
 import { expect } from 'vitest';
 import { Node, supervisorSpec } from '../../../runtime/index.js';
-import { Store } from '../../../runtime/store.js';
+import { Store, type LmdbStore } from '../../../runtime/store.js';
 import { SEQUENCERS, suTree } from '../../../supervisors/su.js';
 import { createDataItem, generateWallet, parseDataItem, tagValue, verifyDataItem, type Tag, type Wallet } from '../../../units/ans104/index.js';
 import { firstHashChain, nextHashChain } from '../../../units/su/assignment.js';
@@ -13,7 +13,7 @@ import { createSu, SuClient, type Su } from '../../../units/su/index.js';
 
 export interface Harness {
   dir: string;
-  store: Store;
+  store: LmdbStore;
   su: Su;
   node: Node;
   client: SuClient;

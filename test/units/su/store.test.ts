@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Store } from '../../../runtime/store.js';
+import { Store, type LmdbStore } from '../../../runtime/store.js';
 import { StaleRun, SuStore, type NewSlot } from '../../../units/su/store.js';
 import { tempDir } from './helpers.js';
 
 let dir: string;
-let store: Store;
+let store: LmdbStore;
 afterEach(async () => {
   await store?.close();
   rmSync(dir, { recursive: true, force: true });

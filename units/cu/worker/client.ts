@@ -44,7 +44,26 @@ interface Pending {
   rearm?: () => void;
 }
 
-export class Evaluator {
+/** An evaluator: one instance's operations, in a thread (Evaluator) or inline (inline.ts). */
+export interface EvaluatorHandle {
+  readonly alive: boolean;
+  call<K extends WorkerOp>(
+    op: K,
+    args: WorkerOps[K]['args'],
+    options?: { timeoutMs?: number; transfer?: ArrayBuffer[]; onItem?: (item: WorkerOps[K] extends { item: infer I } ? I : never) => void },
+  ): Promise<WorkerOps[K]['value']>;
+  terminate(): Promise<void>;
+}
+
+/** Where the process actors get their evaluators. */
+export interface EvaluatorSource {
+  acquire(): Promise<EvaluatorHandle>;
+  /** Resolves when evaluators started ahead are ready. */
+  warm(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class Evaluator implements EvaluatorHandle {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -142,7 +161,7 @@ export class Evaluator {
 }
 
 /** Threads started ahead of need (a thread takes tens of ms to start). */
-export class EvaluatorPool {
+export class EvaluatorPool implements EvaluatorSource {
   private readonly spare: Evaluator[] = [];
   private closed = false;
 

@@ -1,0 +1,101 @@
+/**
+ * Evaluators on the caller's own thread: the same instance operations an evaluator thread serves
+ * (instance.js), called directly. For a deterministic simulation, where a thread would answer at
+ * a time no seed chooses. A module in an endless loop cannot be stopped here (nothing can
+ * preempt it), so `timeoutMs` is not enforced; Compute-Limit through metering still is.
+ *
+ * ao-loader and the emscripten glue replace Date.now, performance.now, process.hrtime,
+ * Math.random and console.log for the whole realm. Around every operation the caller's own
+ * functions are put back, so that what the caller reads does not depend on which instance ran
+ * last.
+ */
+import type { WorkerOp, WorkerOps } from './protocol.js';
+import { EvaluatorGone, EvaluatorError, type EvaluatorHandle, type EvaluatorSource } from './client.js';
+import { createInstanceOps, type InstanceOps } from './instance.js';
+
+interface Realm {
+  dateNow: typeof Date.now;
+  random: typeof Math.random;
+  perfNow: typeof performance.now;
+  hrtime: typeof process.hrtime;
+  log: typeof console.log;
+}
+
+const save = (): Realm => ({ dateNow: Date.now, random: Math.random, perfNow: performance.now, hrtime: process.hrtime, log: console.log });
+
+function put(r: Realm): void {
+  Date.now = r.dateNow;
+  Math.random = r.random;
+  performance.now = r.perfNow;
+  process.hrtime = r.hrtime;
+  console.log = r.log;
+}
+
+export class InlineEvaluator implements EvaluatorHandle {
+  private readonly ops: InstanceOps;
+  private gone: Error | undefined;
+  /** One operation at a time, in call order, as a thread serves them. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(now: () => number) {
+    this.ops = createInstanceOps({ now });
+  }
+
+  get alive(): boolean {
+    return this.gone === undefined;
+  }
+
+  call<K extends WorkerOp>(
+    op: K,
+    args: WorkerOps[K]['args'],
+    options: { onItem?: (item: WorkerOps[K] extends { item: infer I } ? I : never) => void } = {},
+  ): Promise<WorkerOps[K]['value']> {
+    if (this.gone) return Promise.reject(this.gone);
+    const run = async () => {
+      if (this.gone) throw this.gone;
+      const host = save();
+      let pending: unknown;
+      try {
+        pending = this.ops[op](args, (item) => options.onItem?.(item as never));
+      } finally {
+        put(host);
+      }
+      try {
+        const value = await pending;
+        if (this.gone) throw this.gone;
+        return value as WorkerOps[K]['value'];
+      } catch (e) {
+        if (e instanceof EvaluatorGone) throw e;
+        const err = e as { code?: string; message?: string };
+        throw new EvaluatorError(err?.code ?? 'error', err?.message ?? String(e));
+      } finally {
+        put(host);
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async terminate(): Promise<void> {
+    this.gone ??= new EvaluatorGone('evaluator terminated');
+  }
+}
+
+/** Inline evaluators, made on demand. */
+export class InlineEvaluators implements EvaluatorSource {
+  private closed = false;
+
+  constructor(private readonly now: () => number = () => 0) {}
+
+  async acquire(): Promise<EvaluatorHandle> {
+    if (this.closed) throw new EvaluatorGone('the evaluator pool is closed');
+    return new InlineEvaluator(this.now);
+  }
+
+  async warm(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,7 @@
+/** Types of instance.js (plain JavaScript so that evaluator threads can load it). */
+import type { WorkerOp } from './protocol.js';
+
+/** The operations protocol.ts names, each taking its args (and, for a streaming op, `emit`). */
+export type InstanceOps = Record<WorkerOp, (args: any, emit?: (item: unknown) => void) => unknown>;
+
+export function createInstanceOps(o?: { now?: () => number }): InstanceOps;

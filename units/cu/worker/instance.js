@@ -1,0 +1,363 @@
+// One AO process's WebAssembly instance and the operations on it (protocol.ts types them):
+// what an evaluator thread (evaluator.js) serves, and what the inline evaluator (inline.ts) runs
+// on the caller's own thread.
+//
+// Plain JavaScript, so that a worker thread loads it without a TypeScript loader.
+//
+// The instance is created through emscripten's `instantiateWasm` hook, so this thread holds the
+// WebAssembly.Memory and the module's exports, and `preRun` hands over the emscripten Module
+// (its HEAPU8 and resizeHeap). With ao-loader's UNSAFE_MEMORY and a null buffer on every call,
+// a message costs no copy of the memory; the memory is only read for a checkpoint, a dry-run's
+// undo record or a hash, and written only to restore a checkpoint.
+//
+// Memory images (checkpoints) hold the non-zero 64 KiB pages only: an aos process's ~105 MiB
+// memory is mostly pages the module never wrote. Restoring writes those pages into a fresh
+// instance grown to exactly the image's size, so the restored memory is byte-identical.
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
+
+const require = createRequire(import.meta.url);
+const AoLoader = require('@permaweb/ao-loader');
+
+/**
+ * A holder for one instance at a time and the operations on it. `now` times the operations
+ * (the figures they answer, and when evalBatch streams): performance.now in a thread; a clock
+ * that does not move while the caller runs, inline.
+ */
+export function createInstanceOps({ now = performance.now.bind(performance) } = {}) {
+  const PAGE = 65536;
+  const ZERO = Buffer.alloc(PAGE);
+  const HASH_DOMAIN = Buffer.from('aotp-memory-v1');
+
+  /** @type {{ handle: Function, em: any, memory: WebAssembly.Memory, module: WebAssembly.Module, format: string, computeLimit: number, env: unknown, initialPages: number, dead: boolean, fresh?: number[] } | null} */
+  let inst = null;
+  /** Set when a message of a batch had its memory discarded or trapped: later batches are refused until the next instantiate. */
+  let halted = false;
+  const stderr = [];
+
+  class CodedError extends Error {
+    constructor(code, message) {
+      super(message);
+      this.code = code;
+    }
+  }
+
+  const pushErr = (line) => {
+    stderr.push(String(line));
+    if (stderr.length > 20) stderr.shift();
+  };
+
+  function text(e) {
+    if (e instanceof Error) return e.message;
+    if (typeof e === 'string') return e;
+    try {
+      return JSON.stringify(e);
+    } catch {
+      return String(e);
+    }
+  }
+
+  /**
+   * A fresh instance. `noInitialRun` skips the module's main (the memory is about to be replaced
+   * by an image anyway); `scanFresh` also answers which pages the fresh instance has written
+   * (module data and start-up code), which a restore then has to clear if the image has them zero.
+   */
+  async function instantiate({ module, format, computeLimit, env, noInitialRun = false, scanFresh = false, fresh: knownFresh }) {
+    inst = null;
+    halted = false;
+    let em;
+    let memory;
+    let failed;
+    const loading = AoLoader(
+      (info, receive) => {
+        WebAssembly.instantiate(module, info).then(
+          (instance) => {
+            memory = instance.exports.memory;
+            receive(instance, module);
+          },
+          (e) => failed?.(e),
+        );
+        return {};
+      },
+      {
+        format,
+        inputEncoding: 'JSON-1',
+        outputEncoding: 'JSON-1',
+        computeLimit,
+        extensions: [],
+        UNSAFE_MEMORY: true,
+        noInitialRun,
+        preRun: [(m) => (em = m)],
+        print: () => {},
+        printErr: pushErr,
+      },
+    );
+    const handle = await Promise.race([loading, new Promise((_, reject) => (failed = reject))]);
+    if (!em || !memory) throw new Error('the module did not start (no emscripten Module or memory)');
+    inst = { handle, em, memory, module, format, computeLimit, env, initialPages: em.HEAPU8.length / PAGE, dead: false, fresh: knownFresh };
+    if (!scanFresh) return { pages: inst.initialPages };
+    const fresh = [];
+    for (let p = 0; p < inst.initialPages; p++) if (!isZero(em.HEAPU8, p)) fresh.push(p);
+    inst.fresh = fresh;
+    return { pages: inst.initialPages, fresh };
+  }
+
+  function live() {
+    if (!inst) throw new CodedError('no-instance', 'no instance: instantiate first');
+    if (inst.dead) throw new CodedError('dead', 'the instance trapped; instantiate again');
+    return inst;
+  }
+
+  const heap = () => live().em.HEAPU8;
+  const pageView = (h, p) => Buffer.from(h.buffer, h.byteOffset + p * PAGE, PAGE);
+  const isZero = (h, p) => ZERO.equals(pageView(h, p));
+
+  /** Grows the memory to exactly `size` bytes and refreshes emscripten's views of it. */
+  function growTo(size) {
+    const i = live();
+    const current = i.em.HEAPU8.length;
+    if (size === current) return;
+    if (size < current) throw new CodedError('corrupt', `image of ${size} bytes is smaller than the instance's ${current}`);
+    // Growing through the Memory detaches emscripten's views; resizeHeap to the same size then
+    // makes it grow by zero pages and rebuild them (its own growth policy would over-allocate).
+    i.memory.grow((size - current) / PAGE);
+    i.em.resizeHeap(size);
+    if (i.em.HEAPU8.length !== size) throw new Error(`memory is ${i.em.HEAPU8.length} bytes after growing to ${size}`);
+  }
+
+  // --- scanning and images --------------------------------------------------------------------
+
+  let scratch = Buffer.alloc(0);
+  /** Copies the non-zero pages into a reusable buffer: { size, indices, data (view) }. */
+  function collect(h) {
+    const pages = h.length / PAGE;
+    const indices = [];
+    for (let p = 0; p < pages; p++) if (!isZero(h, p)) indices.push(p);
+    const bytes = indices.length * PAGE;
+    if (scratch.length < bytes) scratch = Buffer.alloc(Math.max(bytes, scratch.length * 2));
+    for (let k = 0; k < indices.length; k++) pageView(h, indices[k]).copy(scratch, k * PAGE);
+    return { size: h.length, indices: Uint32Array.from(indices), data: scratch.subarray(0, bytes) };
+  }
+
+  function memoryHash(size, indices, pageAt) {
+    const hash = createHash('sha256').update(HASH_DOMAIN);
+    const head = Buffer.alloc(8);
+    head.writeBigUInt64LE(BigInt(size));
+    hash.update(head);
+    const idx = Buffer.alloc(4);
+    for (let k = 0; k < indices.length; k++) {
+      idx.writeUInt32LE(indices[k]);
+      hash.update(idx).update(pageAt(k));
+    }
+    return hash.digest('hex');
+  }
+
+  function compress(codec, data, level) {
+    if (codec === 'none') return Buffer.from(data);
+    if (codec === 'gzip') return zlib.gzipSync(data, { level });
+    if (codec === 'brotli') {
+      return zlib.brotliCompressSync(data, {
+        params: { [zlib.constants.BROTLI_PARAM_QUALITY]: level, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+      });
+    }
+    throw new CodedError('bad-codec', `unknown codec ${codec}`);
+  }
+
+  function decompress(codec, data) {
+    if (codec === 'none') return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (codec === 'gzip') return zlib.gunzipSync(data);
+    if (codec === 'brotli') return zlib.brotliDecompressSync(data);
+    throw new CodedError('corrupt', `unknown codec ${codec}`);
+  }
+
+  const checksumOf = (pages, data) => createHash('sha256').update(pages).update(data).digest('hex');
+
+  function snapshot({ codec, level }) {
+    const t0 = now();
+    const c = collect(heap());
+    const scanMs = now() - t0;
+    const hash = memoryHash(c.size, c.indices, (k) => c.data.subarray(k * PAGE, (k + 1) * PAGE));
+    const data = compress(codec, c.data, level);
+    const pages = new Uint8Array(c.indices.buffer, c.indices.byteOffset, c.indices.byteLength);
+    return {
+      v: 1,
+      codec,
+      size: c.size,
+      pages,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      checksum: checksumOf(pages, data),
+      memoryHash: hash,
+      nonZeroPages: c.indices.length,
+      scanMs,
+      ms: now() - t0,
+    };
+  }
+
+  /**
+   * Writes an image into a fresh instance: grows the memory to the image's size, writes the
+   * image's pages, and clears the pages the instance itself had written that the image has zero.
+   * Those are `fresh` when known (the same for every fresh instance of a binary); otherwise every
+   * page the instance had before growing is checked (which costs a first touch of each page).
+   */
+  function writeImage(size, indices, pageAt, fresh) {
+    const i = live();
+    const before = i.em.HEAPU8.length / PAGE;
+    growTo(size);
+    const h = i.em.HEAPU8;
+    const total = size / PAGE;
+    let k = 0;
+    for (let p = 0; p < total; p++) {
+      if (k < indices.length && indices[k] === p) pageView(h, p).set(pageAt(k++));
+    }
+    if (k !== indices.length) throw new CodedError('corrupt', 'page indices out of order or out of range');
+    const stored = new Set(indices);
+    const candidates = fresh ?? Array.from({ length: before }, (_, p) => p);
+    for (const p of candidates) {
+      // Pages past the old size came from growing: they are zero.
+      if (p < before && !stored.has(p) && !isZero(h, p)) pageView(h, p).fill(0);
+    }
+  }
+
+  function restore({ image, fresh }) {
+    const t0 = now();
+    if (image.v !== 1) throw new CodedError('corrupt', `unknown image version ${image.v}`);
+    if (checksumOf(image.pages, image.data) !== image.checksum) throw new CodedError('corrupt', 'checksum mismatch');
+    if (image.size % PAGE !== 0 || image.pages.byteLength % 4 !== 0) throw new CodedError('corrupt', 'bad image size');
+    const indices = new Uint32Array(Uint8Array.from(image.pages).buffer);
+    let data;
+    try {
+      data = decompress(image.codec, image.data);
+    } catch (e) {
+      throw new CodedError('corrupt', `cannot decompress: ${text(e)}`);
+    }
+    if (data.length !== indices.length * PAGE) throw new CodedError('corrupt', `${data.length} bytes for ${indices.length} pages`);
+    writeImage(image.size, indices, (k) => data.subarray(k * PAGE, (k + 1) * PAGE), fresh ?? inst.fresh);
+    return { ms: now() - t0 };
+  }
+
+  // --- evaluation -------------------------------------------------------------------------------
+
+  const OOM_OUTPUT = 'not enough memory for buffer allocation';
+
+  /** The result fields the reference CU keeps, with Output made a string or an object. */
+  function shape(res) {
+    let output = res?.Output ?? '';
+    if (typeof output === 'number') output = String(output);
+    const result = {
+      Output: output,
+      Messages: res?.Messages ?? [],
+      Spawns: res?.Spawns ?? [],
+      Assignments: res?.Assignments ?? [],
+    };
+    if (res?.Error !== undefined && res?.Error !== null) result.Error = res.Error;
+    if (res?.GasUsed !== undefined) result.GasUsed = res.GasUsed;
+    return result;
+  }
+
+  /** Whether the reference CU would discard this message's memory (an Error, or aos's out-of-memory output). */
+  function discards(res) {
+    if (res?.Error) return true;
+    const out = res?.Output;
+    const s = typeof out === 'string' ? out : typeof out === 'object' && out !== null && typeof out.data === 'string' ? out.data : '';
+    return typeof s === 'string' && s.endsWith(OOM_OUTPUT);
+  }
+
+  async function run(msg, env) {
+    const i = live();
+    const t0 = now();
+    stderr.length = 0;
+    try {
+      const res = await i.handle(null, msg, env);
+      return { result: shape(res), discard: discards(res), size: i.em.HEAPU8.length, ms: now() - t0 };
+    } catch (e) {
+      i.dead = true;
+      const detail = stderr.length ? ` (${stderr.slice(-3).join(' | ')})` : '';
+      return { trap: `${text(e)}${detail}`, ms: now() - t0 };
+    }
+  }
+
+  async function evaluate({ msg, env }) {
+    return run(msg, env ?? live().env);
+  }
+
+  /**
+   * Evaluates messages one after another, answering each as it is done (`emit`), so the actor can
+   * record results while the next runs and knows the thread is alive. Stops after a message whose
+   * memory must be discarded (or that trapped): the ones after it would run on the wrong memory;
+   * the actor rolls back, which makes a new instance, and sends them again.
+   */
+  async function evalBatch({ msgs }, emit) {
+    const i = live();
+    let count = 0;
+    let chunk = [];
+    let sent = now();
+    for (const msg of msgs) {
+      if (halted) break;
+      const v = await run(msg, i.env);
+      chunk.push(v);
+      count++;
+      if (v.trap || v.discard) halted = true;
+      // Answers go back a few at a time (one message per ~2 ms of work), not one post per message.
+      if (now() - sent >= 2) {
+        emit(chunk);
+        chunk = [];
+        sent = now();
+      }
+    }
+    if (chunk.length) emit(chunk);
+    return { count, halted };
+  }
+
+  /**
+   * Evaluates against the current memory and puts the memory back: pages the message changed are
+   * restored from a copy taken before. If the message grew the memory, or trapped, the instance
+   * is rebuilt from that copy, so the live memory stays exactly what it was.
+   */
+  async function dryRun({ msg, env }) {
+    // A view into the scratch buffer, which nothing else uses until this returns.
+    const saved = collect(heap());
+    const out = await run(msg, env ?? inst.env);
+    const t0 = now();
+    const pageAt = (k) => saved.data.subarray(k * PAGE, (k + 1) * PAGE);
+    if (out.trap || inst.em.HEAPU8.length !== saved.size) {
+      await instantiate({ module: inst.module, format: inst.format, computeLimit: inst.computeLimit, env: inst.env, noInitialRun: true, fresh: inst.fresh });
+      writeImage(saved.size, saved.indices, pageAt, inst.fresh);
+      return { ...out, rebuilt: true, undoMs: now() - t0 };
+    }
+    const h = inst.em.HEAPU8;
+    const total = h.length / PAGE;
+    let k = 0;
+    for (let p = 0; p < total; p++) {
+      const view = pageView(h, p);
+      if (k < saved.indices.length && saved.indices[k] === p) {
+        const page = pageAt(k++);
+        if (!view.equals(page)) view.set(page);
+      } else if (!ZERO.equals(view)) view.fill(0);
+    }
+    return { ...out, rebuilt: false, undoMs: now() - t0 };
+  }
+
+  function hash() {
+    const c = collect(heap());
+    return { size: c.size, memoryHash: memoryHash(c.size, c.indices, (k) => c.data.subarray(k * PAGE, (k + 1) * PAGE)), nonZeroPages: c.indices.length };
+  }
+
+  function memoryCopy() {
+    const h = heap();
+    const copy = new Uint8Array(h.length);
+    copy.set(h);
+    return copy;
+  }
+
+  return {
+    instantiate,
+    restore,
+    eval: evaluate,
+    evalBatch,
+    dryRun,
+    snapshot,
+    hash,
+    memory: memoryCopy,
+  };
+}
