@@ -26,6 +26,8 @@ export interface NodeOptions {
   encodeLocal?: boolean;
   /** Default call timeout in ms (5000). */
   callTimeout?: number;
+  /** This incarnation's number (default from the wall clock); a simulation chooses it. */
+  creation?: number;
 }
 
 /** What crosses the bus between nodes. `src`/`cr` name the sending node's incarnation. */
@@ -71,7 +73,7 @@ export class Node implements Caller {
 
   private constructor(options: NodeOptions) {
     this.name = options.name;
-    this.creation = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+    this.creation = options.creation ?? Date.now() * 1000 + Math.floor(Math.random() * 1000);
     this.clock = options.clock ?? new RealClock();
     this.log = (options.logger ?? createLogger()).child({ node: options.name });
     this.transport = options.transport ?? (options.bus ?? new LocalBus()).transport();

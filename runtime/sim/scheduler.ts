@@ -11,6 +11,16 @@
  */
 import { settle } from '../clock.js';
 
+/**
+ * Lets the event loop run until nothing is ready: no promise callback and no immediate is left
+ * (an immediate queued by what ran is run too). Work is instantaneous in virtual time: the clock
+ * moves only once everything that could run now has.
+ */
+async function quiesce(): Promise<void> {
+  do await settle();
+  while (process.getActiveResourcesInfo().includes('Immediate'));
+}
+
 export interface SimEvent {
   at: number;
   readonly seq: number;
@@ -89,16 +99,10 @@ export class SimScheduler {
     const max = o.maxEvents ?? Infinity;
     let n = 0;
     for (;;) {
-      await settle();
+      await quiesce();
       if (o.stop?.()) return 'stopped';
-      let e = this.pop();
-      if (!e) {
-        // Work may still be in flight in the event loop (a chain of immediates): look again.
-        await settle();
-        await settle();
-        e = this.pop();
-        if (!e) return 'idle';
-      }
+      const e = this.pop();
+      if (!e) return 'idle';
       if (e.at > until) {
         this.push(e);
         this.t = Math.max(this.t, until);

@@ -30,7 +30,6 @@ const canFind = (r: unknown): r is SlotFinder => typeof (r as SlotFinder).find =
 
 export type ResultAnswer = { result: EvalOutput } | { busy: string } | { missing: string };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A cursor gives a position in the log (a slot; for a cron result, the slot it follows and its
@@ -112,14 +111,16 @@ export class CuApi {
    */
   async result(processId: string, messageId: string, waitMs: number): Promise<ResultAnswer> {
     if (!isTxId(messageId)) return { missing: `'${messageId.slice(0, 64)}' cannot be a message id (43 base64url characters)` };
-    const deadline = Date.now() + waitMs;
+    const clock = this.cu.clock;
+    const sleep = (ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
+    const deadline = clock.now() + waitMs;
     // An unknown process (or one that cannot run here) is an error now, not after the wait.
     if (!this.cu.store.resultOf(processId, messageId)) await this.actor(processId);
     const finder = canFind(this.cu.reader) ? this.cu.reader : undefined;
     for (;;) {
       const stored = this.cu.store.resultOf(processId, messageId);
       if (stored) return { result: stored.output };
-      const remaining = deadline - Date.now();
+      const remaining = deadline - clock.now();
       let entry = finder?.find(messageId, processId);
       if (finder && !entry && !this.o.pending?.(processId, messageId)) {
         // Read through the process (in a cluster that catches this node's copy of the log up) and look again.
@@ -137,8 +138,8 @@ export class CuApi {
         const r = entry ? this.cu.store.result(processId, entry.slot) : this.cu.store.resultOf(processId, messageId);
         if (r) return { result: r.output };
       }
-      if (Date.now() >= deadline) return { missing: `message ${messageId} is not in the log of process ${processId}` };
-      await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
+      if (clock.now() >= deadline) return { missing: `message ${messageId} is not in the log of process ${processId}` };
+      await sleep(Math.min(100, Math.max(1, deadline - clock.now())));
     }
   }
 
@@ -211,6 +212,6 @@ export class CuApi {
   }
 
   info(): { address: string; timestamp: number; modules: Record<string, string> } {
-    return { address: this.o.address, timestamp: Date.now(), modules: this.cu.modules.bundled() };
+    return { address: this.o.address, timestamp: this.cu.now(), modules: this.cu.modules.bundled() };
   }
 }

@@ -18,6 +18,7 @@
  *   crash or an eviction) is replayed, not rewritten.
  */
 import type { Logger } from 'pino';
+import type { Clock } from '../../runtime/clock.js';
 import { parseDataItem, tagValue, type ParsedDataItem } from '../ans104/index.js';
 import type { ScheduledMessage, ScheduleReader } from '../schedule.js';
 import type { CuConfig } from './config.js';
@@ -40,6 +41,8 @@ export interface CuRuntime {
   config: CuConfig;
   /** Wall clock, unix ms. */
   now(): number;
+  /** For waits (a result not assigned yet is looked for again after a while). */
+  clock: Clock;
 }
 
 /** Why a process cannot be evaluated here (no such process, missing module, bad limits, …). */

@@ -4,7 +4,7 @@
  * actors' supervisor and the manager are in supervisors/cu.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { Caller } from '../../runtime/index.js';
+import { RealClock, type Caller, type Clock } from '../../runtime/index.js';
 import type { Store } from '../../runtime/store.js';
 import type { Wallet } from '../ans104/wallet.js';
 import type { ScheduleReader } from '../schedule.js';
@@ -29,6 +29,8 @@ export interface CuOptions {
   now?: () => number;
   /** Where evaluators come from; default a pool of evaluator threads. */
   evaluators?: EvaluatorSource;
+  /** For the API's waits; default the real clock. */
+  clock?: Clock;
   /** Compiles a prepared module binary; default WebAssembly.compile. */
   compile?: (binary: Uint8Array) => Promise<WebAssembly.Module>;
 }
@@ -51,7 +53,7 @@ export async function createCu(o: CuOptions): Promise<Cu> {
   const modules = new ModuleStore(o.store, { ...(o.compile ? { compile: o.compile } : {}) });
   const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir);
   const pool = o.evaluators ?? new EvaluatorPool(config.spareEvaluators);
-  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: o.now ?? Date.now };
+  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: o.now ?? Date.now, clock: o.clock ?? new RealClock() };
   return {
     address: o.wallet.address,
     runtime,

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyPluginAsync, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import type { Behaviour } from '../../runtime/index.js';
 import { ITEM_LIMITS } from '../ans104/index.js';
 
@@ -9,6 +9,17 @@ export interface HttpServerArgs {
   plugins: { prefix: string; plugin: FastifyPluginAsync }[];
   /** Called with the bound address once listening (tests use port 0). */
   onListening?: (url: string) => void;
+  /**
+   * Build the routes without binding a socket, and hand the app to `onApp` (a simulation sends
+   * its requests with fastify's inject: the same routes, no network).
+   */
+  listen?: false;
+  onApp?: (app: HttpApp) => void;
+}
+
+/** Requests to the routes without a socket (fastify's inject). */
+export interface HttpApp {
+  inject(o: InjectOptions): Promise<LightMyRequestResponse>;
 }
 
 interface State {
@@ -28,6 +39,11 @@ export const httpServer: Behaviour<HttpServerArgs, State> = {
     // not covered).
     const app = Fastify({ loggerInstance: ctx.log, bodyLimit: ITEM_LIMITS.maxItemBytes, requestTimeout: 120_000 });
     for (const { prefix, plugin } of args.plugins) await app.register(plugin, { prefix });
+    if (args.listen === false) {
+      await app.ready();
+      args.onApp?.({ inject: (o) => app.inject(o) });
+      return { ok: { close: () => app.close() } };
+    }
     try {
       const url = await app.listen({ host: args.host, port: args.port });
       args.onListening?.(url);

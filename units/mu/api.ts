@@ -48,7 +48,7 @@ export class MuApi {
     if ('error' in v) throw new MuError(400, v.error);
     const { item } = v.ok;
     if (v.ok.kind === 'message' && !(await this.mu.scheduler.processTags(v.ok.processId))) throw new MuError(400, `Process not found: ${v.ok.processId}`);
-    const now = Date.now();
+    const now = this.mu.now();
     const job: JobRecord = {
       id: item.id,
       kind: v.ok.kind === 'process' ? 'spawn' : 'message',
@@ -76,7 +76,7 @@ export class MuApi {
     const badExclude = checkExclude(exclude);
     if (badExclude) throw new MuError(400, badExclude);
     if (!(await this.mu.scheduler.processTags(processId))) throw new MuError(400, `Process not found: ${processId}`);
-    const now = Date.now();
+    const now = this.mu.now();
     const job: JobRecord = {
       id: assignJobId(messageId, processId),
       kind: 'assign',
@@ -131,7 +131,8 @@ export class MuApi {
       if (started >= this.o.maxMonitorsPerOwner) {
         throw new MuError(429, `${by} already monitors ${started} processes, the most one address may; unmonitor one first`);
       }
-      await this.mu.store.putMonitor({ processId, cursor: String(Date.now()), since: Date.now(), by });
+      const now = this.mu.now();
+      await this.mu.store.putMonitor({ processId, cursor: String(now), since: now, by });
     }
     await startMonitor(this.caller, processId);
     return { message: 'Monitoring process', processId };

@@ -22,6 +22,8 @@ export interface MuOptions {
   scheduler: MuScheduler;
   compute: MuCompute;
   config?: Partial<MuConfig>;
+  /** Wall clock, unix ms (default Date.now). */
+  now?: () => number;
 }
 
 export interface Mu {
@@ -44,6 +46,7 @@ export function createMu(o: MuOptions): Mu {
     limits: { maxDepth: config.maxDepth, maxFanOut: config.maxFanOut, maxPushJobs: config.maxPushJobs },
     rate: new PushRate({ perSecond: config.processRate, burst: config.processBurst }),
     retry: { firstMs: config.retryFirstMs, maxMs: config.retryMaxMs, attempts: config.retryAttempts },
+    now: o.now ?? Date.now,
   };
   return {
     address: o.wallet.address,
@@ -51,7 +54,7 @@ export function createMu(o: MuOptions): Mu {
     runtime,
     store,
     api: (caller, names) => new MuApi(caller, names, runtime, { scheduleWaitMs: config.scheduleWaitMs, maxMonitorsPerOwner: config.maxMonitorsPerOwner }),
-    routes: (api) => muRoutes(api, o.wallet.address),
+    routes: (api) => muRoutes(api, o.wallet.address, runtime.now),
   };
 }
 

@@ -67,7 +67,7 @@ async function tick(s: State, ctx: ActorContext): Promise<boolean | undefined> {
     const limited = s.mu.rate.admit(s.processId, outboxCount(node), ctx.clock.now());
     const { jobs, notes } = limited
       ? { jobs: [], notes: [limited] }
-      : await outboxJobs(node, { fromProcess: s.processId, fromModule: s.module, root, depth: 0 }, s.mu.wallet, s.mu.limits, s.mu.scheduler.address);
+      : await outboxJobs(node, { fromProcess: s.processId, fromModule: s.module, root, depth: 0, now: s.mu.now() }, s.mu.wallet, s.mu.limits, s.mu.scheduler.address);
     if (notes.length) ctx.log.warn({ processId: s.processId, cron: cursor, notes: notes.slice(0, 8) }, 'cron outbox not fully pushed');
     created.push(...jobs);
   }

@@ -35,6 +35,8 @@ export interface OutboxSource {
   depth: number;
   /** Jobs the push has made so far (counted against `maxPushJobs`); 0 for a new push. */
   pushed?: number;
+  /** Wall clock, unix ms, for the jobs' records (default now). */
+  now?: number;
 }
 
 export interface OutboxLimits {
@@ -133,7 +135,7 @@ export async function outboxJobs(output: EvalOutput, src: OutboxSource, wallet: 
       notes: [`push budget exhausted: the push has made ${pushed} of at most ${limits.maxPushJobs} jobs; ${count} outbox item(s) of this message were not pushed`],
     };
   }
-  const now = Date.now();
+  const now = src.now ?? Date.now();
   const jobs: JobRecord[] = [];
   const notes: string[] = [];
 
@@ -203,7 +205,7 @@ export async function outboxJobs(output: EvalOutput, src: OutboxSource, wallet: 
  * The message that tells a spawning process its spawn was scheduled (reference: build-success-tx).
  * Throws InvalidDataItem when the spawn's tags leave no room for the ones it adds.
  */
-export async function spawnedMessage(spawn: JobRecord, wallet: Wallet): Promise<JobRecord> {
+export async function spawnedMessage(spawn: JobRecord, wallet: Wallet, now = Date.now()): Promise<JobRecord> {
   const by = spawn.spawnedBy!;
   const tags = by.tags.filter((t) => !(t.name === 'Data-Protocol' || t.name === 'Variant' || t.name === 'Type'));
   tags.push(
@@ -214,7 +216,6 @@ export async function spawnedMessage(spawn: JobRecord, wallet: Wallet): Promise<
     { name: 'Variant', value: by.tags.find((t) => t.name === 'Variant')?.value ?? 'ao.TN.1' },
   );
   const item = await createDataItem({ data: '', tags, target: by.processId }, wallet);
-  const now = Date.now();
   return {
     id: item.id,
     kind: 'message',

@@ -33,6 +33,8 @@ export interface MuRuntime {
   /** Outbox items per second per sending process. */
   rate: PushRate;
   retry: { firstMs: number; maxMs: number; attempts: number };
+  /** Wall clock, unix ms (the records' times). */
+  now(): number;
 }
 
 /** Tries for an error that is neither known to pass nor known to repeat. */
@@ -89,7 +91,7 @@ async function save(s: State, patch: Partial<JobRecord>, created: JobRecord[] = 
   // Killed while awaiting the SU or CU: the restarted incarnation (or the next start) redoes
   // this stage from the record; this one writes nothing.
   s.signal.throwIfAborted();
-  const next = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: Date.now() };
+  const next = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: s.mu.now() };
   await s.mu.store.write(next, created, s.mu.limits.maxPushJobs);
   s.job = next;
   s.attempts = 0;
@@ -112,7 +114,7 @@ async function schedule(s: State): Promise<void> {
   if ('error' in r) return save(s, { stage: 'failed', reason: r.error });
   const { slot, assignmentId } = r.ok;
   if (job.kind === 'spawn' && job.spawnedBy) {
-    const told = await spawnedMessage(job, mu.wallet).catch((e: unknown) => {
+    const told = await spawnedMessage(job, mu.wallet, mu.now()).catch((e: unknown) => {
       if (e instanceof InvalidDataItem) return `the Spawned notice to ${job.spawnedBy!.processId} was not pushed: ${e.message}`;
       throw e;
     });
@@ -149,6 +151,7 @@ async function result(s: State, ctx: ActorContext): Promise<boolean> {
       parent: job.id,
       depth: job.depth,
       pushed: mu.store.pushSize(job.root),
+      now: mu.now(),
     },
     mu.wallet,
     mu.limits,

@@ -25,7 +25,7 @@ const one = (q: Query, name: string): string | undefined => {
 };
 const bytes = (body: unknown): Uint8Array => (Buffer.isBuffer(body) ? body : new Uint8Array());
 
-export function muRoutes(api: MuApi, address: string): FastifyPluginAsync {
+export function muRoutes(api: MuApi, address: string, now: () => number = Date.now): FastifyPluginAsync {
   return async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MU_BODY_LIMIT }, (_req, body, done) => done(null, body));
@@ -45,7 +45,7 @@ export function muRoutes(api: MuApi, address: string): FastifyPluginAsync {
       return reply.code(500).send({ error: 'Internal error' });
     });
 
-    app.get('/', async () => ({ address, timestamp: Date.now() }));
+    app.get('/', async () => ({ address, timestamp: now() }));
 
     app.post('/', { bodyLimit: MU_BODY_LIMIT }, async (req, reply) => {
       const q = req.query as Query;

@@ -53,6 +53,6 @@ export function formatBlockHeight(height: number): string;
 export function assignmentTags(fields: AssignmentFields): Tag[];
 /** The Avro tag block, byte for byte as arbundles writes it. */
 export function encodeTags(tags: Tag[]): Buffer;
-export function createRunSigner(key: WalletKey): RunSigner;
+export function createRunSigner(key: WalletKey, fill?: (buf: Buffer) => Buffer): RunSigner;
 /** SignPool extension: op `su.signRun`. */
 export function createOps(key: WalletKey): { 'su.signRun': (run: Run) => SignedAssignment[] };

@@ -90,8 +90,11 @@ export function encodeTags(tags) {
 const ANCHOR_BYTES = 32;
 const EMPTY_HASH = deepHashBlob(Buffer.alloc(0));
 
-/** Signs runs of consecutive assignments of one process with one key. */
-export function createRunSigner(jwk) {
+/**
+ * Signs runs of consecutive assignments of one process with one key. `fill` fills a buffer with
+ * the random anchor bytes (a simulation gives its seeded source).
+ */
+export function createRunSigner(jwk, fill = randomFillSync) {
   const key = createPrivateKey({ key: jwk, format: 'jwk' });
   const rsa = jwk.kty === 'RSA';
   const signatureType = rsa ? 1 : 2;
@@ -105,7 +108,7 @@ export function createRunSigner(jwk) {
   let anchorPos = 0;
   const nextAnchor = () => {
     if (anchorPos === anchors.length) {
-      anchors = randomFillSync(Buffer.allocUnsafe(ANCHOR_BYTES * 512));
+      anchors = fill(Buffer.allocUnsafe(ANCHOR_BYTES * 512));
       anchorPos = 0;
     }
     anchorPos += ANCHOR_BYTES;

@@ -36,6 +36,8 @@ export interface SuOptions {
   replica?: SuReplica;
   /** Item bytes one page of a log holds at most (default DEFAULT_PAGE_BYTES). */
   pageBytes?: number;
+  /** Fills a buffer with random bytes for the assignments' anchors (inline signing only). */
+  anchors?: (buf: Buffer) => Buffer;
 }
 
 export interface Su {
@@ -57,7 +59,7 @@ export function createSu(o: SuOptions): Su {
   const now = o.now ?? Date.now;
   const runtime: SuRuntime = {
     store,
-    signer: new AssignmentSigner(o.wallet, pool),
+    signer: new AssignmentSigner(o.wallet, pool, o.anchors),
     blockHeight,
     now,
     idleMs: o.idleMs,

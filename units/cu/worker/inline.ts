@@ -5,13 +5,14 @@
  * preempt it), so `timeoutMs` is not enforced; Compute-Limit through metering still is.
  *
  * ao-loader and the emscripten glue replace Date.now, performance.now, process.hrtime,
- * Math.random and console.log for the whole realm. Around every operation the caller's own
- * functions are put back, so that what the caller reads does not depend on which instance ran
- * last.
+ * Math.random and console.log for the whole realm. The module's code runs with its instance's
+ * (as in a thread of its own, where they stay: Lua seeds its string hashes from the time, so
+ * this is what makes every CU's memory the same), and the caller's own are put back as soon as
+ * it returns.
  */
 import type { WorkerOp, WorkerOps } from './protocol.js';
 import { EvaluatorGone, EvaluatorError, type EvaluatorHandle, type EvaluatorSource } from './client.js';
-import { createInstanceOps, type InstanceOps } from './instance.js';
+import { createInstanceOps, type InstanceOps, type InstanceRealm } from './instance.js';
 
 interface Realm {
   dateNow: typeof Date.now;
@@ -31,14 +32,34 @@ function put(r: Realm): void {
   console.log = r.log;
 }
 
+/** The instance's globals, and the caller's while an operation runs. */
+class Realms implements InstanceRealm {
+  host: Realm = save();
+  private mine: Realm | undefined;
+
+  glue(): void {
+    this.mine = save();
+    put(this.host);
+  }
+
+  enter(): void {
+    if (this.mine) put(this.mine);
+  }
+
+  leave(): void {
+    put(this.host);
+  }
+}
+
 export class InlineEvaluator implements EvaluatorHandle {
   private readonly ops: InstanceOps;
+  private readonly realm = new Realms();
   private gone: Error | undefined;
   /** One operation at a time, in call order, as a thread serves them. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(now: () => number) {
-    this.ops = createInstanceOps({ now });
+    this.ops = createInstanceOps({ now, realm: this.realm });
   }
 
   get alive(): boolean {
@@ -54,6 +75,7 @@ export class InlineEvaluator implements EvaluatorHandle {
     const run = async () => {
       if (this.gone) throw this.gone;
       const host = save();
+      this.realm.host = host;
       let pending: unknown;
       try {
         pending = this.ops[op](args, (item) => options.onItem?.(item as never));

@@ -24,8 +24,13 @@ const AoLoader = require('@permaweb/ao-loader');
  * A holder for one instance at a time and the operations on it. `now` times the operations
  * (the figures they answer, and when evalBatch streams): performance.now in a thread; a clock
  * that does not move while the caller runs, inline.
+ *
+ * `realm` is for a caller that shares its thread with the instance (inline.ts): the emscripten
+ * glue installs its own Date.now, Math.random, … when an instance is made (`glue` is called
+ * then), and the module's code must run with them (`enter`, `leave` around it), as it does in
+ * a thread of its own, where they stay installed.
  */
-export function createInstanceOps({ now = performance.now.bind(performance) } = {}) {
+export function createInstanceOps({ now = performance.now.bind(performance), realm = undefined } = {}) {
   const PAGE = 65536;
   const ZERO = Buffer.alloc(PAGE);
   const HASH_DOMAIN = Buffer.from('aotp-memory-v1');
@@ -74,7 +79,12 @@ export function createInstanceOps({ now = performance.now.bind(performance) } = 
         WebAssembly.instantiate(module, info).then(
           (instance) => {
             memory = instance.exports.memory;
-            receive(instance, module);
+            realm?.enter();
+            try {
+              receive(instance, module);
+            } finally {
+              realm?.leave();
+            }
           },
           (e) => failed?.(e),
         );
@@ -93,6 +103,7 @@ export function createInstanceOps({ now = performance.now.bind(performance) } = 
         printErr: pushErr,
       },
     );
+    realm?.glue();
     const handle = await Promise.race([loading, new Promise((_, reject) => (failed = reject))]);
     if (!em || !memory) throw new Error('the module did not start (no emscripten Module or memory)');
     inst = { handle, em, memory, module, format, computeLimit, env, initialPages: em.HEAPU8.length / PAGE, dead: false, fresh: knownFresh };
@@ -268,7 +279,15 @@ export function createInstanceOps({ now = performance.now.bind(performance) } = 
     const t0 = now();
     stderr.length = 0;
     try {
-      const res = await i.handle(null, msg, env);
+      realm?.enter();
+      let pending;
+      try {
+        pending = i.handle(null, msg, env);
+      } finally {
+        realm?.leave();
+      }
+      const res = await pending;
+      realm?.leave();
       return { result: shape(res), discard: discards(res), size: i.em.HEAPU8.length, ms: now() - t0 };
     } catch (e) {
       i.dead = true;

@@ -1,0 +1,160 @@
+/**
+ * Faults the seed chooses, at times it chooses, during the run's fault window; at its end
+ * everything heals (partitions close, crashed nodes restart) so that the run can settle and be
+ * judged.
+ *
+ * - kill: an actor of a live node, untrappably (a sequencer, a process actor, a push job, a cron
+ *   monitor, or one of their supervisors);
+ * - crash: a node dies at once and restarts later, with its disk (or, in a cluster, without);
+ * - partition: a node is cut off the bus and JetStream, or two nodes from each other;
+ * - stall: a node is frozen (nothing of it runs), as in a long GC pause;
+ * - slow disk: a node's commits take 20-200 ms for a while;
+ * - clock: a node's wall clock jumps, by less than the lease tolerance.
+ */
+import type { World } from './world.js';
+
+export const FAULTS = ['kill', 'crash', 'partition', 'stall', 'slow-disk', 'clock'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface FaultOptions {
+  kinds: readonly Fault[];
+  /** How many faults. */
+  count: number;
+  /** The window they fall in (virtual ms). */
+  from: number;
+  to: number;
+  /** A crashed node loses its disk with this probability (0 on a single node). */
+  diskLoss: number;
+  /** Largest clock jump, ms. */
+  maxJumpMs: number;
+}
+
+/** What the kills aim at: the actors that hold state or work in flight, and their supervisors. */
+const TARGETS = [/^su\//, /^cu\//, /^mu\/job\//, /^mu\/cron\//, /^(su\.sequencers|cu\.processes|mu\.jobs|mu\.monitors)$/];
+
+export class Faults {
+  private readonly random: () => number;
+  /** Faults that happened (not merely planned): kills that hit an actor, crashes of live nodes. */
+  readonly happened: string[] = [];
+  private readonly down = new Set<string>();
+  private readonly cuts = new Set<string>();
+
+  constructor(
+    private readonly w: World,
+    private readonly o: FaultOptions,
+  ) {
+    this.random = w.random('faults');
+  }
+
+  private pick<T>(xs: readonly T[]): T | undefined {
+    return xs.length ? xs[Math.floor(this.random() * xs.length)] : undefined;
+  }
+
+  private between(lo: number, hi: number): number {
+    return lo + this.random() * (hi - lo);
+  }
+
+  start(): void {
+    if (this.o.kinds.length === 0) return;
+    for (let i = 0; i < this.o.count; i++) {
+      const at = this.between(this.o.from, this.o.to);
+      const kind = this.pick(this.o.kinds)!;
+      this.w.sched.at(at, () => this.inject(kind), undefined, `fault ${kind}`);
+    }
+  }
+
+  private inject(kind: Fault): void {
+    const live = this.w.live();
+    const node = this.pick(live);
+    if (!node) return;
+    const single = this.w.names.length === 1;
+    switch (kind) {
+      case 'kill': {
+        const pattern = this.pick(TARGETS)!;
+        const actors = node.node.actors().filter((a) => a.name !== undefined && pattern.test(a.name));
+        const victim = this.pick(actors);
+        if (!victim) return;
+        node.node.kill(victim.pid);
+        this.note(`kill ${node.name} ${victim.name}`);
+        return;
+      }
+      case 'crash': {
+        // Never the last live node of a cluster: the cluster would just be down, which it may be,
+        // but a run that is all downtime finds nothing.
+        if (!single && live.length < 2) return;
+        const keep = single || this.random() >= this.o.diskLoss;
+        this.w.crash(node.name, keep);
+        this.down.add(node.name);
+        this.note(`crash ${node.name}${keep ? '' : ' (disk lost)'}`);
+        this.w.sched.after(this.between(500, 8000), () => void this.restart(node.name), undefined, 'fault restart');
+        return;
+      }
+      case 'partition': {
+        if (single) return;
+        const other = this.pick(live.filter((n) => n !== node));
+        if (other && this.random() < 0.5) {
+          this.w.bus.cut(node.name, other.name);
+          this.cuts.add(`${node.name}|${other.name}`);
+          this.note(`partition ${node.name}|${other.name}`);
+          this.w.sched.after(this.between(1000, 8000), () => this.healCut(node.name, other.name), undefined, 'fault heal');
+        } else {
+          this.w.bus.isolate(node.name);
+          this.cuts.add(node.name);
+          this.note(`isolate ${node.name}`);
+          this.w.sched.after(this.between(1000, 8000), () => this.healIsolation(node.name), undefined, 'fault heal');
+        }
+        return;
+      }
+      case 'stall': {
+        const ms = this.between(500, 5000);
+        this.w.stall(node.name, ms);
+        this.note(`stall ${node.name} ${Math.round(ms)}ms`);
+        return;
+      }
+      case 'slow-disk': {
+        const ms = this.between(2000, 10_000);
+        this.w.slowDisk(node.name, ms);
+        this.note(`slow disk ${node.name} ${Math.round(ms)}ms`);
+        return;
+      }
+      case 'clock': {
+        const ms = Math.round(this.between(-this.o.maxJumpMs, this.o.maxJumpMs));
+        this.w.jumpClock(node.name, ms);
+        this.note(`clock ${node.name} ${ms}ms`);
+        return;
+      }
+    }
+  }
+
+  private note(what: string): void {
+    this.happened.push(`${this.w.now.toFixed(0)} ${what}`);
+  }
+
+  private async restart(name: string): Promise<void> {
+    if (!this.down.delete(name)) return;
+    try {
+      await this.w.start(name);
+    } catch (e) {
+      this.w.trace.record(`restart ${name} failed: ${(e as Error).message}`);
+      this.note(`restart ${name} failed: ${(e as Error).message}`);
+    }
+  }
+
+  private healCut(a: string, b: string): void {
+    if (this.cuts.delete(`${a}|${b}`)) this.w.bus.heal(a, b);
+  }
+
+  private healIsolation(name: string): void {
+    if (this.cuts.delete(name)) this.w.bus.rejoin(name);
+  }
+
+  /** The end of the fault window: every cut heals and every crashed node comes back. */
+  async healAll(): Promise<void> {
+    for (const c of [...this.cuts]) {
+      const [a, b] = c.split('|');
+      if (b) this.healCut(a!, b);
+      else this.healIsolation(a!);
+    }
+    await Promise.all([...this.down].map((n) => this.restart(n)));
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * One node incarnation of a simulation: the node `aotp start` assembles (cli/start.ts: the same
+ * units, the same supervision trees, the same routes), on the simulation's seams instead of the
+ * real ones: its clock and timers are the scheduler's, its transport the simulated bus, its
+ * LMDB a simulated disk, its evaluators inline, its wallets seeded. Requests reach the routes
+ * through fastify's inject (no socket).
+ */
+import { createHash } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { Node, supervisorSpec, type DownMessage, type ExitReason, type Pid, isDownMessage } from '../runtime/index.js';
+import { SimNodeClock } from '../runtime/sim/node-clock.js';
+import type { SimBus } from '../runtime/sim/bus.js';
+import { SimStore, type SimDisk } from '../runtime/sim/disk.js';
+import type { SimScheduler } from '../runtime/sim/scheduler.js';
+import type { CallWatch } from './calls.js';
+import { ConfigSchema, type Config } from '../config/schema.js';
+import { cuTree } from '../supervisors/cu.js';
+import { muTree } from '../supervisors/mu.js';
+import { nodeTree } from '../supervisors/node-tree.js';
+import { secTree } from '../supervisors/sec.js';
+import { SEQUENCERS, suTree } from '../supervisors/su.js';
+import type { Wallet } from '../units/ans104/index.js';
+import { createCu, InlineEvaluators, type Cu } from '../units/cu/index.js';
+import { createGateway, itemList, moduleSource } from '../units/gateway/index.js';
+import type { HttpApp } from '../units/http/http-server.js';
+import { nodeRoutes } from '../units/http/node-routes.js';
+import { responseBudget } from '../units/http/response-budget.js';
+import { assignJobId, createMu, isTerminal, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
+import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
+import { createSu, suClient, type Su } from '../units/su/index.js';
+
+export interface SimWallets {
+  su: Wallet;
+  mu: Wallet;
+  cu: Wallet;
+}
+
+export interface SimNodeSeams {
+  sched: SimScheduler;
+  bus: SimBus;
+  disk: SimDisk;
+  wallets: SimWallets;
+  /** The world's wall clock at virtual time 0. */
+  epoch: number;
+  /** ms one commit of this node's disk takes now. */
+  diskLatency: () => number;
+  /** Random bytes for the SU's assignment anchors, from the seed. */
+  anchors: (buf: Buffer) => Buffer;
+  /** Log lines at warn and above, with the node's name. */
+  onLog: (node: string, line: Record<string, unknown>) => void;
+  onCommit?: (node: string, writes: number) => void;
+  /** Watches the node's calls against their timeouts. */
+  calls?: CallWatch;
+}
+
+export interface SimNodeOptions {
+  name: string;
+  /** The incarnation: every restart gets a new one. */
+  creation: number;
+  config?: Partial<Config>;
+}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/**
+ * Compiles synchronously, once per binary for the whole OS process: WebAssembly.compile would
+ * finish on a background thread at a time no seed chooses, and every seed compiles the same aos.
+ */
+function compileOnce(binary: Uint8Array): Promise<WebAssembly.Module> {
+  const key = createHash('sha256').update(binary).digest('hex');
+  let m = compiled.get(key);
+  if (!m) compiled.set(key, (m = new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>)));
+  return Promise.resolve(m);
+}
+
+/** The settings a simulated node runs with: the defaults, with what a short run needs smaller. */
+export function simConfig(name: string, overrides: Partial<Config> = {}): Config {
+  return ConfigSchema.parse({
+    nodeName: name,
+    logLevel: 'warn',
+    ...overrides,
+    su: { idleMs: 20_000, ...overrides.su },
+    cu: { maxResident: 4, spareEvaluators: 0, checkpointEvery: 16, checkpointCodec: 'none', cronSafetyMs: 500, ...overrides.cu },
+    mu: { cronPollMs: 1000, retryMaxMs: 2000, ...overrides.mu },
+  });
+}
+
+export class SimNode {
+  readonly name: string;
+  readonly owner: string;
+  readonly clock: SimNodeClock;
+  readonly store: SimStore;
+  readonly log: Logger;
+  node!: Node;
+  su!: Su;
+  cu!: Cu;
+  mu!: Mu;
+  sec!: Sec;
+  root: Pid | undefined;
+  /** The routes (rebuilt if the HTTP actor restarts). */
+  http: HttpApp | undefined;
+  /** The root supervisor's exit, if it exits. */
+  rootExit: ExitReason | undefined;
+  crashed = false;
+  started = false;
+  /** Client requests in flight: a crash ends them (a connection reset). */
+  private readonly requests = new Set<(e: Error) => void>();
+
+  constructor(
+    readonly seams: SimNodeSeams,
+    readonly o: SimNodeOptions,
+  ) {
+    this.name = o.name;
+    this.owner = `${o.name}:${o.creation}`;
+    this.clock = new SimNodeClock(seams.sched, this.owner, seams.epoch);
+    this.store = new SimStore(seams.disk, {
+      sched: seams.sched,
+      owner: this.owner,
+      latency: seams.diskLatency,
+      ...(seams.onCommit ? { onCommit: (n: number) => seams.onCommit!(o.name, n) } : {}),
+    });
+    const dest = { write: (s: string) => seams.onLog(o.name, JSON.parse(s) as Record<string, unknown>) };
+    this.log = pino({ level: 'warn', base: null, timestamp: () => `,"t":${seams.sched.now()}` }, dest).child({ node: o.name });
+  }
+
+  /** Starts the node and its supervision tree; rejects if the tree does not start. */
+  async start(): Promise<void> {
+    const { seams, o } = this;
+    const config = simConfig(o.name, o.config);
+    const wall = () => this.clock.wall();
+    const node = await Node.start({ name: o.name, clock: this.clock, logger: this.log, transport: seams.bus.transport(this.owner), creation: o.creation });
+    this.node = node;
+    seams.calls?.watch(node, this.owner, () => !this.crashed);
+    const store = this.store;
+    const sec = createSec({ store, config: config.sec, now: wall });
+    const su = createSu({
+      wallet: seams.wallets.su,
+      store,
+      signers: 0,
+      idleMs: config.su.idleMs,
+      maxRun: config.su.maxRun,
+      pageBytes: config.su.pageBytes,
+      hosting: sec.hosting(seams.wallets.su.address),
+      now: wall,
+      anchors: seams.anchors,
+    });
+    const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs);
+    const cu = await createCu({
+      store,
+      wallet: seams.wallets.cu,
+      reader: su.reader,
+      config: config.cu,
+      now: wall,
+      clock: this.clock,
+      evaluators: new InlineEvaluators(() => this.clock.now()),
+      compile: compileOnce,
+    });
+    const url = `http://${o.name}.sim`;
+    sec.schedulers.add(localScheduler(su, client, () => `${url}/su`));
+    let inFlight: (processId: string, messageId: string) => boolean = () => false;
+    const cuApi = cu.api(node, { pending: (p, m) => inFlight(p, m) });
+    const localSu = muScheduler(su.reader, client, su.address);
+    const mu = createMu({ store, wallet: seams.wallets.mu, scheduler: localSu, compute: localCompute(cuApi, config.cu.resultWaitMs), config: config.mu, now: wall });
+    inFlight = (processId, messageId) => {
+      const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
+      return job !== undefined && job.processId === processId && job.slot === undefined && !isTerminal(job);
+    };
+    const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), itemList()] });
+    Object.assign(this, { su, cu, mu, sec });
+    const tree = nodeTree({
+      http: { host: '127.0.0.1', port: 0, listen: false, onApp: (app) => (this.http = app) },
+      plugins: [
+        { prefix: '/', plugin: responseBudget(config.responseBytesInFlight).plugin },
+        {
+          prefix: '/',
+          plugin: nodeRoutes(node, () => ({
+            url,
+            mu: `${url}/mu`,
+            cu: `${url}/cu`,
+            su: `${url}/su`,
+            graphql: `${url}/graphql`,
+            addresses: { mu: mu.address, su: su.address, cu: cu.address },
+            modules: cu.modules.bundled(),
+            bus: 'sim',
+          })),
+        },
+        { prefix: '/graphql', plugin: gateway.routes() },
+        { prefix: '/', plugin: gateway.rawRoutes() },
+        { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
+        { prefix: '/su', plugin: su.routes(client) },
+        { prefix: '/cu', plugin: cu.routes(cuApi) },
+        { prefix: '/sec', plugin: sec.routes(node) },
+      ],
+      shutdownMs: config.shutdownMs,
+      node,
+      chaos: true,
+      units: [
+        suTree(su.runtime, { intensity: config.su.restartIntensity, period: config.su.restartPeriod, shutdownMs: config.shutdownMs }),
+        cuTree(cu.runtime, { names: node, intensity: config.cu.restartIntensity, period: config.cu.restartPeriod, shutdownMs: config.shutdownMs }),
+        muTree(mu.runtime, { intensity: config.mu.restartIntensity, period: config.mu.restartPeriod, shutdownMs: config.shutdownMs, cronPollMs: config.mu.cronPollMs }),
+        secTree(
+          sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message)),
+          { intensity: config.sec.restartIntensity, period: config.sec.restartPeriod, shutdownMs: config.shutdownMs },
+        ),
+      ],
+    });
+    const started = await node.spawn(supervisorSpec(tree), { name: 'root' });
+    if (!('ok' in started)) throw new Error(`node ${o.name} failed to start: ${JSON.stringify(started)}`);
+    this.root = started.ok;
+    this.started = true;
+    const watcher = node.inbox();
+    const ref = watcher.monitor(started.ok);
+    watcher
+      .receive<DownMessage>((m): m is DownMessage => isDownMessage(m) && m.ref === ref, Infinity)
+      .then((m) => (this.rootExit = m.reason), () => undefined);
+  }
+
+  /** The node dies at once: no terminate runs, nothing uncommitted is kept, nothing of it runs again. */
+  crash(): void {
+    this.crashed = true;
+    for (const reset of this.requests) reset(new Error(`connection to ${this.name} reset`));
+    this.requests.clear();
+    this.clock.kill();
+    this.store.crash();
+    this.seams.sched.cancelOwner(this.owner);
+    this.seams.bus.detach(this.name, this.o.creation, false);
+  }
+
+  /** Stops in order (as SIGTERM does). */
+  async stop(): Promise<void> {
+    await this.node.stop(5000);
+    await this.store.close();
+  }
+
+  /** An HTTP request to this node's routes. */
+  /** Rejects when the node crashes first (as a reset connection would). */
+  request(method: 'GET' | 'POST' | 'DELETE', url: string, body?: Uint8Array): Promise<{ status: number; body: string }> {
+    const http = this.http;
+    if (!http || this.crashed) return Promise.reject(new Error(`${this.name} is not listening`));
+    return new Promise((resolve, reject) => {
+      this.requests.add(reject);
+      http
+        .inject({ method, url, ...(body ? { payload: Buffer.from(body), headers: { 'content-type': 'application/octet-stream' } } : {}) })
+        .then(
+          (r) => resolve({ status: r.statusCode, body: r.body }),
+          (e: Error) => reject(e),
+        )
+        .finally(() => this.requests.delete(reject));
+    });
+  }
+}

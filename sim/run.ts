@@ -1,0 +1,161 @@
+/**
+ * One simulation run: a world of `nodes` nodes boots, the workload and the faults play out over
+ * `durationMs` of virtual time, then everything heals and the run settles (every client answered,
+ * every push job ended), and the invariants are checked. The same options give the same run,
+ * event for event: `traceHash` says so.
+ */
+import { FAULTS, Faults, type Fault } from './faults.js';
+import { checkFinal, checkLogs, type Violation } from './invariants.js';
+import { Workload } from './workload.js';
+import { World } from './world.js';
+
+export interface SimOptions {
+  seed: number;
+  nodes?: number;
+  processes?: number;
+  messages?: number;
+  faults?: readonly Fault[];
+  /** Faults in one run (default: one per four messages). */
+  faultCount?: number;
+  /** Virtual ms the workload and the faults are spread over (default 30 s). */
+  durationMs?: number;
+  /** Spawn a monitored cron process. Default: with probability 1/3, by the seed. */
+  cron?: boolean;
+  /** Loss probability of single frames between nodes (default 0). */
+  loss?: number;
+  /** Print every trace line as it happens. */
+  verbose?: (line: string) => void;
+  /** Called with the world and the workload once the run is judged (tests look inside). */
+  inspect?: (w: World, workload: Workload) => void;
+}
+
+export interface SimReport {
+  seed: number;
+  ok: boolean;
+  violations: Violation[];
+  /** sha256 of the whole event trace. */
+  traceHash: string;
+  traceLines: number;
+  events: number;
+  /** Virtual ms the run took, and real ms. */
+  virtualMs: number;
+  realMs: number;
+  faults: string[];
+  /** The last trace lines (what led to the end, or to the first violation). */
+  lastEvents: string[];
+  stats: { requests: number; accepted: number; reads: number; processes: number; slots: number; framesSent: number; framesLost: number };
+  /** How to run this seed again. */
+  replay: string;
+}
+
+/** How long the run may take to settle after the fault window, virtual ms. */
+const SETTLE_MS = 180_000;
+
+export function replayCommand(o: SimOptions): string {
+  const parts = [`aotp sim --seed ${o.seed}`];
+  if (o.nodes !== undefined) parts.push(`--nodes ${o.nodes}`);
+  if (o.processes !== undefined) parts.push(`--processes ${o.processes}`);
+  if (o.messages !== undefined) parts.push(`--messages ${o.messages}`);
+  if (o.faults !== undefined) parts.push(`--faults ${o.faults.length ? o.faults.join(',') : 'none'}`);
+  if (o.faultCount !== undefined) parts.push(`--fault-count ${o.faultCount}`);
+  if (o.durationMs !== undefined) parts.push(`--duration ${o.durationMs}`);
+  if (o.cron !== undefined) parts.push(o.cron ? '--cron' : '--no-cron');
+  if (o.loss) parts.push(`--loss ${o.loss}`);
+  return parts.join(' ');
+}
+
+export async function simulate(o: SimOptions): Promise<SimReport> {
+  const real0 = performance.now();
+  const nodes = o.nodes ?? 1;
+  const messages = o.messages ?? 12;
+  const durationMs = o.durationMs ?? 30_000;
+  const w = new World({ seed: o.seed, nodes, ...(o.loss ? { loss: o.loss } : {}), ...(o.verbose ? { verbose: o.verbose } : {}) });
+  const violations: Violation[] = [];
+  w.install();
+  let workload: Workload | undefined;
+  let faults: Faults | undefined;
+  try {
+    const cron = o.cron ?? w.random('options')() < 1 / 3;
+    workload = new Workload(w, { processes: o.processes ?? 3, messages, durationMs, cron });
+    faults = new Faults(w, {
+      kinds: (o.faults ?? FAULTS).filter((f) => nodes > 1 || f !== 'partition'),
+      count: o.faultCount ?? Math.ceil(messages / 4),
+      from: 1000,
+      to: 1000 + durationMs,
+      diskLoss: nodes > 1 ? 0.3 : 0,
+      maxJumpMs: 2000,
+    });
+    const wl = workload;
+    const f = faults;
+    let phase: 'boot' | 'run' | 'settle' | 'done' = 'boot';
+    let failure: Error | undefined;
+    const script = (async () => {
+      await Promise.all(w.names.map((n) => w.start(n)));
+      phase = 'run';
+      wl.start();
+      f.start();
+      await until(w, () => w.now >= 1000 + durationMs);
+      phase = 'settle';
+      w.trace.record('heal: the fault window is over');
+      await f.healAll();
+      const deadline = w.now + SETTLE_MS;
+      await until(w, () => (wl.done && jobsDone(w)) || w.now > deadline, 1000);
+      if (!wl.done || !jobsDone(w)) violations.push({ invariant: 'settled', detail: `not settled ${SETTLE_MS / 1000} s after the fault window (clients done: ${wl.done})` });
+      phase = 'done';
+    })().catch((e: Error) => (failure = e));
+    // The run's own checks, every few virtual seconds.
+    const check = () => {
+      if (phase === 'done') return;
+      checkLogs(w, violations);
+      for (const late of w.calls.late.splice(0)) violations.push({ invariant: 'calls', detail: late });
+      if (violations.length === 0) w.sched.after(2000, check, undefined, 'check');
+    };
+    w.sched.after(2000, check, undefined, 'check');
+    await w.sched.run({ stop: () => phase === 'done' || failure !== undefined || violations.length > 0 });
+    if (failure) violations.push({ invariant: 'settled', detail: `the run failed: ${(failure as Error).stack ?? failure}` });
+    if (violations.length === 0) {
+      for (const late of w.calls.late.splice(0)) violations.push({ invariant: 'calls', detail: late });
+      for (const overdue of w.calls.overdue(w.now)) violations.push({ invariant: 'calls', detail: overdue });
+      checkFinal(w, wl, violations);
+    }
+    o.inspect?.(w, workload);
+  } finally {
+    w.uninstall();
+  }
+  const slots = [...checkLogs(w, []).values()].reduce((n, l) => n + l.length, 0);
+  return {
+    seed: o.seed,
+    ok: violations.length === 0,
+    violations,
+    traceHash: w.trace.digest(),
+    traceLines: w.trace.lines,
+    events: w.sched.fired,
+    virtualMs: w.now,
+    realMs: performance.now() - real0,
+    faults: faults?.happened ?? [],
+    lastEvents: w.trace.last(40),
+    stats: {
+      requests: workload?.ledger.length ?? 0,
+      accepted: workload?.ledger.filter((s) => s.status >= 200 && s.status < 300).length ?? 0,
+      reads: workload?.reads.length ?? 0,
+      processes: workload?.processes.length ?? 0,
+      slots,
+      framesSent: w.bus.stats.sent,
+      framesLost: w.bus.stats.lost,
+    },
+    replay: replayCommand(o),
+  };
+}
+
+/** Every live node's push jobs have ended. */
+function jobsDone(w: World): boolean {
+  return w.live().every((n) => n.mu.store.unfinished().length === 0);
+}
+
+/** Resolves once `cond` holds, looking every `everyMs` of virtual time. */
+function until(w: World, cond: () => boolean, everyMs = 100): Promise<void> {
+  return new Promise((resolve) => {
+    const look = () => (cond() ? resolve() : w.sched.after(everyMs, look, undefined, 'until'));
+    look();
+  });
+}

@@ -1,0 +1,188 @@
+/**
+ * A simulated world: one scheduler (virtual time), one bus, a disk per node name, the nodes'
+ * current incarnations, the trace, and the seed's random streams. Faults act on it (crash,
+ * restart, partition, stall, slow disk, clock jump, actor kill); the workload and the
+ * invariants read it.
+ *
+ * While a world runs, Date.now, performance.now and Math.random are the world's (virtual time
+ * and a seeded stream): a library that reads them (a logger, a module's glue code) then reads
+ * the same values in every replay.
+ */
+import { createHash } from 'node:crypto';
+import { prng } from '../runtime/prng.js';
+import { SimBus } from '../runtime/sim/bus.js';
+import { SimDisk } from '../runtime/sim/disk.js';
+import { SimScheduler } from '../runtime/sim/scheduler.js';
+import { Trace } from '../runtime/sim/trace.js';
+import type { Config } from '../config/schema.js';
+import { CallWatch } from './calls.js';
+import { SimNode, type SimWallets } from './node.js';
+import { seededWallet } from './wallets.js';
+
+/** 2024-01-01T00:00:00Z: the worlds' wall clock at virtual time 0. */
+export const EPOCH = 1_704_067_200_000;
+
+export interface WorldOptions {
+  seed: number;
+  nodes: number;
+  heartbeatMs?: number;
+  downAfterMs?: number;
+  /** Loss of single frames between nodes (probability per frame). */
+  loss?: number;
+  config?: Partial<Config>;
+  /** Print every trace line. */
+  verbose?: (line: string) => void;
+}
+
+export interface LogLine {
+  node: string;
+  creation: number;
+  level: number;
+  msg: string;
+  line: Record<string, unknown>;
+}
+
+export class World {
+  readonly sched = new SimScheduler();
+  readonly trace: Trace;
+  readonly bus: SimBus;
+  readonly names: string[];
+  readonly disks = new Map<string, SimDisk>();
+  /** The current incarnation of each node (a crashed one stays until restarted, flagged). */
+  readonly nodes = new Map<string, SimNode>();
+  readonly wallets: SimWallets;
+  /** Log lines at warn and above of every incarnation. */
+  readonly logs: LogLine[] = [];
+  readonly calls = new CallWatch();
+  private readonly streams = new Map<string, () => number>();
+  private readonly slowUntil = new Map<string, number>();
+  private creations = 0;
+  private saved: { dateNow: typeof Date.now; perfNow: typeof performance.now; random: typeof Math.random } | undefined;
+
+  constructor(readonly o: WorldOptions) {
+    this.trace = new Trace(() => this.sched.now(), 300, o.verbose);
+    this.names = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+    const heartbeatMs = o.heartbeatMs ?? 250;
+    const net = this.random('net');
+    this.bus = new SimBus({
+      sched: this.sched,
+      random: net,
+      heartbeatMs,
+      downAfterMs: o.downAfterMs ?? 4 * heartbeatMs,
+      // Mostly a fraction of a millisecond, sometimes a few: NATS on a LAN.
+      delay: () => (net() < 0.9 ? 0.2 + net() * 0.8 : 1 + net() * 9),
+      ...(o.loss ? { lose: () => net() < o.loss! } : {}),
+      trace: (what) => this.trace.record(what),
+    });
+    const keys = this.random('wallets');
+    // One wallet per unit for the whole cluster, as operators configure a cluster's nodes.
+    this.wallets = { su: seededWallet(keys), mu: seededWallet(keys), cu: seededWallet(keys) };
+  }
+
+  /** A random stream of this world, named for what it decides (so streams do not shift each other). */
+  random(label: string): () => number {
+    let r = this.streams.get(label);
+    if (!r) {
+      const h = createHash('sha256').update(`${this.o.seed}/${label}`).digest();
+      this.streams.set(label, (r = prng(h.readUInt32LE(0))));
+    }
+    return r;
+  }
+
+  get now(): number {
+    return this.sched.now();
+  }
+
+  /** Live nodes (not crashed), in name order. */
+  live(): SimNode[] {
+    return this.names.map((n) => this.nodes.get(n)).filter((n): n is SimNode => n !== undefined && !n.crashed && n.started);
+  }
+
+  /** Makes the world's clock and randomness the realm's (see the file comment). */
+  install(): void {
+    if (this.saved) return;
+    this.saved = { dateNow: Date.now, perfNow: performance.now, random: Math.random };
+    const realm = this.random('realm');
+    Date.now = () => EPOCH + Math.floor(this.sched.now());
+    performance.now = () => this.sched.now();
+    Math.random = realm;
+  }
+
+  uninstall(): void {
+    if (!this.saved) return;
+    Date.now = this.saved.dateNow;
+    performance.now = this.saved.perfNow;
+    Math.random = this.saved.random;
+    this.saved = undefined;
+  }
+
+  private disk(name: string): SimDisk {
+    let d = this.disks.get(name);
+    if (!d) this.disks.set(name, (d = new SimDisk()));
+    return d;
+  }
+
+  /** Starts a new incarnation of node `name` on its disk. */
+  async start(name: string): Promise<SimNode> {
+    const creation = ++this.creations;
+    const diskRng = this.random(`disk:${name}`);
+    const node = new SimNode(
+      {
+        sched: this.sched,
+        bus: this.bus,
+        disk: this.disk(name),
+        wallets: this.wallets,
+        epoch: EPOCH,
+        calls: this.calls,
+        // fsync: ~1 ms, a slow disk 20-200 ms.
+        diskLatency: () => ((this.slowUntil.get(name) ?? 0) > this.now ? 20 + diskRng() * 180 : 0.5 + diskRng() * 1.5),
+        anchors: (buf) => {
+          const r = this.random(`anchors:${name}`);
+          for (let i = 0; i < buf.length; i++) buf[i] = Math.floor(r() * 256);
+          return buf;
+        },
+        onLog: (node, line) => {
+          const msg = String(line.msg ?? '');
+          this.logs.push({ node, creation, level: Number(line.level), msg, line });
+          this.trace.record(`log ${node}:${creation} ${Number(line.level) >= 50 ? 'error' : 'warn'} ${msg}${line.name ? ` (${String(line.name)})` : ''}`);
+        },
+      },
+      { name, creation, ...(this.o.config ? { config: this.o.config } : {}) },
+    );
+    this.nodes.set(name, node);
+    this.trace.record(`start ${name}:${creation}`);
+    await node.start();
+    this.trace.record(`started ${name}:${creation}`);
+    return node;
+  }
+
+  crash(name: string, keepDisk: boolean): void {
+    const n = this.nodes.get(name);
+    if (!n || n.crashed) return;
+    n.crash();
+    if (!keepDisk) this.disks.set(name, new SimDisk());
+    this.trace.record(`crash ${name}:${n.o.creation}${keepDisk ? '' : ' (disk lost)'}`);
+  }
+
+  slowDisk(name: string, ms: number): void {
+    this.slowUntil.set(name, Math.max(this.slowUntil.get(name) ?? 0, this.now + ms));
+    this.trace.record(`slow disk ${name} for ${ms}ms`);
+  }
+
+  /** Node `name`'s wall clock jumps by `ms` (either way). */
+  jumpClock(name: string, ms: number): void {
+    const n = this.nodes.get(name);
+    if (!n || n.crashed) return;
+    n.clock.skew += ms;
+    this.trace.record(`clock ${name} jumps ${ms}ms (skew ${n.clock.skew}ms)`);
+  }
+
+  /** Node `name` is frozen for `ms`: nothing of it runs meanwhile (a long GC pause, a stopped VM). */
+  stall(name: string, ms: number): void {
+    const n = this.nodes.get(name);
+    if (!n || n.crashed) return;
+    this.sched.pause(n.owner, this.now + ms);
+    this.bus.stall(name, ms);
+    this.trace.record(`stall ${name} for ${ms}ms`);
+  }
+}
