@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startNode } from './start.js';
-import { runChaos } from './chaos.js';
+import { chaosVerdict, runChaos } from './chaos.js';
 import { drain } from './drain.js';
 import { clusterStatus, formatStatus } from './status.js';
-import { formatVerdict, verifyCluster } from './verify.js';
+import { formatVerdict, nothingChecked, verifyCluster } from './verify.js';
 
 /** The flags every operator command that joins the bus takes. */
 const BUS_OPTIONS = {
@@ -71,11 +71,11 @@ async function chaosCommand(argv: string[]): Promise<number> {
       pauseMs: num(values['pause-ms'], 2000, 'pause-ms'),
       auth,
     },
-    (a) => console.log(`${String(a.at).padStart(6)} ms  ${a.node}  ${a.kind}  ${a.detail}`),
+    (a) => console.log(`${String(a.at).padStart(6)} ms  ${a.node}  ${a.kind}  ${a.outcome}  ${a.detail}`),
   );
-  const v = report.verdict!;
-  console.log(`${report.actions.length} action(s); verdict: ${v.processes} process log(s), ${v.violations} violation(s)`);
-  return v.violations === 0 ? 0 : 1;
+  const { ok, lines } = chaosVerdict(report);
+  for (const l of lines) (ok ? console.log : console.error)(l);
+  return ok ? 0 : 1;
 }
 
 async function drainCommand(argv: string[]): Promise<number> {
@@ -122,8 +122,11 @@ async function verifyCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const v = await verifyCluster({ servers, ...(values.cluster ? { cluster: values.cluster } : {}), dataDirs: values['data-dir'] ?? [], auth });
-  console.log(values.json ? JSON.stringify(v, null, 2) : formatVerdict(v));
-  return v.violations === 0 ? 0 : 1;
+  const empty = nothingChecked(v);
+  if (values.json) console.log(JSON.stringify(v, null, 2));
+  else if (!empty) console.log(formatVerdict(v));
+  if (empty) console.error(`aotp verify: ${empty}`);
+  return v.violations === 0 && !empty ? 0 : 1;
 }
 
 async function status(argv: string[]): Promise<number> {

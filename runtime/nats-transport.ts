@@ -24,6 +24,8 @@ interface Member {
   creation: number;
   lastSeen: number;
   observer: boolean;
+  /** The peer's own heartbeat interval, ms: it is judged by its own rhythm, not this node's. */
+  heartbeatMs: number;
 }
 
 interface Beat {
@@ -33,6 +35,8 @@ interface Beat {
   kind: 'beat' | 'hello' | 'bye';
   /** Set by observers (see NatsTransportOptions.observer). */
   observer?: true;
+  /** The sender's heartbeat interval, ms (absent from older nodes). */
+  hb?: number;
 }
 
 /**
@@ -91,7 +95,7 @@ export class NatsTransport implements Transport {
     this.subs = [frames, beats];
     void this.watchStatus(this.nc);
     await this.nc.flush();
-    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true });
+    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true, heartbeatMs: this.heartbeatMs });
     this.beat('hello');
     this.timer = setInterval(() => this.tick(), this.heartbeatMs);
     this.timer.unref();
@@ -99,7 +103,7 @@ export class NatsTransport implements Transport {
 
   private beat(kind: Beat['kind']): void {
     if (!this.nc || this.nc.isClosed() || this.paused) return;
-    const beat: Beat = { name: this.self.name, creation: this.self.creation, kind, ...(this.options.observer ? { observer: true as const } : {}) };
+    const beat: Beat = { name: this.self.name, creation: this.self.creation, kind, hb: this.heartbeatMs, ...(this.options.observer ? { observer: true as const } : {}) };
     this.nc.publish(`${this.prefix}.hb`, encode(beat));
   }
 
@@ -118,14 +122,16 @@ export class NatsTransport implements Transport {
       return;
     }
     if (known && known.creation !== b.creation) this.down(b.name, known.creation);
+    const heartbeatMs = typeof b.hb === 'number' && b.hb > 0 ? b.hb : this.heartbeatMs;
     if (!known || known.creation !== b.creation) {
-      this.live.set(b.name, { creation: b.creation, lastSeen: Date.now(), observer: b.observer === true });
-      this.handlers.nodeUp?.(b.name, b.creation);
+      this.live.set(b.name, { creation: b.creation, lastSeen: Date.now(), observer: b.observer === true, heartbeatMs });
+      this.handlers.nodeUp?.(b.name, b.creation, b.observer === true);
       for (const resolve of this.waiting.get(b.name) ?? []) resolve();
       this.waiting.delete(b.name);
     } else {
       known.lastSeen = Date.now();
       known.observer = b.observer === true;
+      known.heartbeatMs = heartbeatMs;
     }
     if (b.kind === 'hello') this.beat('beat');
   }
@@ -134,13 +140,16 @@ export class NatsTransport implements Transport {
     this.beat('beat');
     const now = Date.now();
     for (const [name, m] of this.live) {
-      if (name !== this.self.name && now - m.lastSeen > this.downAfterMs) this.down(name, m.creation);
+      // A peer that beats more slowly than this node (an operator's tool on the default interval)
+      // is given three of its own beats.
+      if (name !== this.self.name && now - m.lastSeen > Math.max(this.downAfterMs, 3 * m.heartbeatMs)) this.down(name, m.creation);
     }
   }
 
   private down(name: string, creation: number): void {
+    const observer = this.live.get(name)?.observer === true;
     this.live.delete(name);
-    this.handlers.nodeDown(name, creation);
+    this.handlers.nodeDown(name, creation, observer);
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {

@@ -88,7 +88,11 @@ export class Node implements Caller {
       { name: node.name, creation: node.creation },
       {
         frame: (bytes) => node.onFrame(bytes),
-        nodeDown: (name, creation) => node.onNodeDown(name, creation),
+        nodeDown: (name, creation, observer) => node.onNodeDown(name, creation, observer === true),
+        nodeUp: (name, _creation, observer) => {
+          if (observer) node.log.debug({ observer: name }, 'observer connected');
+          else node.log.info({ member: name }, `member joined: ${name}`);
+        },
       },
     );
     return node;
@@ -142,16 +146,21 @@ export class Node implements Caller {
     return this.transport.members();
   }
 
-  /**
-   * Draining: the node stays reachable but leaves the members, so placement gives its work to
-   * the others (`aotp drain`). Only a bus that has members (NATS) supports it.
-   */
+  /** Whether `pauseBus` can work on this node's bus (the in-process bus has nothing to cut). */
+  canPauseBus(): boolean {
+    return this.transport.pause !== undefined;
+  }
+
   /** Cut this node off its bus for `ms` (a partition, for chaos tests). */
   pauseBus(ms: number): void {
     if (!this.transport.pause) throw new Error('this bus cannot be paused');
     this.transport.pause(ms);
   }
 
+  /**
+   * Draining: the node stays reachable but leaves the members, so placement gives its work to
+   * the others (`aotp drain`). Only a bus that has members (NATS) supports it.
+   */
   setDraining(on: boolean): void {
     if (!this.transport.setObserver) throw new Error('this bus has no membership to leave');
     this.transport.setObserver(on);
@@ -232,8 +241,10 @@ export class Node implements Caller {
     }
   }
 
-  private onNodeDown(name: string, creation: number | undefined): void {
-    this.log.info({ down: name }, 'node down');
+  private onNodeDown(name: string, creation: number | undefined, observer: boolean): void {
+    // An operator's tool (aotp status, chaos) coming and going is routine, not an event.
+    if (observer) this.log.debug({ observer: name }, 'observer left');
+    else this.log.info({ down: name }, `member left: ${name} (node down)`);
     for (const ep of [...this.procs.values()]) ep.nodeDown(name, creation);
     for (const [ref, p] of this.pendingSpawns) {
       if (p.node === name) {

@@ -23,27 +23,38 @@ export type StatusRequest =
   /** Chaos (only with `chaos` on): cut the node off its bus for `ms`. */
   | { op: 'pause-bus'; ms: number };
 
+/** The answer to `kill`: what was killed, and which of those were still alive once the exit signals were delivered. */
+export interface KillReply {
+  killed: { pid: string; name: string }[];
+  /** Pids that outlived their kill (should be none: `kill` is untrappable). */
+  survivors: string[];
+}
+
 export interface NodeStatusArgs {
   node: Node;
   /** Accept the chaos requests (`kill`, `pause-bus`) from other nodes. Off unless a test or an operator turns it on. */
   chaos?: boolean;
 }
 
+/** Signals are delivered in a microtask; a macrotask later every exit signal sent now has landed. */
+const afterSignals = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export const nodeStatus: Behaviour<NodeStatusArgs, NodeStatusArgs> = {
   init(args) {
     return { ok: args };
   },
-  handleCall(req: StatusRequest, _from, s) {
+  async handleCall(req: StatusRequest, from, s, ctx) {
     if ((req?.op === 'kill' || req?.op === 'pause-bus') && !s.chaos) {
       return { reply: { error: `chaos requests are off on ${s.node.name} (config: chaos)` }, state: s };
     }
     if (req?.op === 'pause-bus') {
-      try {
-        s.node.pauseBus(req.ms);
-      } catch (e) {
-        return { reply: { error: (e as Error).message }, state: s };
-      }
-      return { reply: { paused: req.ms }, state: s };
+      if (!(Number.isFinite(req.ms) && req.ms > 0)) return { reply: { error: `bad pause: ${String(req.ms)} ms` }, state: s };
+      if (!s.node.canPauseBus()) return { reply: { error: `the bus of ${s.node.name} cannot be paused` }, state: s };
+      // Answer first: once paused, this node sends nothing, the reply included.
+      ctx.reply(from, { paused: req.ms });
+      ctx.log.warn({ ms: req.ms }, `chaos: bus paused for ${req.ms} ms`);
+      s.node.pauseBus(req.ms);
+      return { noreply: true, state: s };
     }
     if (req?.op === 'kill') {
       let re: RegExp;
@@ -53,12 +64,15 @@ export const nodeStatus: Behaviour<NodeStatusArgs, NodeStatusArgs> = {
         return { reply: { error: `bad pattern: ${(e as Error).message}` }, state: s };
       }
       // Never this actor itself: chaos tooling must be able to ask again.
-      const killed = s.node
-        .actors()
-        .filter((a) => a.name !== STATUS_NAME && a.name !== undefined && re.test(a.name))
-        .flatMap((a) => s.node.kill(a.pid, req.reason ?? 'kill'))
-        .map((p) => p.key);
-      return { reply: { killed }, state: s };
+      const targets = s.node.actors().filter((a) => a.name !== STATUS_NAME && a.name !== undefined && re.test(a.name));
+      for (const a of targets) s.node.kill(a.pid, req.reason ?? 'kill');
+      await afterSignals();
+      const reply: KillReply = {
+        killed: targets.map((a) => ({ pid: a.pid.key, name: a.name! })),
+        survivors: targets.filter((a) => s.node.isAlive(a.pid)).map((a) => a.pid.key),
+      };
+      if (targets.length > 0) ctx.log.warn({ killed: reply.killed.map((k) => k.name), survivors: reply.survivors }, `chaos: killed ${targets.length} actor(s)`);
+      return { reply, state: s };
     }
     if (req?.op === 'drain') {
       try {

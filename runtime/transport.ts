@@ -2,9 +2,12 @@
 export interface TransportHandlers {
   /** A frame for this node (bytes as sent; the node decodes them). */
   frame(bytes: Uint8Array): void;
-  /** Node `name` (of incarnation `creation`, or every incarnation) is gone. */
-  nodeDown(name: string, creation?: number): void;
-  nodeUp?(name: string, creation: number): void;
+  /**
+   * Node `name` (of incarnation `creation`, or every incarnation) is gone. `observer`: it was an
+   * operator's tool (aotp status, chaos…), not a member, so its going is routine.
+   */
+  nodeDown(name: string, creation?: number, observer?: boolean): void;
+  nodeUp?(name: string, creation: number, observer?: boolean): void;
 }
 
 /**

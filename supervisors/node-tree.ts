@@ -24,7 +24,7 @@ export function nodeTree(o: NodeTreeOptions): SupervisorSpec {
     intensity: 3,
     period: 5,
     children: [
-      ...(o.node ? [{ id: 'status', start: { behaviour: nodeStatus, args: { node: o.node }, options: { name: STATUS_NAME } } }] : []),
+      ...(o.node ? [{ id: 'status', start: { behaviour: nodeStatus, args: { node: o.node, chaos: o.chaos === true }, options: { name: STATUS_NAME } } }] : []),
       ...(o.units ?? []),
       {
         id: 'http',
