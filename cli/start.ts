@@ -12,6 +12,8 @@ import { secTree } from '../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
+import { Health, type HealthCheck } from '../units/http/health.js';
+import { nodeMetrics } from '../units/http/metrics.js';
 import { createCu, type Cu } from '../units/cu/index.js';
 import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
@@ -24,6 +26,9 @@ import { createSu, suClient, type Su } from '../units/su/index.js';
 
 export interface RunningNode {
   node: Node;
+  /** The node's LMDB environment. */
+  store: Store;
+  health: Health;
   root: Pid;
   url: string;
   log: Logger;
@@ -45,6 +50,8 @@ async function unitWallet(unit: 'su' | 'cu' | 'mu', c: { wallet?: string | undef
 /** Starts a node and its supervision tree from a validated config. */
 export async function startNode(config: Config, logger?: Logger): Promise<RunningNode> {
   const log = logger ?? createLogger({ level: config.logLevel });
+  const startedAt = Date.now();
+  const lifecycle = { stopping: false };
   mkdirSync(config.dataDir, { recursive: true });
   const transport = config.nats
     ? new NatsTransport({
@@ -131,6 +138,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
   const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), locations] });
+  const health = new Health(readinessChecks({ node, store, transport, stream: replica?.log.stream, lifecycle }));
   const tree = nodeTree({
     http: {
       host: config.host,
@@ -144,15 +152,21 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     plugins: [
       {
         prefix: '/',
-        plugin: nodeRoutes(node, (base) => ({
-          mu: `${base}/mu`,
-          cu: `${base}/cu`,
-          su: `${base}/su`,
-          graphql: `${base}/graphql`,
-          addresses: { mu: mu.address, su: su.address, cu: cu.address },
-          modules: cu.modules.bundled(),
-          bus: config.nats ? 'nats' : 'local',
-        })),
+        plugin: nodeRoutes({
+          node,
+          health,
+          metrics: nodeMetrics(node),
+          startedAt,
+          info: (base) => ({
+            mu: `${base}/mu`,
+            cu: `${base}/cu`,
+            su: `${base}/su`,
+            graphql: `${base}/graphql`,
+            addresses: { mu: mu.address, su: su.address, cu: cu.address },
+            modules: cu.modules.bundled(),
+            bus: config.nats ? 'nats' : 'local',
+          }),
+        }),
       },
       { prefix: '/graphql', plugin: gateway.routes() },
       { prefix: '/', plugin: gateway.rawRoutes() },
@@ -224,6 +238,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   }
   return {
     node,
+    store,
+    health,
     root: started.ok,
     url,
     log,
@@ -236,4 +252,43 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       await release();
     },
   };
+}
+
+/** What /health/ready asks: see units/http/health.ts. */
+function readinessChecks(o: { node: Node; store: Store; transport: NatsTransport | undefined; stream: string | undefined; lifecycle: { stopping: boolean } }): HealthCheck[] {
+  const checks: HealthCheck[] = [
+    {
+      name: 'lifecycle',
+      check: () => (o.lifecycle.stopping ? 'stopping: handing work over before exit' : o.node.draining ? 'draining: no new work is placed here' : undefined),
+      cacheMs: 0,
+    },
+    {
+      // A committed write: LMDB open, the disk writable and syncing.
+      name: 'store',
+      check: async () => {
+        if (o.store.closed) return 'the LMDB environment is closed';
+        await o.store.transact(() => o.store.db('health').put('probe', Date.now()));
+        return undefined;
+      },
+      cacheMs: 2000,
+    },
+  ];
+  const t = o.transport;
+  if (t) {
+    checks.push({ name: 'nats', check: () => (o.node.busConnected ? undefined : 'disconnected from every NATS server (reconnecting)'), cacheMs: 0 });
+    const stream = o.stream;
+    if (stream) {
+      checks.push({
+        // The SU log's stream answers (it needs a JetStream leader): without it no slot can be assigned.
+        name: 'jetstream',
+        check: async () => {
+          if (!o.node.busConnected) return 'no NATS connection';
+          const jsm = await t.connection.jetstreamManager({ timeout: 1500 });
+          await jsm.streams.info(stream);
+          return undefined;
+        },
+      });
+    }
+  }
+  return checks;
 }

@@ -56,6 +56,8 @@ export class NatsTransport implements Transport {
   private readonly prefix: string;
   private readonly heartbeatMs: number;
   private readonly downAfterMs: number;
+  /** False from a disconnect until the client reconnects. */
+  private up = false;
   /** While set, this node neither sends nor hears anything: a partition, for chaos tests. */
   private paused: NodeJS.Timeout | undefined;
 
@@ -86,6 +88,7 @@ export class NatsTransport implements Transport {
       const why = e.code === 'AUTHORIZATION_VIOLATION' ? 'NATS authorization failed (check nats.user/pass or nats.token)' : 'cannot connect to NATS';
       throw Object.assign(new Error(`${why} at ${[this.options.servers].flat().join(', ')}: ${e.message}`, { cause: e }), { code: e.code });
     });
+    this.up = true;
     const frames = this.nc.subscribe(`${this.prefix}.node.${self.name}`, {
       callback: (err, msg) => {
         if (!err && !this.paused) handlers.frame(msg.data);
@@ -155,12 +158,18 @@ export class NatsTransport implements Transport {
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
+        this.up = false;
         // Cut off from NATS: every other node is unreachable, as in a net split.
         for (const [name, m] of [...this.live]) if (name !== this.self.name) this.down(name, m.creation);
       } else if (s.type === 'reconnect') {
+        this.up = true;
         this.beat('hello');
       }
     }
+  }
+
+  connected(): boolean {
+    return this.up && !!this.nc && !this.nc.isClosed();
   }
 
   send(node: string, frame: Uint8Array): boolean {

@@ -68,6 +68,7 @@ export class Node implements Caller {
   private serial = 0;
   private refs = 0;
   private stopped = false;
+  private isDraining = false;
 
   private constructor(options: NodeOptions) {
     this.name = options.name;
@@ -164,6 +165,17 @@ export class Node implements Caller {
   setDraining(on: boolean): void {
     if (!this.transport.setObserver) throw new Error('this bus has no membership to leave');
     this.transport.setObserver(on);
+    this.isDraining = on;
+  }
+
+  /** Set by `setDraining`: reachable, but no longer a member that work is placed on. */
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  /** Whether the bus reaches the other nodes now (a NATS connection that is up); true on the in-process bus. */
+  get busConnected(): boolean {
+    return this.transport.connected?.() ?? true;
   }
 
   unregister(proc: Endpoint): void {

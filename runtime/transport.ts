@@ -25,6 +25,8 @@ export interface Transport {
   stop(): Promise<void>;
   /** Stay reachable but stop being a member (draining), or be one again. */
   setObserver?(on: boolean): void;
+  /** Whether it is connected now (absent: always, as the in-process bus). */
+  connected?(): boolean;
   /** Drop everything to and from this node for `ms`, as a partition would (chaos tests). */
   pause?(ms: number): void;
 }
