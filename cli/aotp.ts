@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startNode } from './start.js';
+import { init } from './init.js';
+import { StartError } from './preflight.js';
+import { formatReason } from '../runtime/index.js';
 import { chaosVerdict, runChaos } from './chaos.js';
 import { drain } from './drain.js';
 import { clusterStatus, formatStatus } from './status.js';
@@ -26,7 +29,8 @@ function busOf(values: { nats?: string; user?: string; pass?: string; token?: st
   return { servers, auth };
 }
 
-const USAGE = `usage: aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
+const USAGE = `usage: aotp init --dir DIR --nodes NAME[,NAME]... [--nats URL[,URL]] [--cluster NAME] [--port FIRST] [--host H] [--wallet-kind ed25519|rsa]
+       aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
        aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]
        aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]
        aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]
@@ -213,12 +217,52 @@ async function start(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function initCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dir: { type: 'string' },
+      nodes: { type: 'string' },
+      nats: { type: 'string' },
+      cluster: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'wallet-kind': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.dir || !values.nodes) {
+    console.error('aotp init: --dir DIR and --nodes NAME[,NAME] are required');
+    return 2;
+  }
+  const kind = values['wallet-kind'] ?? 'ed25519';
+  if (kind !== 'ed25519' && kind !== 'rsa') throw new ConfigError(`--wallet-kind must be ed25519 or rsa, got '${kind}'`);
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new ConfigError(`--port must be a port number, got '${values.port}'`);
+  const r = await init({
+    dir: values.dir,
+    nodes: values.nodes.split(',').map((s) => s.trim()).filter(Boolean),
+    nats: (values.nats ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ...(values.cluster ? { cluster: values.cluster } : {}),
+    ...(values.host ? { host: values.host } : {}),
+    ...(port !== undefined ? { port } : {}),
+    walletKind: kind,
+  });
+  console.log(`wallets (shared by every node): ${Object.values(r.wallets).join(', ')}`);
+  console.log(`addresses: SU ${r.addresses.su}, MU ${r.addresses.mu}, CU ${r.addresses.cu}`);
+  console.log('start each node with:');
+  for (const c of r.configs) console.log(`  aotp start --config ${c}`);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const [cmd, ...rest] = process.argv.slice(2);
   try {
     switch (cmd) {
       case 'start':
         return await start(rest);
+      case 'init':
+        return await initCommand(rest);
       case 'status':
         return await status(rest);
       case 'verify':
@@ -232,11 +276,14 @@ async function main(): Promise<number> {
         return 2;
     }
   } catch (e) {
-    if (e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    const code = (e as { code?: unknown })?.code;
+    if (e instanceof ConfigError || e instanceof StartError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       console.error(`aotp: ${(e as Error).message}`);
       return 2;
     }
-    console.error(`aotp: ${(e as Error).stack ?? e}`);
+    // Anything else is unexpected: one line, and the stack only when asked for.
+    console.error(`aotp: ${e instanceof Error ? e.message : formatReason(e)}`);
+    if (process.env.AOTP_DEBUG) console.error(e instanceof Error ? e.stack : e);
     return 1;
   }
 }

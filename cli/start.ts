@@ -3,14 +3,15 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
-import { NatsTransport, Node, service, supervisorSpec, type Pid } from '../runtime/index.js';
+import { DuplicateNode, formatReason, NatsTransport, Node, service, supervisorSpec, type Pid } from '../runtime/index.js';
+import { checkDataDir, checkDataDirIdentity, checkPort, ensureWallets, knownWallets, StartError, writeDataDirIdentity } from './preflight.js';
+import { claimClusterIdentity, clusterChecks, identityMismatch } from './cluster-identity.js';
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
 import { muTree } from '../supervisors/mu.js';
 import { nodeTree } from '../supervisors/node-tree.js';
 import { secTree } from '../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
-import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { Health, type HealthCheck } from '../units/http/health.js';
 import { nodeMetrics } from '../units/http/metrics.js';
@@ -39,20 +40,16 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** A unit's wallet: the configured file, or `<dataDir>/<unit>-wallet.json` (created on first start). */
-async function unitWallet(unit: 'su' | 'cu' | 'mu', c: { wallet?: string | undefined; walletKind: 'ed25519' | 'rsa' }, dataDir: string, log: Logger) {
-  if (c.wallet) return loadWallet(c.wallet);
-  const { wallet, created, path } = await loadOrCreateWallet(dataDir, { kind: c.walletKind, fileName: `${unit}-wallet.json` });
-  if (created) log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} ${unit.toUpperCase()} wallet at ${path}`);
-  return wallet;
-}
-
 /** Starts a node and its supervision tree from a validated config. */
 export async function startNode(config: Config, logger?: Logger): Promise<RunningNode> {
   const log = logger ?? createLogger({ level: config.logLevel });
   const startedAt = Date.now();
   const lifecycle = { stopping: false };
-  mkdirSync(config.dataDir, { recursive: true });
+  // Checks first: nothing (data dir, wallet, stream, bucket) is created until they pass.
+  checkDataDir(config.dataDir);
+  await checkPort(config.host, config.port);
+  const dataDirIdentity = checkDataDirIdentity(config);
+  const known = await knownWallets(config);
   const transport = config.nats
     ? new NatsTransport({
         servers: config.nats.servers,
@@ -60,25 +57,51 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         heartbeatMs: config.nats.heartbeatMs,
         downAfterMs: config.nats.downAfterMs,
         auth: { user: config.nats.user, pass: config.nats.pass, token: config.nats.token, ...(config.nats.tls ? { tls: config.nats.tls } : {}) },
+        // Not a member (nothing is placed here) until every check has passed.
+        observer: true,
+        uniqueNameWaitMs: 500,
       })
     : undefined;
-  const wallet = await unitWallet('su', config.su, config.dataDir, log);
-  const muWallet = await unitWallet('mu', config.mu, config.dataDir, log);
-  const cuWallet = await unitWallet('cu', config.cu, config.dataDir, log);
-  const node = await Node.start({ name: config.nodeName, logger: log, transport });
+  const node = await Node.start({ name: config.nodeName, logger: log, transport }).catch((e: Error & { code?: string }) => {
+    if (e instanceof DuplicateNode) throw new StartError(e.message);
+    // The first connection to NATS failed (nobody there, credentials, TLS): a start error, exit 2.
+    if (transport) throw Object.assign(new StartError(`${e.message.split('\n')[0]} (check nats.servers / --nats, and that nats-server runs there)`), { code: e.code });
+    throw e;
+  });
   // Clustered: one writer per process log, kept by a lease and a replicated stream on NATS.
   let replica: ClusterReplica | undefined;
-  if (transport && config.nats) {
-    try {
+  let wallets: Awaited<ReturnType<typeof ensureWallets>>;
+  try {
+    const addresses = Object.fromEntries(Object.entries(known).map(([u, w]) => [u, w.wallet.address]));
+    const files = Object.fromEntries(Object.entries(known).map(([u, w]) => [u, w.path]));
+    const checked = transport && config.nats
+      ? await clusterChecks(transport.connection, { cluster: config.nats.cluster, servers: config.nats.servers, replicas: config.nats.replicas, addresses, files })
+      : undefined;
+    mkdirSync(config.dataDir, { recursive: true });
+    wallets = await ensureWallets(config, known, (unit, wallet, path) =>
+      log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} ${unit.toUpperCase()} wallet at ${path}`),
+    );
+    writeDataDirIdentity(config.dataDir, dataDirIdentity);
+    if (transport && config.nats && checked) {
+      const mine = { su: wallets.su.address, mu: wallets.mu.address, cu: wallets.cu.address };
+      if (!checked.identity) {
+        const recorded = await claimClusterIdentity(transport.connection, { cluster: config.nats.cluster, addresses: mine, by: config.nodeName, at: Date.now() }, checked.replicas);
+        const bad = identityMismatch(recorded, mine, files);
+        if (bad) throw new StartError(bad);
+      }
       replica = await clusterReplica(transport.connection, config.nodeName, {
-        lease: { ttlMs: config.nats.leaseTtlMs, replicas: config.nats.replicas },
-        log: { replicas: config.nats.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
+        lease: { ttlMs: config.nats.leaseTtlMs, replicas: checked.replicas },
+        log: { replicas: checked.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
       });
-    } catch (e) {
-      await node.stop();
-      throw e;
+      node.setDraining(false);
     }
+  } catch (e) {
+    await node.stop();
+    throw e;
   }
+  const wallet = wallets.su;
+  const muWallet = wallets.mu;
+  const cuWallet = wallets.cu;
   const place = replica ? placement(node.name, () => node.members()) : undefined;
   // One LMDB environment per node; each unit keeps its sub-databases in it.
   const store = Store.open(join(config.dataDir, 'lmdb'));
@@ -234,7 +257,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   if (!('ok' in started)) {
     await node.stop();
     await release();
-    throw new Error(`node failed to start: ${JSON.stringify(started)}`);
+    throw new Error(`node failed to start: ${whyNotStarted((started as { error: unknown }).error)}`);
   }
   return {
     node,
@@ -291,4 +314,15 @@ function readinessChecks(o: { node: Node; store: Store; transport: NatsTransport
     }
   }
   return checks;
+}
+
+/** A supervisor's start failure (`{shutdown: {failed_to_start_child: {id, reason}}}`), as one line. */
+function whyNotStarted(e: unknown): string {
+  const f = (e as { shutdown?: { failed_to_start_child?: { id: string; reason: unknown } } })?.shutdown?.failed_to_start_child;
+  if (f) return `${f.id}: ${whyNotStarted(f.reason)}`;
+  if (e instanceof Error) return e.message;
+  const c = e as { code?: unknown; message?: unknown };
+  if (typeof c?.message === 'string') return c.message;
+  if (typeof c?.code === 'string') return c.code;
+  return formatReason(e);
 }

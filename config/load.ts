@@ -50,8 +50,9 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
   if (typeof raw.nats === 'object' && raw.nats !== null && Object.keys(natsAuth).length > 0) raw.nats = { ...natsAuth, ...raw.nats };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
+    // One line, every bad field named: `aotp start` prints it as it is.
     const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const tls = parsed.data.nats?.tls;
   for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
@@ -60,7 +61,7 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
     try {
       readFileSync(file);
     } catch (e) {
-      throw new ConfigError(`invalid configuration:\n  nats.tls.${key}: cannot read ${file}: ${(e as Error).message}`);
+      throw new ConfigError(`invalid configuration: nats.tls.${key}: cannot read ${file}: ${(e as Error).message}`);
     }
   }
   return parsed.data;

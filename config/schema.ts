@@ -41,10 +41,14 @@ export const NatsConfigSchema = z.object({
    * for several seconds after its leader dies, so less than ~10 s risks losing live leases.
    */
   leaseTtlMs: z.number().int().min(500).default(20_000),
-  /** Replicas of the lease bucket and the replicated SU log (1 for a single nats-server). */
-  replicas: z.number().int().min(1).max(5).default(3),
+  /**
+   * Replicas of the lease bucket, the replicated SU log and the cluster's identity. Absent: as
+   * many as the NATS cluster reports servers, at most 3 (1 for a single nats-server).
+   */
+  replicas: z.number().int().min(1).max(5).optional(),
   tls: NatsTlsSchema.optional(),
 })
+  .strict()
   .refine((n) => n.user === undefined || n.pass !== undefined, { message: 'nats.user is set but nats.pass is not: give both', path: ['pass'] })
   .refine((n) => n.pass === undefined || n.user !== undefined, { message: 'nats.pass is set but nats.user is not: give both', path: ['user'] });
 

@@ -18,6 +18,16 @@ export interface NatsTransportOptions {
    * but not one of the cluster's members, so nothing is placed on it.
    */
   observer?: boolean;
+  /**
+   * Refuse to start (DuplicateNode) when a live node already has this name: the start waits
+   * this many ms for its answer to this node's hello (0 or absent: no check).
+   */
+  uniqueNameWaitMs?: number;
+}
+
+/** Another live node of the cluster has this node's name. */
+export class DuplicateNode extends Error {
+  override readonly name = 'DuplicateNode';
 }
 
 interface Member {
@@ -31,8 +41,11 @@ interface Member {
 interface Beat {
   name: string;
   creation: number;
-  /** `hello`: a node just started and wants everyone's beat now; `bye`: it is leaving. */
-  kind: 'beat' | 'hello' | 'bye';
+  /**
+   * `hello`: a node just started and wants everyone's beat now; `bye`: it is leaving; `probe`:
+   * a node about to start asks whether its name is taken (not a member, nothing else answers).
+   */
+  kind: 'beat' | 'hello' | 'bye' | 'probe';
   /** Set by observers (see NatsTransportOptions.observer). */
   observer?: true;
   /** The sender's heartbeat interval, ms (absent from older nodes). */
@@ -56,6 +69,8 @@ export class NatsTransport implements Transport {
   private readonly prefix: string;
   private readonly heartbeatMs: number;
   private readonly downAfterMs: number;
+  /** The creation of another live node that beats with this node's name, if one was heard. */
+  private clash: number | undefined;
   /** False from a disconnect until the client reconnects. */
   private up = false;
   /** While set, this node neither sends nor hears anything: a partition, for chaos tests. */
@@ -89,17 +104,30 @@ export class NatsTransport implements Transport {
       throw Object.assign(new Error(`${why} at ${[this.options.servers].flat().join(', ')}: ${e.message}`, { cause: e }), { code: e.code });
     });
     this.up = true;
+    const beats = this.nc.subscribe(`${this.prefix}.hb`, { callback: (err, msg) => !err && !this.paused && this.onBeat(msg.data) });
+    this.subs = [beats];
+    void this.watchStatus(this.nc);
+    await this.nc.flush();
+    if (this.options.uniqueNameWaitMs) {
+      // A probe is not a hello: nobody takes it for a new incarnation of the name (which would
+      // mark the running one down); a live node of that name answers it with a beat at once.
+      this.beat('probe');
+      await new Promise((r) => setTimeout(r, this.options.uniqueNameWaitMs));
+      if (this.clash !== undefined) {
+        const servers = [this.options.servers].flat().join(', ');
+        for (const sub of this.subs) sub.unsubscribe();
+        await this.nc.close();
+        throw new DuplicateNode(`a node named ${self.name} is already running in cluster ${this.prefix} (on NATS ${servers}): give this node another name (nodeName, --node-name)`);
+      }
+    }
+    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true, heartbeatMs: this.heartbeatMs });
+    this.beat('hello');
     const frames = this.nc.subscribe(`${this.prefix}.node.${self.name}`, {
       callback: (err, msg) => {
         if (!err && !this.paused) handlers.frame(msg.data);
       },
     });
-    const beats = this.nc.subscribe(`${this.prefix}.hb`, { callback: (err, msg) => !err && !this.paused && this.onBeat(msg.data) });
-    this.subs = [frames, beats];
-    void this.watchStatus(this.nc);
-    await this.nc.flush();
-    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true, heartbeatMs: this.heartbeatMs });
-    this.beat('hello');
+    this.subs.push(frames);
     this.timer = setInterval(() => this.tick(), this.heartbeatMs);
     this.timer.unref();
   }
@@ -118,7 +146,15 @@ export class NatsTransport implements Transport {
     } catch {
       return; // a malformed beat is ignored
     }
-    if (b.name === this.self.name) return;
+    if (b.kind === 'probe') {
+      // A node about to start with this node's name: tell it at once that the name is taken.
+      if (b.name === this.self.name && b.creation !== this.self.creation && this.live.has(this.self.name)) this.beat('beat');
+      return;
+    }
+    if (b.name === this.self.name) {
+      if (b.creation !== this.self.creation && b.kind !== 'bye') this.clash = b.creation;
+      return;
+    }
     const known = this.live.get(b.name);
     if (b.kind === 'bye') {
       if (known && known.creation === b.creation) this.down(b.name, known.creation);
@@ -133,8 +169,11 @@ export class NatsTransport implements Transport {
       this.waiting.delete(b.name);
     } else {
       known.lastSeen = Date.now();
-      known.observer = b.observer === true;
       known.heartbeatMs = heartbeatMs;
+      if (known.observer !== (b.observer === true)) {
+        known.observer = b.observer === true;
+        this.handlers.memberChanged?.(b.name, !known.observer);
+      }
     }
     if (b.kind === 'hello') this.beat('beat');
   }

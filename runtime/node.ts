@@ -94,6 +94,8 @@ export class Node implements Caller {
           if (observer) node.log.debug({ observer: name }, 'observer connected');
           else node.log.info({ member: name }, `member joined: ${name}`);
         },
+        memberChanged: (name, member) =>
+          node.log.info({ member: name, joined: member }, member ? `member joined: ${name}` : `member draining: ${name} (reachable, no new work)`),
       },
     );
     return node;

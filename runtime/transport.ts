@@ -8,6 +8,8 @@ export interface TransportHandlers {
    */
   nodeDown(name: string, creation?: number, observer?: boolean): void;
   nodeUp?(name: string, creation: number, observer?: boolean): void;
+  /** A known node became a member (`member`) or left the members while staying reachable (draining). */
+  memberChanged?(name: string, member: boolean): void;
 }
 
 /**
