@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startNode } from './start.js';
 import { init } from './init.js';
+import { lameDuck } from './lame-duck.js';
 import { StartError } from './preflight.js';
 import { formatReason } from '../runtime/index.js';
 import { chaosVerdict, runChaos } from './chaos.js';
@@ -204,16 +205,23 @@ async function start(argv: string[]): Promise<number> {
     { MU_URL: `${u}/mu`, CU_URL: `${u}/cu`, GRAPHQL_URL: `${u}/graphql`, scheduler: running.su.address, authority: running.mu.address, modules: running.cu.modules.bundled() },
     `for aoconnect: MU_URL=${u}/mu CU_URL=${u}/cu GRAPHQL_URL=${u}/graphql; spawn with scheduler ${running.su.address} and an Authority tag of ${running.mu.address} (the MU, which signs pushed messages)`,
   );
+  // The first signal drains (lame duck), a second one cuts the drain short.
+  const second = new AbortController();
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       running.log.info({ signal: sig }, 'shutting down');
+      process.once('SIGINT', () => second.abort());
+      process.once('SIGTERM', () => second.abort());
       resolve();
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  await lameDuck(running, { drainMs: config.drainMs, log: running.log, abort: second.signal });
   await running.stop();
   running.log.info('stopped');
+  // Whatever timer or socket is still open (a routed call's timeout, a NATS reconnect) must not keep a stopped node alive.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();
   return 0;
 }
 

@@ -30,6 +30,10 @@ export interface RunningNode {
   /** The node's LMDB environment. */
   store: Store;
   health: Health;
+  /** `stopping` once a stop began: readiness fails, new work (POST) is answered 503. */
+  lifecycle: { stopping: boolean };
+  /** On NATS, with other nodes to take its work over. */
+  clustered: boolean;
   root: Pid;
   url: string;
   log: Logger;
@@ -166,6 +170,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     http: {
       host: config.host,
       port: config.port,
+      // A lame duck takes no new work; reads still answer (routed to the new owners).
+      refuse: (method) => (lifecycle.stopping && method === 'POST' ? `node ${config.nodeName} is stopping: send new work to another node` : undefined),
       onListening: (u) => {
         url = u;
         // Signed again on every (re)bind; the newest record wins.
@@ -263,6 +269,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     node,
     store,
     health,
+    lifecycle,
+    clustered: replica !== undefined,
     root: started.ok,
     url,
     log,

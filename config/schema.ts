@@ -90,6 +90,12 @@ export const ConfigSchema = z
     chaos: z.boolean().default(false),
     /** Milliseconds each top-level service gets to stop on shutdown. */
     shutdownMs: z.number().int().min(0).default(5000),
+    /**
+     * On SIGTERM/SIGINT, how long a clustered node drains first (lame duck: no new work, its
+     * process logs handed over, its push jobs finished) before its tree stops. A stop takes at
+     * most drainMs + 2 × shutdownMs.
+     */
+    drainMs: z.number().int().min(0).default(15_000),
     /** Absent: the embedded in-process bus (a single node). */
     nats: NatsConfigSchema.optional(),
     /** The Scheduler Unit, served under /su. */

@@ -6,6 +6,8 @@ export interface HttpServerArgs {
   port: number;
   /** Each unit's routes, as a fastify plugin registered under its prefix. */
   plugins: { prefix: string; plugin: FastifyPluginAsync }[];
+  /** Why a request is refused with 503 now (a stopping node's new work), or undefined to serve it. */
+  refuse?: (method: string, url: string) => string | undefined;
   /** Called with the bound address once listening (tests use port 0). */
   onListening?: (url: string) => void;
 }
@@ -22,6 +24,13 @@ export const httpServer: Behaviour<HttpServerArgs, State> = {
   async init(args, ctx) {
     ctx.trapExit(true);
     const app = Fastify({ loggerInstance: ctx.log, bodyLimit: 10 * 1024 * 1024 });
+    const refuse = args.refuse;
+    if (refuse) {
+      app.addHook('onRequest', async (req, reply) => {
+        const why = refuse(req.method, req.url);
+        if (why) return reply.code(503).header('retry-after', '1').header('connection', 'close').send({ error: why });
+      });
+    }
     for (const { prefix, plugin } of args.plugins) await app.register(plugin, { prefix });
     try {
       const url = await app.listen({ host: args.host, port: args.port });
