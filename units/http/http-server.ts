@@ -1,5 +1,6 @@
 import Fastify, { type FastifyPluginAsync } from 'fastify';
 import type { Behaviour } from '../../runtime/index.js';
+import { ITEM_LIMITS } from '../ans104/index.js';
 
 export interface HttpServerArgs {
   host: string;
@@ -23,7 +24,7 @@ interface State {
 export const httpServer: Behaviour<HttpServerArgs, State> = {
   async init(args, ctx) {
     ctx.trapExit(true);
-    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: 10 * 1024 * 1024 });
+    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: ITEM_LIMITS.maxItemBytes });
     const refuse = args.refuse;
     if (refuse) {
       app.addHook('onRequest', async (req, reply) => {
