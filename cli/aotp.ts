@@ -8,7 +8,7 @@ import { StartError } from './preflight.js';
 import { formatReason } from '../runtime/index.js';
 import { chaosVerdict, runChaos } from './chaos.js';
 import { drain } from './drain.js';
-import { clusterStatus, formatStatus } from './status.js';
+import { clusterStatus, clusterTree, formatStatus, formatTree } from './status.js';
 import { formatVerdict, nothingChecked, verifyCluster } from './verify.js';
 
 /** The flags every operator command that joins the bus takes. */
@@ -32,7 +32,7 @@ function busOf(values: { nats?: string; user?: string; pass?: string; token?: st
 
 const USAGE = `usage: aotp init --dir DIR --nodes NAME[,NAME]... [--nats URL[,URL]] [--cluster NAME] [--port FIRST] [--host H] [--wallet-kind ed25519|rsa]
        aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
-       aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]
+       aotp status --nats URL[,URL] [--cluster NAME] [--tree] [--json] [--user U --pass P | --token T]
        aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]
        aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]
        aotp chaos --nats URL[,URL] [--seed N] [--duration-ms N] [--kill-rate R] [--kill-pattern RE] [--pause-rate R] [--pause-ms N]`;
@@ -140,6 +140,7 @@ async function status(argv: string[]): Promise<number> {
     options: {
       ...BUS_OPTIONS,
       json: { type: 'boolean' },
+      tree: { type: 'boolean' },
     },
     strict: true,
   });
@@ -147,6 +148,11 @@ async function status(argv: string[]): Promise<number> {
   if (servers.length === 0) {
     console.error('aotp status: --nats URL[,URL] (or AOTP_NATS) is required');
     return 2;
+  }
+  if (values.tree) {
+    const v = await clusterTree({ servers, ...(values.cluster ? { cluster: values.cluster } : {}), auth });
+    console.log(values.json ? JSON.stringify(v, null, 2) : formatTree(v));
+    return v.nodes.length > 0 ? 0 : 1;
   }
   const s = await clusterStatus({ servers, ...(values.cluster ? { cluster: values.cluster } : {}), auth });
   console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));

@@ -15,6 +15,8 @@ import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { Health, type HealthCheck } from '../units/http/health.js';
 import { nodeMetrics } from '../units/http/metrics.js';
+import { aoView } from '../units/observer/ao-view.js';
+import { observerRoutes } from '../units/observer/routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
 import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
@@ -197,6 +199,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
           }),
         }),
       },
+      { prefix: '/observer', plugin: observerRoutes({ node }) },
       { prefix: '/graphql', plugin: gateway.routes() },
       { prefix: '/', plugin: gateway.rawRoutes() },
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
@@ -207,6 +210,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     shutdownMs: config.shutdownMs,
     node,
     chaos: config.chaos,
+    describe: aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) }),
     units: [
       // Clustered: what other nodes ask of this node's SU and CU about the processes it owns.
       ...(place

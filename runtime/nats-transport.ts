@@ -34,6 +34,7 @@ interface Member {
   creation: number;
   lastSeen: number;
   observer: boolean;
+  draining: boolean;
   /** The peer's own heartbeat interval, ms: it is judged by its own rhythm, not this node's. */
   heartbeatMs: number;
 }
@@ -48,6 +49,8 @@ interface Beat {
   kind: 'beat' | 'hello' | 'bye' | 'probe';
   /** Set by observers (see NatsTransportOptions.observer). */
   observer?: true;
+  /** Set by a member that left the members to hand its work over (an observer that was one). */
+  draining?: true;
   /** The sender's heartbeat interval, ms (absent from older nodes). */
   hb?: number;
 }
@@ -69,6 +72,10 @@ export class NatsTransport implements Transport {
   private readonly prefix: string;
   private readonly heartbeatMs: number;
   private readonly downAfterMs: number;
+  /** Set by setObserver(true): a member handing its work over, not an operator's tool. */
+  private draining = false;
+  /** Members that went down, and since when (ms since the epoch). */
+  private readonly gone = new Map<string, number>();
   /** The creation of another live node that beats with this node's name, if one was heard. */
   private clash: number | undefined;
   /** False from a disconnect until the client reconnects. */
@@ -120,7 +127,7 @@ export class NatsTransport implements Transport {
         throw new DuplicateNode(`a node named ${self.name} is already running in cluster ${this.prefix} (on NATS ${servers}): give this node another name (nodeName, --node-name)`);
       }
     }
-    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true, heartbeatMs: this.heartbeatMs });
+    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true, draining: false, heartbeatMs: this.heartbeatMs });
     this.beat('hello');
     const frames = this.nc.subscribe(`${this.prefix}.node.${self.name}`, {
       callback: (err, msg) => {
@@ -134,7 +141,14 @@ export class NatsTransport implements Transport {
 
   private beat(kind: Beat['kind']): void {
     if (!this.nc || this.nc.isClosed() || this.paused) return;
-    const beat: Beat = { name: this.self.name, creation: this.self.creation, kind, hb: this.heartbeatMs, ...(this.options.observer ? { observer: true as const } : {}) };
+    const beat: Beat = {
+      name: this.self.name,
+      creation: this.self.creation,
+      kind,
+      hb: this.heartbeatMs,
+      ...(this.options.observer ? { observer: true as const } : {}),
+      ...(this.draining ? { draining: true as const } : {}),
+    };
     this.nc.publish(`${this.prefix}.hb`, encode(beat));
   }
 
@@ -163,13 +177,15 @@ export class NatsTransport implements Transport {
     if (known && known.creation !== b.creation) this.down(b.name, known.creation);
     const heartbeatMs = typeof b.hb === 'number' && b.hb > 0 ? b.hb : this.heartbeatMs;
     if (!known || known.creation !== b.creation) {
-      this.live.set(b.name, { creation: b.creation, lastSeen: Date.now(), observer: b.observer === true, heartbeatMs });
+      this.live.set(b.name, { creation: b.creation, lastSeen: Date.now(), observer: b.observer === true, draining: b.draining === true, heartbeatMs });
+      this.gone.delete(b.name);
       this.handlers.nodeUp?.(b.name, b.creation, b.observer === true);
       for (const resolve of this.waiting.get(b.name) ?? []) resolve();
       this.waiting.delete(b.name);
     } else {
       known.lastSeen = Date.now();
       known.heartbeatMs = heartbeatMs;
+      known.draining = b.draining === true;
       if (known.observer !== (b.observer === true)) {
         known.observer = b.observer === true;
         this.handlers.memberChanged?.(b.name, !known.observer);
@@ -189,7 +205,12 @@ export class NatsTransport implements Transport {
   }
 
   private down(name: string, creation: number): void {
-    const observer = this.live.get(name)?.observer === true;
+    const m = this.live.get(name);
+    const observer = m?.observer === true && !m.draining;
+    if (!observer) {
+      this.gone.set(name, Date.now());
+      if (this.gone.size > 256) this.gone.delete(this.gone.keys().next().value!);
+    }
     this.live.delete(name);
     this.handlers.nodeDown(name, creation, observer);
   }
@@ -235,10 +256,22 @@ export class NatsTransport implements Transport {
 
   setObserver(on: boolean): void {
     this.options.observer = on;
+    this.draining = on;
     const me = this.live.get(this.self.name);
     if (me) me.observer = on;
     // Everyone hears it now, not at the next beat.
     this.beat('beat');
+  }
+
+  /** Members up, draining, and gone (until they come back); operators' tools are left out. */
+  peers(): { name: string; state: 'up' | 'draining' | 'down'; since?: number }[] {
+    const out: { name: string; state: 'up' | 'draining' | 'down'; since?: number }[] = [];
+    for (const [name, m] of this.live) {
+      if (!m.observer) out.push({ name, state: 'up' });
+      else if (m.draining) out.push({ name, state: 'draining' });
+    }
+    for (const [name, since] of this.gone) out.push({ name, state: 'down', since });
+    return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   members(): string[] {

@@ -9,6 +9,7 @@ import { LocalBus } from './local-bus.js';
 import { createLogger, type Logger } from './logger.js';
 import { Pid, type Target } from './pid.js';
 import type { Process } from './process.js';
+import { NodeStats } from './stats.js';
 import { formatReason, type ExitReason } from './reason.js';
 import type { Endpoint, Envelope, Signal } from './signal.js';
 import type { Transport } from './transport.js';
@@ -57,6 +58,8 @@ export class Node implements Caller {
   readonly creation: number;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Restarts and crashes, for operators. */
+  readonly stats = new NodeStats();
   private readonly transport: Transport;
   private readonly encodeLocal: boolean;
   private readonly callTimeout: number;
@@ -139,9 +142,21 @@ export class Node implements Caller {
     return out;
   }
 
+  /** The local actors themselves (for the status actor's detailed view). */
+  actorProcesses(): Actor[] {
+    const out: Actor[] = [];
+    for (const ep of this.procs.values()) if (ep instanceof Actor) out.push(ep);
+    return out;
+  }
+
   /** Wait until node `name` is reachable (net_kernel:connect_node). */
   connect(name: string, timeoutMs = 5000): Promise<void> {
     return this.transport.whenUp(name, timeoutMs);
+  }
+
+  /** The cluster's members as this node sees them: up, draining or down. */
+  peers(): { name: string; state: 'up' | 'draining' | 'down'; since?: number }[] {
+    return this.transport.peers?.() ?? this.members().map((name) => ({ name, state: 'up' as const }));
   }
 
   /** Nodes the transport sees up, this one included (unless it is draining). */

@@ -27,6 +27,8 @@ export interface Transport {
   stop(): Promise<void>;
   /** Stay reachable but stop being a member (draining), or be one again. */
   setObserver?(on: boolean): void;
+  /** Members up, draining (reachable, taking no new work) and down (absent: `members()`, all up). */
+  peers?(): { name: string; state: 'up' | 'draining' | 'down'; since?: number }[];
   /** Whether it is connected now (absent: always, as the in-process bus). */
   connected?(): boolean;
   /** Drop everything to and from this node for `ms`, as a partition would (chaos tests). */
