@@ -31,7 +31,7 @@ function busOf(values: { nats?: string; user?: string; pass?: string; token?: st
 }
 
 const USAGE = `usage: aotp init --dir DIR --nodes NAME[,NAME]... [--nats URL[,URL]] [--cluster NAME] [--port FIRST] [--host H] [--wallet-kind ed25519|rsa]
-       aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
+       aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--log-format json|pretty] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
        aotp status --nats URL[,URL] [--cluster NAME] [--tree] [--json] [--user U --pass P | --token T]
        aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]
        aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]
@@ -185,6 +185,7 @@ async function start(argv: string[]): Promise<number> {
       nats: { type: 'string' },
       host: { type: 'string' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       'su-wallet': { type: 'string' },
       'su-wallet-kind': { type: 'string' },
       config: { type: 'string' },
@@ -198,6 +199,7 @@ async function start(argv: string[]): Promise<number> {
   if (values['node-name'] !== undefined) overrides.nodeName = values['node-name'];
   if (values.host !== undefined) overrides.host = values.host;
   if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
+  if (values['log-format'] !== undefined) overrides.logFormat = values['log-format'];
   if (values.nats !== undefined) overrides.nats = { ...(overrides.nats as object | undefined), servers: values.nats.split(',') };
   const su: Record<string, unknown> = { ...(overrides.su as object | undefined) };
   if (values['su-wallet'] !== undefined) su.wallet = values['su-wallet'];

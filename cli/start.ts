@@ -14,7 +14,8 @@ import { secTree } from '../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { Health, type HealthCheck } from '../units/http/health.js';
-import { nodeMetrics } from '../units/http/metrics.js';
+import { NodeMetrics } from '../units/http/metrics.js';
+import { instrumentUnits, logNatsStatus, observedReplica } from './instrument.js';
 import { aoView } from '../units/observer/ao-view.js';
 import { observerRoutes } from '../units/observer/routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
@@ -48,7 +49,7 @@ export interface RunningNode {
 
 /** Starts a node and its supervision tree from a validated config. */
 export async function startNode(config: Config, logger?: Logger): Promise<RunningNode> {
-  const log = logger ?? createLogger({ level: config.logLevel });
+  const log = logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const startedAt = Date.now();
   const lifecycle = { stopping: false };
   // Checks first: nothing (data dir, wallet, stream, bucket) is created until they pass.
@@ -100,6 +101,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         log: { replicas: checked.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
       });
       node.setDraining(false);
+      void logNatsStatus(transport.connection, log);
     }
   } catch (e) {
     await node.stop();
@@ -109,6 +111,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const muWallet = wallets.mu;
   const cuWallet = wallets.cu;
   const place = replica ? placement(node.name, () => node.members()) : undefined;
+  const metrics = new NodeMetrics({ node, clustered: replica !== undefined });
   // One LMDB environment per node; each unit keeps its sub-databases in it.
   const store = Store.open(join(config.dataDir, 'lmdb'));
   // The AO-Sec origin's view of who hosts what; the SU refuses processes it no longer hosts.
@@ -120,7 +123,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     idleMs: config.su.idleMs,
     maxRun: config.su.maxRun,
     hosting: sec.hosting(wallet.address),
-    ...(replica ? { replica } : {}),
+    ...(replica ? { replica: observedReplica(replica, metrics, log) } : {}),
   });
   const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs, place);
   // Clustered, a process's log reaches this node's LMDB when its sequencer starts here (and
@@ -167,6 +170,9 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
   const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), locations] });
+  instrumentUnits({ su, cu, mu }, metrics);
+  const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
+  metrics.withAo(ao);
   const health = new Health(readinessChecks({ node, store, transport, stream: replica?.log.stream, lifecycle }));
   const tree = nodeTree({
     http: {
@@ -186,7 +192,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         plugin: nodeRoutes({
           node,
           health,
-          metrics: nodeMetrics(node),
+          metrics: metrics.registry,
           startedAt,
           info: (base) => ({
             mu: `${base}/mu`,
@@ -210,7 +216,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     shutdownMs: config.shutdownMs,
     node,
     chaos: config.chaos,
-    describe: aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) }),
+    describe: ao,
     units: [
       // Clustered: what other nodes ask of this node's SU and CU about the processes it owns.
       ...(place

@@ -12,6 +12,7 @@ const ENV: Record<string, { key: keyof Config; kind: 'string' | 'number' }> = {
   AOTP_PORT: { key: 'port', kind: 'number' },
   AOTP_DATA_DIR: { key: 'dataDir', kind: 'string' },
   AOTP_LOG_LEVEL: { key: 'logLevel', kind: 'string' },
+  AOTP_LOG_FORMAT: { key: 'logFormat', kind: 'string' },
 };
 
 function num(name: string, raw: string): number {

@@ -86,6 +86,8 @@ export const ConfigSchema = z
     /** LMDB environment and wallets live here. */
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `json`: one JSON object per line (for log collectors); `pretty`: readable lines (pino-pretty). */
+    logFormat: z.enum(['json', 'pretty']).default('json'),
     /** Accept chaos requests (kill actors, pause the bus) from `aotp chaos` over the bus. For test clusters only. */
     chaos: z.boolean().default(false),
     /** Milliseconds each top-level service gets to stop on shutdown. */

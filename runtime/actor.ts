@@ -125,8 +125,12 @@ export class Actor extends Process {
   /** A failed init: the starter learns it from the start result, not from an exit signal. */
   private failStart(reason: ExitReason): void {
     if (this.parent) this.unlink(this.parent);
+    this.startRefused = true;
     this.die(reason);
   }
+
+  /** Its init refused to start (a lease held elsewhere, say): the starter decides, it is no crash. */
+  private startRefused = false;
 
   protected onMessage(env: Envelope): void {
     this.mailbox.push(env);
@@ -239,6 +243,10 @@ export class Actor extends Process {
     this.mailbox.cancel();
     this.mailbox.drain();
     this.node.stats.forget(this.pid.key);
+    if (this.startRefused) {
+      this.log.debug({ reason: formatReason(reason) }, 'actor did not start');
+      return;
+    }
     if (!isNormalExit(reason)) {
       this.node.stats.crashed({ at: Date.now(), pid: this.pid.key, ...(this.name !== undefined ? { name: this.name } : {}), reason: formatReason(reason) });
     }

@@ -33,8 +33,18 @@ export class NodeStats {
     this.childIds.delete(pid);
   }
 
+  private restartListeners = new Set<(supervisor: string) => void>();
+
   restarted(supervisor: string): void {
     this.supervisorRestarts.set(supervisor, (this.supervisorRestarts.get(supervisor) ?? 0) + 1);
+    // An unnamed supervisor is known by its child id (its pid changes with every restart of it).
+    const label = this.childIds.get(supervisor) ?? supervisor;
+    for (const l of this.restartListeners) l(label);
+  }
+
+  onRestart(listener: (supervisor: string) => void): () => void {
+    this.restartListeners.add(listener);
+    return () => this.restartListeners.delete(listener);
   }
 
   crashed(c: CrashRecord): void {

@@ -90,6 +90,16 @@ describe('aotp chaos', () => {
     }
     const sequencers = (n: RunningNode) => n.node.actors().filter((a) => a.name?.startsWith('su/'));
     expect(sequencers(n1).length + sequencers(n2).length).toBe(processes.length);
+    // The cluster's metrics: leases held are the sequencers, every spawn went through the stream.
+    let appends = 0;
+    for (const n of [n1, n2]) {
+      const text = await (await fetch(`${n.url}/metrics`)).text();
+      const sample = (name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+      expect(sample('aotp_leases_held')).toBe(sequencers(n).length);
+      expect(sample('aotp_members{state="up"}')).toBe(2);
+      appends += sample('aotp_stream_append_seconds_count');
+    }
+    expect(appends).toBeGreaterThanOrEqual(processes.length);
 
     // Watch from inside the nodes whether a pause cut them off their peer.
     const sawAlone = new Set<string>();

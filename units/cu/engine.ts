@@ -39,6 +39,8 @@ export interface CuRuntime {
   config: CuConfig;
   /** Wall clock, unix ms. */
   now(): number;
+  /** Told the time each message took in its module (the node's metrics). */
+  onEvaluated?: (ms: number) => void;
 }
 
 /** Why a process cannot be evaluated here (no such process, missing module, bad limits, …). */
@@ -372,6 +374,7 @@ export class ProcessEngine {
       const take = (v: EvalValue) => {
         if (discarded) return; // nothing follows a discarded message: the thread stops there
         this.stats.moduleMs += v.ms;
+        this.cu.onEvaluated?.(v.ms);
         const { it, prior } = run[done]!;
         if ('trap' in v || v.discard) discarded = { at: done, value: v };
         else this.accept(it, prior, v.result);

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyPluginAsync } from 'fastify';
+import Fastify, { LogController, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Behaviour } from '../../runtime/index.js';
 import { ITEM_LIMITS } from '../ans104/index.js';
 
@@ -13,6 +13,19 @@ export interface HttpServerArgs {
   onListening?: (url: string) => void;
 }
 
+/** Request lines at debug (at info a busy node's log would be mostly requests); errors stay errors. */
+class RequestsAtDebug extends LogController {
+  override incomingRequest(req: FastifyRequest): void {
+    req.log.debug({ method: req.method, url: req.url }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.debug(line, 'request completed');
+  }
+}
+
 interface State {
   close(): Promise<void>;
 }
@@ -24,7 +37,7 @@ interface State {
 export const httpServer: Behaviour<HttpServerArgs, State> = {
   async init(args, ctx) {
     ctx.trapExit(true);
-    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: ITEM_LIMITS.maxItemBytes });
+    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: ITEM_LIMITS.maxItemBytes, logController: new RequestsAtDebug() });
     const refuse = args.refuse;
     if (refuse) {
       app.addHook('onRequest', async (req, reply) => {
