@@ -30,7 +30,7 @@ function busOf(values: { nats?: string; user?: string; pass?: string; token?: st
   return { servers, auth };
 }
 
-const USAGE = `usage: aotp init --dir DIR --nodes NAME[,NAME]... [--nats URL[,URL]] [--cluster NAME] [--port FIRST] [--host H] [--wallet-kind ed25519|rsa]
+const USAGE = `usage: aotp init --dir DIR --nodes NAME[,NAME]... [--nats URL[,URL]] [--cluster NAME] [--port FIRST] [--host H] [--wallet-kind ed25519|rsa] [--chaos]
        aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--log-format json|pretty] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
        aotp status --nats URL[,URL] [--cluster NAME] [--tree] [--json] [--user U --pass P | --token T]
        aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]
@@ -244,6 +244,7 @@ async function initCommand(argv: string[]): Promise<number> {
       host: { type: 'string' },
       port: { type: 'string' },
       'wallet-kind': { type: 'string' },
+      chaos: { type: 'boolean' },
     },
     strict: true,
   });
@@ -263,6 +264,7 @@ async function initCommand(argv: string[]): Promise<number> {
     ...(values.host ? { host: values.host } : {}),
     ...(port !== undefined ? { port } : {}),
     walletKind: kind,
+    chaos: values.chaos === true,
   });
   console.log(`wallets (shared by every node): ${Object.values(r.wallets).join(', ')}`);
   console.log(`addresses: SU ${r.addresses.su}, MU ${r.addresses.mu}, CU ${r.addresses.cu}`);

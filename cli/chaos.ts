@@ -10,7 +10,8 @@
  * answering for it. A fault that could not be applied is a failure of the run, not a line in
  * the log.
  */
-import { NatsTransport, Node, prng, STATUS_NAME, type KillReply, type NodeStatus } from '../runtime/index.js';
+import { prng, STATUS_NAME, type KillReply, type NodeStatus } from '../runtime/index.js';
+import { observerNode } from './observer-node.js';
 import { nothingChecked, verifyCluster, type ClusterVerdict } from './verify.js';
 
 export interface ChaosOptions {
@@ -65,8 +66,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runChaos(o: ChaosOptions, onAction: (a: ChaosAction) => void = () => undefined): Promise<ChaosReport> {
   const random = prng(o.seed);
-  const transport = new NatsTransport({ servers: o.servers, cluster: o.cluster ?? 'aotp', observer: true, auth: o.auth ?? {} });
-  const self = await Node.start({ name: `chaos-${process.pid}-${Date.now().toString(36)}`, transport });
+  const self = await observerNode('chaos', o);
   const actions: ChaosAction[] = [];
   const started = Date.now();
   const act = (a: Omit<ChaosAction, 'at'>) => {

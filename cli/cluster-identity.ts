@@ -4,6 +4,7 @@
  * that starts. Every later node must present the same addresses, or it is refused at start.
  */
 import type { NatsConnection } from 'nats';
+import { isNotFound, isTransient, retrying } from '../units/cluster/retry.js';
 import { StartError, UNITS, type Unit } from './preflight.js';
 
 export interface ClusterIdentity {
@@ -17,16 +18,31 @@ export interface ClusterIdentity {
 const bucket = (cluster: string) => `${cluster}_identity`;
 const KEY = 'units';
 
+/** How long JetStream may stay unanswering (a cluster just started, electing its leaders). */
+const BUDGET_MS = 30_000;
+
+/** A JetStream that never answered, as a start error with the fix. */
+const unanswered = (e: unknown, what: string) =>
+  isTransient(e) ? new StartError(`JetStream did not answer ${what} within ${BUDGET_MS / 1000} s (${(e as Error).message}): check that the NATS servers run with -js and, clustered, that a majority of them are up`) : e;
+
 /** The recorded identity, or undefined when none is (creates nothing). */
 export async function readClusterIdentity(nc: NatsConnection, cluster: string): Promise<ClusterIdentity | undefined> {
-  let kv;
   try {
-    kv = await nc.jetstream({ timeout: 5000 }).views.kv(bucket(cluster), { bindOnly: true });
-  } catch {
-    return undefined; // no such bucket: the first node of this cluster
+    return await retrying(async () => {
+      const jsm = await nc.jetstreamManager({ timeout: 5000 });
+      try {
+        await jsm.streams.info(`KV_${bucket(cluster)}`);
+      } catch (e) {
+        if (isNotFound(e)) return undefined; // no such bucket: the first node of this cluster
+        throw e;
+      }
+      const kv = await nc.jetstream({ timeout: 5000 }).views.kv(bucket(cluster), { bindOnly: true });
+      const e = await kv.get(KEY);
+      return e && e.operation === 'PUT' ? (JSON.parse(new TextDecoder().decode(e.value)) as ClusterIdentity) : undefined;
+    }, { budgetMs: BUDGET_MS });
+  } catch (e) {
+    throw unanswered(e, `for cluster ${cluster}'s identity`);
   }
-  const e = await kv.get(KEY);
-  return e && e.operation === 'PUT' ? (JSON.parse(new TextDecoder().decode(e.value)) as ClusterIdentity) : undefined;
 }
 
 /** Why `addresses` cannot join `identity`, or undefined when they match. A unit absent from `addresses` has no wallet yet. */
@@ -47,14 +63,22 @@ export function identityMismatch(identity: ClusterIdentity, addresses: Partial<R
 
 /** Records `identity` unless one is there already; answers the one that is recorded. */
 export async function claimClusterIdentity(nc: NatsConnection, identity: ClusterIdentity, replicas: number): Promise<ClusterIdentity> {
-  const kv = await nc.jetstream({ timeout: 5000 }).views.kv(bucket(identity.cluster), { replicas, history: 1 });
   try {
-    await kv.create(KEY, new TextEncoder().encode(JSON.stringify(identity)));
-    return identity;
+    return await retrying(async () => {
+      const kv = await nc.jetstream({ timeout: 5000 }).views.kv(bucket(identity.cluster), { replicas, history: 1 });
+      try {
+        await kv.create(KEY, new TextEncoder().encode(JSON.stringify(identity)));
+        return identity;
+      } catch (e) {
+        if (isTransient(e)) throw e;
+        // Another node recorded one first (nodes started together): that one is the cluster's.
+        const now = await readClusterIdentity(nc, identity.cluster);
+        if (now) return now;
+        throw new StartError(`cannot record cluster ${identity.cluster}'s identity in JetStream: ${(e as Error).message}`);
+      }
+    }, { budgetMs: BUDGET_MS });
   } catch (e) {
-    const now = await readClusterIdentity(nc, identity.cluster);
-    if (now) return now;
-    throw new StartError(`cannot record cluster ${identity.cluster}'s identity in JetStream: ${(e as Error).message}`);
+    throw unanswered(e, `when recording cluster ${identity.cluster}'s identity`);
   }
 }
 

@@ -20,6 +20,8 @@ export interface InitOptions {
   /** The first node's port; the others count up from it. */
   port?: number;
   walletKind?: WalletKind;
+  /** Write `"chaos": true` (accept `aotp chaos` and kills from the observer): for test clusters only. */
+  chaos?: boolean;
 }
 
 export interface InitResult {
@@ -42,6 +44,7 @@ export async function init(o: InitOptions): Promise<InitResult> {
       port: port + i,
       dataDir: join(dir, 'data', name),
       ...(o.nats.length > 0 ? { nats: { servers: o.nats, cluster: o.cluster ?? 'aotp' } } : {}),
+      ...(o.chaos ? { chaos: true } : {}),
       su: { wallet: walletFiles.su },
       mu: { wallet: walletFiles.mu },
       cu: { wallet: walletFiles.cu },

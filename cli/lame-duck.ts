@@ -34,7 +34,10 @@ export async function lameDuck(running: RunningNode, o: { drainMs: number; log: 
   let left = count();
   o.log.info({ ...left, drainMs: o.drainMs }, `draining: no new work; handing over ${left.logs} process log(s), finishing ${left.jobs} push job(s)`);
   let last = `${left.logs}/${left.jobs}`;
-  while ((left.logs > 0 || left.jobs > 0) && Date.now() - started < o.drainMs && !o.abort?.aborted) {
+  /** Process logs wait for a member to take them; with none left (all stopping at once), they cannot. */
+  const nobodyToTakeOver = () => clustered && node.members().every((m) => m === node.name);
+  const waiting = () => (left.logs > 0 && !nobodyToTakeOver()) || left.jobs > 0;
+  while (waiting() && Date.now() - started < o.drainMs && !o.abort?.aborted) {
     await new Promise((r) => setTimeout(r, 100));
     left = count();
     if (`${left.logs}/${left.jobs}` !== last) {
@@ -43,7 +46,8 @@ export async function lameDuck(running: RunningNode, o: { drainMs: number; log: 
     }
   }
   const ms = Date.now() - started;
-  if (left.logs === 0 && left.jobs === 0) o.log.info({ ms }, `drained in ${ms} ms`);
+  if (left.logs > 0 && left.jobs === 0 && nobodyToTakeOver()) o.log.warn({ ...left, ms }, `no other member to hand ${left.logs} process log(s) to: stopping with them (their leases are released on stop)`);
+  else if (left.logs === 0 && left.jobs === 0) o.log.info({ ms }, `drained in ${ms} ms`);
   else o.log.warn({ ...left, ms }, `drain ${o.abort?.aborted ? 'cut short by a second signal' : `not done within ${o.drainMs} ms`}: stopping with ${left.logs} process log(s) and ${left.jobs} push job(s) here (the jobs resume from its store on restart; the logs' leases expire)`);
   return left;
 }

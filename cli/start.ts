@@ -21,6 +21,7 @@ import { observerRoutes } from '../units/observer/routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
 import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
+import { isTransient } from '../units/cluster/retry.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
 import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
@@ -105,6 +106,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     }
   } catch (e) {
     await node.stop();
+    // JetStream still not answering after the retries (no leader, servers without -js).
+    if (isTransient(e)) throw new StartError(`JetStream did not answer (${(e as Error).message}): check that the NATS servers run with -js and, clustered, that a majority of them are up`);
     throw e;
   }
   const wallet = wallets.su;

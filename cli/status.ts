@@ -3,7 +3,8 @@
  * nothing is placed on it), waits for the members' heartbeats, asks each member's
  * `node/status` actor what it runs, and prints it.
  */
-import { CallError, NatsTransport, Node, STATUS_NAME, type ActorView, type NodeStatus } from '../runtime/index.js';
+import { CallError, STATUS_NAME, type Node, type ActorView, type NodeStatus } from '../runtime/index.js';
+import { observerNode } from './observer-node.js';
 import { clusterView, isNodeView, type ClusterView } from '../units/observer/cluster-view.js';
 import type { AoView } from '../units/observer/ao-view.js';
 
@@ -19,8 +20,7 @@ export type ClusterStatus = { members: (NodeStatus | { node: string; error: stri
 
 /** Joins the bus as an observer, waits for the members' beats, runs `f`, leaves. */
 async function asObserver<T>(o: StatusOptions, f: (node: Node) => Promise<T>): Promise<T> {
-  const transport = new NatsTransport({ servers: o.servers, cluster: o.cluster ?? 'aotp', observer: true, auth: o.auth ?? {} });
-  const node = await Node.start({ name: `status-${process.pid}-${Date.now().toString(36)}`, transport });
+  const node = await observerNode('status', o);
   try {
     // A `hello` makes every member beat at once; the wait covers the replies.
     await new Promise((r) => setTimeout(r, o.waitMs ?? 1500));
