@@ -10,10 +10,9 @@ import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { loadOrCreateWallet, loadWallet, type Wallet } from '../units/ans104/index.js';
 
-/** A start refused before anything was created: one line, cause and fix. */
-export class StartError extends Error {
-  override readonly name = 'StartError';
-}
+import { StartError } from './start-error.js';
+
+export { StartError };
 
 export type Unit = 'su' | 'mu' | 'cu';
 export const UNITS: Unit[] = ['su', 'mu', 'cu'];

@@ -18,12 +18,29 @@ export interface StatusOptions {
 
 export type ClusterStatus = { members: (NodeStatus | { node: string; error: string })[] };
 
+/**
+ * A `hello` makes every member beat at once: wait until the members heard stop changing for a
+ * moment (at least 300 ms, at most `maxMs`), not a whole heartbeat period.
+ */
+async function membersHeard(node: Node, maxMs: number): Promise<void> {
+  const start = Date.now();
+  let count = node.members().length;
+  let stableSince = start;
+  while (Date.now() - start < maxMs) {
+    await new Promise((r) => setTimeout(r, 50));
+    const n = node.members().length;
+    if (n !== count) {
+      count = n;
+      stableSince = Date.now();
+    } else if (n > 0 && Date.now() - stableSince >= 250 && Date.now() - start >= 300) return;
+  }
+}
+
 /** Joins the bus as an observer, waits for the members' beats, runs `f`, leaves. */
 async function asObserver<T>(o: StatusOptions, f: (node: Node) => Promise<T>): Promise<T> {
   const node = await observerNode('status', o);
   try {
-    // A `hello` makes every member beat at once; the wait covers the replies.
-    await new Promise((r) => setTimeout(r, o.waitMs ?? 1500));
+    await membersHeard(node, o.waitMs ?? 1500);
     return await f(node);
   } finally {
     await node.stop();

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ConfigSchema, type Config } from './schema.js';
 
-/** A configuration that does not validate; the message lists every bad field. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+import { ConfigError } from './errors.js';
+
+export { ConfigError };
 
 const ENV: Record<string, { key: keyof Config; kind: 'string' | 'number' }> = {
   AOTP_NODE_NAME: { key: 'nodeName', kind: 'string' },
