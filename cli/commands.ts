@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
+import { formatReason } from '../runtime/reason.js';
 
 /** The flags every operator command that joins the bus takes. */
 const BUS_OPTIONS = {
@@ -211,22 +212,28 @@ export async function startCommand(argv: string[]): Promise<number> {
   );
   // The first signal drains (lame duck), a second one cuts the drain short.
   const second = new AbortController();
-  await new Promise<void>((resolve) => {
+  const ended = await new Promise<'signal' | 'root'>((resolve) => {
     const onSignal = (sig: string) => {
       running.log.info({ signal: sig }, 'shutting down');
       process.once('SIGINT', () => second.abort());
       process.once('SIGTERM', () => second.abort());
-      resolve();
+      resolve('signal');
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    void running.exited.then((reason) => {
+      running.log.fatal({ reason: formatReason(reason) }, 'the root supervisor exited (a subtree gave up past its restart budget); the node stops');
+      resolve('root');
+    }, () => undefined);
   });
-  await lameDuck(running, { drainMs: config.drainMs, log: running.log, abort: second.signal });
+  // A node whose tree is gone has nothing left to hand over.
+  if (ended === 'signal') await lameDuck(running, { drainMs: config.drainMs, log: running.log, abort: second.signal });
   await running.stop();
   running.log.info('stopped');
+  const code = ended === 'root' ? 1 : 0;
   // Whatever timer or socket is still open (a routed call's timeout, a NATS reconnect) must not keep a stopped node alive.
-  setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();
-  return 0;
+  setTimeout(() => process.exit(code), 500).unref();
+  return code;
 }
 
 export async function initCommand(argv: string[]): Promise<number> {

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
-import { DuplicateNode, formatReason, NatsTransport, Node, service, supervisorSpec, type Pid } from '../runtime/index.js';
+import { DuplicateNode, formatReason, isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid } from '../runtime/index.js';
 import { checkDataDir, checkDataDirIdentity, checkPort, ensureWallets, knownWallets, StartError, writeDataDirIdentity } from './preflight.js';
 import { claimClusterIdentity, clusterChecks, identityMismatch } from './cluster-identity.js';
 import { Store } from '../runtime/store.js';
@@ -15,6 +15,7 @@ import { SEQUENCERS, suTree } from '../supervisors/su.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { Health, type HealthCheck } from '../units/http/health.js';
 import { NodeMetrics } from '../units/http/metrics.js';
+import { responseBudget } from '../units/http/response-budget.js';
 import { instrumentUnits, logNatsStatus, observedReplica } from './instrument.js';
 import { aoView } from '../units/observer/ao-view.js';
 import { observerRoutes } from '../units/observer/routes.js';
@@ -25,7 +26,7 @@ import { isTransient } from '../units/cluster/retry.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
 import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
-import { createMu, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
+import { assignJobId, createMu, isTerminal, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 
@@ -39,6 +40,8 @@ export interface RunningNode {
   /** On NATS, with other nodes to take its work over. */
   clustered: boolean;
   root: Pid;
+  /** Resolves with the root supervisor's exit reason if it ever exits. */
+  exited: Promise<ExitReason>;
   url: string;
   log: Logger;
   su: Su;
@@ -125,6 +128,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     signers: config.su.signers ?? (wallet.kind === 'rsa' ? availableParallelism() : 0),
     idleMs: config.su.idleMs,
     maxRun: config.su.maxRun,
+    pageBytes: config.su.pageBytes,
     hosting: sec.hosting(wallet.address),
     ...(replica ? { replica: observedReplica(replica, metrics, log) } : {}),
   });
@@ -150,14 +154,20 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     await store.close();
   };
   let url = '';
-  sec.schedulers.add(localScheduler(su, client, () => (url ? `${url}/su` : undefined)));
-  const cuApi = cu.api(node);
+  // What clients are told to use: the configured public URL, else http://<host>:<bound port>.
+  const publicUrl = () => config.publicUrl ?? (url ? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(url).port}` : '');
+  sec.schedulers.add(localScheduler(su, client, () => (url ? `${publicUrl()}/su` : undefined)));
+  // A result asked for before the SU has assigned the message is waited for only when this
+  // node's MU has accepted it (its push job has no slot yet); any other unknown message is a 404 at once.
+  let inFlight: (processId: string, messageId: string) => boolean = () => false;
+  const cuApi = cu.api(node, { pending: (p, m) => inFlight(p, m) });
   const localSu = muScheduler(su.reader, client, su.address);
   // What this node answers about the processes it owns (to itself and, as `svc/su`, to others).
   const ownSu: SuService | undefined = fresh
     ? {
         ...fresh.reads,
         processTags: async (pid) => (await fresh.ensure(pid), localSu.processTags(pid)),
+        processOwner: async (pid) => (await fresh.ensure(pid), localSu.processOwner(pid)),
       }
     : undefined;
   const suService = place && ownSu ? routedSuService(ownSu, node, place, config.su.callTimeoutMs) : localSu;
@@ -165,10 +175,18 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const mu = createMu({
     store,
     wallet: muWallet,
-    scheduler: { ...localSu, processTags: (processId) => suService.processTags(processId) },
+    scheduler: {
+      ...localSu,
+      processTags: (processId) => suService.processTags(processId),
+      processOwner: (processId) => suService.processOwner(processId),
+    },
     compute: localCompute(cuRoutesApi, config.cu.resultWaitMs),
     config: config.mu,
   });
+  inFlight = (processId, messageId) => {
+    const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
+    return job !== undefined && job.processId === processId && job.slot === undefined && !isTerminal(job);
+  };
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
@@ -186,10 +204,12 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       onListening: (u) => {
         url = u;
         // Signed again on every (re)bind; the newest record wins.
-        void schedulerLocation(wallet, `${u}/su`).then((item) => locations.add(item));
+        void schedulerLocation(wallet, `${publicUrl()}/su`).then((item) => locations.add(item));
       },
     },
     plugins: [
+      // First: its hook counts the responses of every route below.
+      { prefix: '/', plugin: responseBudget(config.responseBytesInFlight).plugin },
       {
         prefix: '/',
         plugin: nodeRoutes({
@@ -197,11 +217,12 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
           health,
           metrics: metrics.registry,
           startedAt,
-          info: (base) => ({
-            mu: `${base}/mu`,
-            cu: `${base}/cu`,
-            su: `${base}/su`,
-            graphql: `${base}/graphql`,
+          info: () => ({
+            url: publicUrl(),
+            mu: `${publicUrl()}/mu`,
+            cu: `${publicUrl()}/cu`,
+            su: `${publicUrl()}/su`,
+            graphql: `${publicUrl()}/graphql`,
             addresses: { mu: mu.address, su: su.address, cu: cu.address },
             modules: cu.modules.bundled(),
             bus: config.nats ? 'nats' : 'local',
@@ -278,6 +299,12 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     await release();
     throw new Error(`node failed to start: ${whyNotStarted((started as { error: unknown }).error)}`);
   }
+  // The root exits only when a subtree gave up past its restart budget (or the node stops):
+  // whoever runs the node hears it, with the reason, instead of the process just ending.
+  const watcher = node.inbox();
+  const rootRef = watcher.monitor(started.ok);
+  const exited = watcher.receive<DownMessage>((m): m is DownMessage => isDownMessage(m) && m.ref === rootRef, Infinity).then((m) => m.reason);
+  exited.catch(() => undefined);
   return {
     node,
     store,
@@ -285,6 +312,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     lifecycle,
     clustered: replica !== undefined,
     root: started.ok,
+    exited,
     url,
     log,
     su,

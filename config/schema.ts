@@ -75,6 +75,8 @@ export const SuConfigSchema = z
     restartPeriod: z.number().int().min(1).default(5),
     /** How long an HTTP request waits for its sequencer, ms. */
     callTimeoutMs: z.number().int().min(1).default(30_000),
+    /** Item bytes one page of `GET /su/:processId` holds at most (a page always holds one entry). */
+    pageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
   })
   .strict();
 
@@ -83,6 +85,21 @@ export const ConfigSchema = z
     nodeName: nodeName.default('aotp1'),
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8734),
+    /**
+     * The URL clients reach this node by (behind a proxy, a public name): the units' URLs in
+     * `GET /` and the SU's Scheduler-Location record are built from it. Absent:
+     * http://<host>:<port> (the port the listener bound).
+     */
+    publicUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL without query or fragment, like https://node.example')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+    /**
+     * Bytes of large responses (64 KiB and more) the node holds for clients still reading them;
+     * past it, another large response is a 503 until they have read (one is always sent).
+     */
+    responseBytesInFlight: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
     /** LMDB environment and wallets live here. */
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -37,7 +37,11 @@ interface State {
 export const httpServer: Behaviour<HttpServerArgs, State> = {
   async init(args, ctx) {
     ctx.trapExit(true);
-    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: ITEM_LIMITS.maxItemBytes, logController: new RequestsAtDebug() });
+    // requestTimeout: a request (headers and body) must arrive within it. fastify's default (0)
+    // lets a client that sends its body a byte at a time hold the connection and the buffered
+    // body forever. 120 s passes a 10 MiB body at ~1 Mbit/s; answers may take longer (they are
+    // not covered).
+    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: ITEM_LIMITS.maxItemBytes, requestTimeout: 120_000, logController: new RequestsAtDebug() });
     const refuse = args.refuse;
     if (refuse) {
       app.addHook('onRequest', async (req, reply) => {

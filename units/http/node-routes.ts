@@ -5,8 +5,8 @@ import type { Health } from './health.js';
 
 export interface NodeRoutesArgs {
   node: Node;
-  /** What `GET /` answers, given the base URL the client reached this node by (scheme and Host header). */
-  info: (base: string) => Record<string, unknown>;
+  /** What `GET /` answers (the units' URLs from the node's configured public URL). */
+  info: () => Record<string, unknown>;
   health: Health;
   metrics: Registry;
   /** When the node started (ms since the epoch), for uptime. */
@@ -16,10 +16,13 @@ export interface NodeRoutesArgs {
 /**
  * Node-level routes: `GET /` (what this node is), `GET /health/live`, `GET /health/ready`,
  * `GET /health` (= ready, kept for the clients that ask it), `GET /metrics` (Prometheus).
+ * `info` builds the units' URLs from the node's configured public URL: never from the
+ * request's Host header, which any client sets (a page naming `evil.example` as this node's MU
+ * would send its readers there).
  */
 export function nodeRoutes(a: NodeRoutesArgs): FastifyPluginAsync {
   return async (app) => {
-    app.get('/', async (req) => ({ ...a.info(`${req.protocol}://${req.host}`), node: a.node.name, members: a.node.members() }));
+    app.get('/', async () => ({ ...a.info(), node: a.node.name, members: a.node.members() }));
     // Live: this process answers. Nothing it depends on is asked, so a NATS outage restarts nobody.
     app.get('/health/live', async () => ({ live: true, node: a.node.name, uptimeMs: Date.now() - a.startedAt }));
     for (const path of ['/health/ready', '/health']) {
