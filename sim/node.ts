@@ -23,6 +23,8 @@ import type { Wallet } from '../units/ans104/index.js';
 import { createCu, InlineEvaluators, type Cu } from '../units/cu/index.js';
 import { createGateway, itemList, moduleSource } from '../units/gateway/index.js';
 import type { HttpApp } from '../units/http/http-server.js';
+import { Registry } from 'prom-client';
+import { Health } from '../units/http/health.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { responseBudget } from '../units/http/response-budget.js';
 import { assignJobId, createMu, isTerminal, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
@@ -173,16 +175,22 @@ export class SimNode {
         { prefix: '/', plugin: responseBudget(config.responseBytesInFlight).plugin },
         {
           prefix: '/',
-          plugin: nodeRoutes(node, () => ({
-            url,
-            mu: `${url}/mu`,
-            cu: `${url}/cu`,
-            su: `${url}/su`,
-            graphql: `${url}/graphql`,
-            addresses: { mu: mu.address, su: su.address, cu: cu.address },
-            modules: cu.modules.bundled(),
-            bus: 'sim',
-          })),
+          plugin: nodeRoutes({
+            node,
+            health: new Health([]),
+            metrics: new Registry(),
+            startedAt: wall(),
+            info: () => ({
+              url,
+              mu: `${url}/mu`,
+              cu: `${url}/cu`,
+              su: `${url}/su`,
+              graphql: `${url}/graphql`,
+              addresses: { mu: mu.address, su: su.address, cu: cu.address },
+              modules: cu.modules.bundled(),
+              bus: 'sim',
+            }),
+          }),
         },
         { prefix: '/graphql', plugin: gateway.routes() },
         { prefix: '/', plugin: gateway.rawRoutes() },

@@ -43,6 +43,8 @@ export interface CuRuntime {
   now(): number;
   /** For waits (a result not assigned yet is looked for again after a while). */
   clock: Clock;
+  /** Told the time each message took in its module (the node's metrics). */
+  onEvaluated?: (ms: number) => void;
 }
 
 /** Why a process cannot be evaluated here (no such process, missing module, bad limits, …). */
@@ -380,6 +382,7 @@ export class ProcessEngine {
       const take = (v: EvalValue) => {
         if (discarded) return; // nothing follows a discarded message: the thread stops there
         this.stats.moduleMs += v.ms;
+        this.cu.onEvaluated?.(v.ms);
         const { it, prior } = run[done]!;
         if ('trap' in v || v.discard) discarded = { at: done, value: v };
         else this.accept(it, prior, v.result);
