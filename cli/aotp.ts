@@ -34,6 +34,11 @@ const COMMANDS: Record<string, { usage: string; what: string }> = {
     usage: 'aotp chaos --nats URL[,URL] [--seed N] [--duration-ms N] [--kill-rate R] [--kill-pattern RE] [--pause-rate R] [--pause-ms N]',
     what: 'kills actors and cuts nodes off the bus at random (nodes need "chaos": true), checks each fault happened, then verifies; exit 1 when a fault could not be applied',
   },
+  sim: {
+    usage:
+      'aotp sim [--seed S | --seeds N [--from S] [--jobs J]] [--nodes N] [--processes P] [--messages M] [--faults kill,crash,partition,stall,slow-disk,clock|all|none] [--fault-count N] [--duration MS] [--cron|--no-cron] [--kill-on-activity P] [--loss P] [--mutate MECHANISM] [--json] [--verbose]',
+    what: 'deterministic simulation: whole nodes on a seeded clock, bus and disk, with faults; checks the invariants, replays any seed exactly; exit 1 on a violation',
+  },
   version: { usage: 'aotp version', what: 'prints the version' },
 };
 
@@ -89,6 +94,8 @@ async function run(cmd: string | undefined, rest: string[]): Promise<number> {
       return commands.verifyCommand(rest);
     case 'drain':
       return commands.drainCommand(rest);
+    case 'sim':
+      return commands.simCommand(rest);
     default:
       return commands.chaosCommand(rest);
   }

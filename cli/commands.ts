@@ -277,3 +277,68 @@ export async function initCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+
+export async function simCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seed: { type: 'string' },
+      seeds: { type: 'string' },
+      from: { type: 'string' },
+      jobs: { type: 'string' },
+      nodes: { type: 'string' },
+      processes: { type: 'string' },
+      messages: { type: 'string' },
+      faults: { type: 'string' },
+      'fault-count': { type: 'string' },
+      duration: { type: 'string' },
+      cron: { type: 'boolean' },
+      'no-cron': { type: 'boolean' },
+      'kill-on-activity': { type: 'string' },
+      loss: { type: 'string' },
+      mutate: { type: 'string' },
+      json: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const int = (v: string | undefined, what: string, min = 0): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${what} must be an integer of at least ${min}, got '${v}'`);
+    return n;
+  };
+  const fraction = (v: string | undefined, what: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(n >= 0 && n <= 1)) throw new ConfigError(`--${what} must be a number from 0 to 1, got '${v}'`);
+    return n;
+  };
+  if (values.seed !== undefined && values.seeds !== undefined && values.mutate === undefined) throw new ConfigError('give --seed (one run) or --seeds N (N runs from --from), not both');
+  const { runSim, parseFaults, parseMechanism, defaultJobs } = await import('./sim.js');
+  const options = {
+    ...(values.nodes !== undefined ? { nodes: int(values.nodes, 'nodes', 1)! } : {}),
+    ...(values.processes !== undefined ? { processes: int(values.processes, 'processes', 1)! } : {}),
+    ...(values.messages !== undefined ? { messages: int(values.messages, 'messages')! } : {}),
+    ...(values.faults !== undefined ? { faults: parseFaults(values.faults) } : {}),
+    ...(values['fault-count'] !== undefined ? { faultCount: int(values['fault-count'], 'fault-count')! } : {}),
+    ...(values.duration !== undefined ? { durationMs: int(values.duration, 'duration', 1000)! } : {}),
+    ...(values.cron ? { cron: true } : values['no-cron'] ? { cron: false } : {}),
+    ...(values['kill-on-activity'] !== undefined ? { killOnActivity: fraction(values['kill-on-activity'], 'kill-on-activity')! } : {}),
+    ...(values.loss !== undefined ? { loss: fraction(values.loss, 'loss')! } : {}),
+  };
+  const seed = int(values.seed, 'seed');
+  const seeds = int(values.seeds, 'seeds', 1);
+  const from = int(values.from, 'from');
+  const jobs = values.jobs === undefined ? (seeds !== undefined ? defaultJobs() : 1) : int(values.jobs, 'jobs', 1)!;
+  return runSim({
+    ...(seed !== undefined ? { seed } : {}),
+    ...(seeds !== undefined ? { seeds } : {}),
+    ...(from !== undefined ? { from } : {}),
+    jobs,
+    options,
+    ...(values.mutate !== undefined ? { mutate: parseMechanism(values.mutate) } : {}),
+    json: values.json === true,
+    verbose: values.verbose === true,
+  });
+}

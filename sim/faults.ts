@@ -4,13 +4,17 @@
  * judged.
  *
  * - kill: an actor of a live node, untrappably (a sequencer, a process actor, a push job, a cron
- *   monitor, or one of their supervisors);
+ *   monitor, or one of their supervisors); besides the kills at chosen times, while the window is
+ *   open an actor busy in a handler may be killed whenever its node starts a disk commit or its
+ *   evaluator works (the moments a killed handler's work is still in flight);
  * - crash: a node dies at once and restarts later, with its disk (or, in a cluster, without);
  * - partition: a node is cut off the bus and JetStream, or two nodes from each other;
  * - stall: a node is frozen (nothing of it runs), as in a long GC pause;
  * - slow disk: a node's commits take 20-200 ms for a while;
  * - clock: a node's wall clock jumps, by less than the lease tolerance.
  */
+import type { Pid } from '../runtime/index.js';
+import type { SimNode } from './node.js';
 import type { World } from './world.js';
 
 export const FAULTS = ['kill', 'crash', 'partition', 'stall', 'slow-disk', 'clock'] as const;
@@ -23,6 +27,8 @@ export interface FaultOptions {
   /** The window they fall in (virtual ms). */
   from: number;
   to: number;
+  /** Probability that a disk commit or an evaluator step kills a busy actor of its node. */
+  killOnActivity: number;
   /** A crashed node loses its disk with this probability (0 on a single node). */
   diskLoss: number;
   /** Largest clock jump, ms. */
@@ -34,8 +40,10 @@ const TARGETS = [/^su\//, /^cu\//, /^mu\/job\//, /^mu\/cron\//, /^(su\.sequencer
 
 export class Faults {
   private readonly random: () => number;
-  /** Faults that happened (not merely planned): kills that hit an actor, crashes of live nodes. */
+  /** Faults that happened (not merely planned): each is checked to have taken effect. */
   readonly happened: string[] = [];
+  /** Faults that were applied but did not take effect (a bug of the simulation, or of the runtime). */
+  readonly missed: string[] = [];
   private readonly down = new Set<string>();
   private readonly cuts = new Set<string>();
 
@@ -56,6 +64,16 @@ export class Faults {
 
   start(): void {
     if (this.o.kinds.length === 0) return;
+    if (this.o.kinds.includes('kill') && this.o.killOnActivity > 0) {
+      const chain = this.w.sched.onFire;
+      this.w.sched.onFire = (e) => {
+        chain?.(e);
+        const now = this.w.now;
+        if ((e.label === 'disk.begin' || e.label === 'cpu') && e.owner && now >= this.o.from && now <= this.o.to && this.random() < this.o.killOnActivity) {
+          this.w.sched.after(0, () => this.killBusy(e.owner!), undefined, 'fault kill');
+        }
+      };
+    }
     for (let i = 0; i < this.o.count; i++) {
       const at = this.between(this.o.from, this.o.to);
       const kind = this.pick(this.o.kinds)!;
@@ -74,8 +92,7 @@ export class Faults {
         const actors = node.node.actors().filter((a) => a.name !== undefined && pattern.test(a.name));
         const victim = this.pick(actors);
         if (!victim) return;
-        node.node.kill(victim.pid);
-        this.note(`kill ${node.name} ${victim.name}`);
+        this.kill(node, victim.pid, victim.name!, '');
         return;
       }
       case 'crash': {
@@ -84,6 +101,7 @@ export class Faults {
         if (!single && live.length < 2) return;
         const keep = single || this.random() >= this.o.diskLoss;
         this.w.crash(node.name, keep);
+        if (!node.crashed) this.missed.push(`crash ${node.name}: still running`);
         this.down.add(node.name);
         this.note(`crash ${node.name}${keep ? '' : ' (disk lost)'}`);
         this.w.sched.after(this.between(500, 8000), () => void this.restart(node.name), undefined, 'fault restart');
@@ -124,6 +142,26 @@ export class Faults {
         return;
       }
     }
+  }
+
+  /** Kills an actor of incarnation `owner` that is in the middle of a handler, if there is one. */
+  private killBusy(owner: string): void {
+    const node = this.w.live().find((n) => n.owner === owner);
+    if (!node) return;
+    const busy = node.node.actorProcesses().filter((a) => a.activity === 'running' && a.name !== undefined && TARGETS.some((t) => t.test(a.name!)));
+    const victim = this.pick(busy);
+    if (!victim) return;
+    this.kill(node, victim.pid, victim.name!, ' (busy)');
+  }
+
+  /** Kills `pid`; the kill counts once the actor is seen dead (its exit signal is asynchronous). */
+  private kill(node: SimNode, pid: Pid, name: string, how: string): void {
+    node.node.kill(pid);
+    this.w.sched.after(0, () => {
+      if (node.crashed) return;
+      if (node.node.isAlive(pid)) this.missed.push(`${this.w.now.toFixed(0)} kill ${node.name} ${name}: still alive`);
+      else this.note(`kill ${node.name} ${name}${how}`);
+    }, undefined, 'fault check');
   }
 
   private note(what: string): void {

@@ -22,6 +22,7 @@ import { isTerminal, type JobRecord } from '../units/mu/job.js';
 import { firstHashChain, nextHashChain } from '../units/su/assignment.js';
 import { SuStore, type SlotRecord } from '../units/su/store.js';
 import { ok, type Workload } from './workload.js';
+import type { Reference } from './verifier.js';
 import type { World } from './world.js';
 
 export interface Violation {
@@ -115,7 +116,7 @@ interface OutItem {
 const tagOf = (item: OutItem, name: string) => item.Tags?.find((t) => t.name === name)?.value;
 
 /** Everything, after the run has settled. */
-export function checkFinal(w: World, workload: Workload, violations: Violation[]): void {
+export function checkFinal(w: World, workload: Workload, violations: Violation[], reference: Reference): void {
   const logs = checkLogs(w, violations);
   const views = [...w.disks].map(([name, disk]) => view(w, name, disk));
 
@@ -147,6 +148,16 @@ export function checkFinal(w: World, workload: Workload, violations: Violation[]
         if (!known) checkpoints.set(key, { hash: c.image.memoryHash, node: v.name });
         else if (known.hash !== c.image.memoryHash) violations.push({ invariant: 'computed', detail: `memory of ${processId} at slot ${slot}: ${known.hash.slice(0, 12)} on ${known.node}, ${c.image.memoryHash.slice(0, 12)} on ${v.name}` });
       }
+    }
+  }
+  // ... and what the reference evaluation computes from the final log.
+  for (const [processId, slots] of reference) {
+    for (const [slot, r] of slots) {
+      const stored = results.get(`${processId}/${slot}`);
+      if (stored && stored.hash !== hashOf(r.output)) {
+        violations.push({ invariant: 'computed', detail: `result of ${processId} slot ${slot} on ${stored.node} is ${stored.hash}; evaluating the final log gives ${hashOf(r.output)}` });
+      }
+      if (!stored) results.set(`${processId}/${slot}`, { hash: hashOf(r.output), output: r.output, node: 'reference' });
     }
   }
   for (const r of workload.reads) {

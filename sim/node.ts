@@ -42,10 +42,14 @@ export interface SimNodeSeams {
   bus: SimBus;
   disk: SimDisk;
   wallets: SimWallets;
+  /** The MU's wallet as it signs (its nonces from the seed: see signer.ts). */
+  muSigner: Wallet;
   /** The world's wall clock at virtual time 0. */
   epoch: number;
   /** ms one commit of this node's disk takes now. */
   diskLatency: () => number;
+  /** How long evaluator work takes (virtual ms), by operation. */
+  evalCost: (op: string, args: unknown) => number;
   /** Random bytes for the SU's assignment anchors, from the seed. */
   anchors: (buf: Buffer) => Buffer;
   /** Log lines at warn and above, with the node's name. */
@@ -62,13 +66,16 @@ export interface SimNodeOptions {
   config?: Partial<Config>;
 }
 
+/** The module the simulation's processes run. */
+export const SIM_MODULE = 'aos-2.0.4-wasm32';
+
 const compiled = new Map<string, WebAssembly.Module>();
 
 /**
  * Compiles synchronously, once per binary for the whole OS process: WebAssembly.compile would
  * finish on a background thread at a time no seed chooses, and every seed compiles the same aos.
  */
-function compileOnce(binary: Uint8Array): Promise<WebAssembly.Module> {
+export function compileOnce(binary: Uint8Array): Promise<WebAssembly.Module> {
   const key = createHash('sha256').update(binary).digest('hex');
   let m = compiled.get(key);
   if (!m) compiled.set(key, (m = new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>)));
@@ -154,15 +161,19 @@ export class SimNode {
       config: config.cu,
       now: wall,
       clock: this.clock,
-      evaluators: new InlineEvaluators(() => this.clock.now()),
+      evaluators: new InlineEvaluators(() => this.clock.now(), {
+        cost: seams.evalCost,
+        wait: (ms) => new Promise<void>((resolve) => seams.sched.after(ms, resolve, this.owner, 'cpu')),
+      }),
       compile: compileOnce,
+      bundledModules: [SIM_MODULE],
     });
     const url = `http://${o.name}.sim`;
     sec.schedulers.add(localScheduler(su, client, () => `${url}/su`));
     let inFlight: (processId: string, messageId: string) => boolean = () => false;
     const cuApi = cu.api(node, { pending: (p, m) => inFlight(p, m) });
     const localSu = muScheduler(su.reader, client, su.address);
-    const mu = createMu({ store, wallet: seams.wallets.mu, scheduler: localSu, compute: localCompute(cuApi, config.cu.resultWaitMs), config: config.mu, now: wall });
+    const mu = createMu({ store, wallet: seams.muSigner, scheduler: localSu, compute: localCompute(cuApi, config.cu.resultWaitMs), config: config.mu, now: wall });
     inFlight = (processId, messageId) => {
       const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
       return job !== undefined && job.processId === processId && job.slot === undefined && !isTerminal(job);

@@ -6,6 +6,8 @@
  */
 import { FAULTS, Faults, type Fault } from './faults.js';
 import { checkFinal, checkLogs, type Violation } from './invariants.js';
+import { simConfig } from './node.js';
+import { referenceResults, type Reference } from './verifier.js';
 import { Workload } from './workload.js';
 import { World } from './world.js';
 
@@ -21,6 +23,8 @@ export interface SimOptions {
   durationMs?: number;
   /** Spawn a monitored cron process. Default: with probability 1/3, by the seed. */
   cron?: boolean;
+  /** Probability that a disk commit or evaluator step kills a busy actor (default: by the seed, up to 5%). */
+  killOnActivity?: number;
   /** Loss probability of single frames between nodes (default 0). */
   loss?: number;
   /** Print every trace line as it happens. */
@@ -40,6 +44,8 @@ export interface SimReport {
   /** Virtual ms the run took, and real ms. */
   virtualMs: number;
   realMs: number;
+  /** Real ms per phase: boot, run, settle, verify, check. */
+  phases: Record<string, number>;
   faults: string[];
   /** The last trace lines (what led to the end, or to the first violation). */
   lastEvents: string[];
@@ -47,6 +53,9 @@ export interface SimReport {
   /** How to run this seed again. */
   replay: string;
 }
+
+/** Real time (the world replaces performance.now while it runs). */
+const realNow = performance.now.bind(performance);
 
 /** How long the run may take to settle after the fault window, virtual ms. */
 const SETTLE_MS = 180_000;
@@ -60,12 +69,20 @@ export function replayCommand(o: SimOptions): string {
   if (o.faultCount !== undefined) parts.push(`--fault-count ${o.faultCount}`);
   if (o.durationMs !== undefined) parts.push(`--duration ${o.durationMs}`);
   if (o.cron !== undefined) parts.push(o.cron ? '--cron' : '--no-cron');
+  if (o.killOnActivity !== undefined) parts.push(`--kill-on-activity ${o.killOnActivity}`);
   if (o.loss) parts.push(`--loss ${o.loss}`);
   return parts.join(' ');
 }
 
 export async function simulate(o: SimOptions): Promise<SimReport> {
-  const real0 = performance.now();
+  const real0 = realNow();
+  const phases: Record<string, number> = {};
+  let mark = real0;
+  const enter = (p: string) => {
+    const t = realNow();
+    phases[p] = Math.round(t - mark);
+    mark = t;
+  };
   const nodes = o.nodes ?? 1;
   const messages = o.messages ?? 12;
   const durationMs = o.durationMs ?? 30_000;
@@ -83,40 +100,53 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       from: 1000,
       to: 1000 + durationMs,
       diskLoss: nodes > 1 ? 0.3 : 0,
+      killOnActivity: o.killOnActivity ?? w.random('options')() * 0.05,
       maxJumpMs: 2000,
     });
     const wl = workload;
     const f = faults;
-    let phase: 'boot' | 'run' | 'settle' | 'done' = 'boot';
+    let phase: 'boot' | 'run' | 'settle' | 'verify' | 'done' = 'boot';
+    let reference: Reference = new Map();
     let failure: Error | undefined;
     const script = (async () => {
       await Promise.all(w.names.map((n) => w.start(n)));
+      enter('boot');
       phase = 'run';
       wl.start();
       f.start();
       await until(w, () => w.now >= 1000 + durationMs);
+      enter('run');
       phase = 'settle';
       w.trace.record('heal: the fault window is over');
       await f.healAll();
       const deadline = w.now + SETTLE_MS;
       await until(w, () => (wl.done && jobsDone(w)) || w.now > deadline, 1000);
       if (!wl.done || !jobsDone(w)) violations.push({ invariant: 'settled', detail: `not settled ${SETTLE_MS / 1000} s after the fault window (clients done: ${wl.done})` });
+      enter('settle');
+      phase = 'verify';
+      // A process whose instance was only ever made once was evaluated straight through, by the
+      // same code the reference would run: only the others need it.
+      const interrupted = [...checkLogs(w, []).keys()].filter((p) => (w.instantiations.get(p) ?? 0) > 1);
+      reference = await referenceResults(w, interrupted, simConfig('verifier').cu);
+      enter('verify');
       phase = 'done';
     })().catch((e: Error) => (failure = e));
     // The run's own checks, every few virtual seconds.
     const check = () => {
-      if (phase === 'done') return;
+      if (phase === 'done' || phase === 'verify') return;
       checkLogs(w, violations);
       for (const late of w.calls.late.splice(0)) violations.push({ invariant: 'calls', detail: late });
       if (violations.length === 0) w.sched.after(2000, check, undefined, 'check');
     };
     w.sched.after(2000, check, undefined, 'check');
     await w.sched.run({ stop: () => phase === 'done' || failure !== undefined || violations.length > 0 });
+    for (const m of faults.missed) violations.push({ invariant: 'settled', detail: `a fault did not take effect: ${m}` });
     if (failure) violations.push({ invariant: 'settled', detail: `the run failed: ${(failure as Error).stack ?? failure}` });
     if (violations.length === 0) {
       for (const late of w.calls.late.splice(0)) violations.push({ invariant: 'calls', detail: late });
       for (const overdue of w.calls.overdue(w.now)) violations.push({ invariant: 'calls', detail: overdue });
-      checkFinal(w, wl, violations);
+      checkFinal(w, wl, violations, reference);
+      enter('check');
     }
     o.inspect?.(w, workload);
   } finally {
@@ -131,7 +161,8 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     traceLines: w.trace.lines,
     events: w.sched.fired,
     virtualMs: w.now,
-    realMs: performance.now() - real0,
+    realMs: realNow() - real0,
+    phases,
     faults: faults?.happened ?? [],
     lastEvents: w.trace.last(40),
     stats: {

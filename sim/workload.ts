@@ -15,19 +15,23 @@
  */
 import { createDataItem, type SignedDataItem, type Tag, type Wallet } from '../units/ans104/index.js';
 import { shortHash } from '../runtime/sim/trace.js';
-import type { SimNode } from './node.js';
+import { SIM_MODULE, type SimNode } from './node.js';
 import { seededWallet } from './wallets.js';
 import type { World } from './world.js';
 
 export const HANDLERS = `
 Sim = Sim or { pings = 0, counts = 0, ticks = 0 }
+-- Every handler prints the counts: a memory that went wrong shows in the results.
+local function report() print("pings=" .. Sim.pings .. " counts=" .. Sim.counts .. " ticks=" .. Sim.ticks) end
 Handlers.add("sim-ping", Handlers.utils.hasMatchingTag("Action", "Ping"), function(msg)
   Sim.pings = Sim.pings + 1
+  report()
   local nextId, rest = string.match(msg.Tags.Route or "", "^([^,]+),?(.*)$")
   if nextId then ao.send({ Target = nextId, Action = "Ping", Route = rest }) end
 end)
 Handlers.add("sim-count", Handlers.utils.hasMatchingTag("Action", "Count"), function(msg)
   Sim.counts = Sim.counts + 1
+  report()
 end)
 Handlers.add("sim-assign", Handlers.utils.hasMatchingTag("Action", "Assign-Me"), function(msg)
   if msg.Target == ao.id and msg.Tags.To then ao.assign({ Processes = { msg.Tags.To }, Message = msg.Id }) end
@@ -37,6 +41,7 @@ Handlers.add("sim-spawn", Handlers.utils.hasMatchingTag("Action", "Spawn-Child")
 end)
 Handlers.add("sim-tick", Handlers.utils.hasMatchingTag("Action", "Tick"), function(msg)
   Sim.ticks = Sim.ticks + 1
+  report()
   if Peer then ao.send({ Target = Peer, Action = "Count" }) end
 end)
 return "ready"
@@ -178,7 +183,7 @@ export class Workload {
   }
 
   private async spawn(cron: boolean): Promise<void> {
-    const moduleId = this.w.live()[0]?.cu.bundled['aos-2.0.4-wasm32'];
+    const moduleId = this.w.live()[0]?.cu.bundled[SIM_MODULE];
     if (!moduleId) return;
     const tags = [
       ...base('Process'),

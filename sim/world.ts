@@ -17,6 +17,7 @@ import { Trace } from '../runtime/sim/trace.js';
 import type { Config } from '../config/schema.js';
 import { CallWatch } from './calls.js';
 import { SimNode, type SimWallets } from './node.js';
+import { seededNonceWallet } from './signer.js';
 import { seededWallet } from './wallets.js';
 
 /** 2024-01-01T00:00:00Z: the worlds' wall clock at virtual time 0. */
@@ -54,6 +55,8 @@ export class World {
   /** Log lines at warn and above of every incarnation. */
   readonly logs: LogLine[] = [];
   readonly calls = new CallWatch();
+  /** Instances made per process, on every node (more than one: restored, restarted, moved). */
+  readonly instantiations = new Map<string, number>();
   private readonly streams = new Map<string, () => number>();
   private readonly slowUntil = new Map<string, number>();
   private creations = 0;
@@ -74,6 +77,10 @@ export class World {
       ...(o.loss ? { lose: () => net() < o.loss! } : {}),
       trace: (what) => this.trace.record(what),
     });
+    // Every event that fires is a trace line: two runs of a seed fire the same events in the same order.
+    this.sched.onFire = (e) => {
+      if (e.label !== 'until' && e.label !== 'check') this.trace.record(`${e.label}${e.owner ? ` ${e.owner}` : ''}`);
+    };
     const keys = this.random('wallets');
     // One wallet per unit for the whole cluster, as operators configure a cluster's nodes.
     this.wallets = { su: seededWallet(keys), mu: seededWallet(keys), cu: seededWallet(keys) };
@@ -132,10 +139,19 @@ export class World {
         bus: this.bus,
         disk: this.disk(name),
         wallets: this.wallets,
+        muSigner: seededNonceWallet(this.wallets.mu, this.random(`mu-nonces:${name}:${creation}`)),
         epoch: EPOCH,
         calls: this.calls,
         // fsync: ~1 ms, a slow disk 20-200 ms.
         diskLatency: () => ((this.slowUntil.get(name) ?? 0) > this.now ? 20 + diskRng() * 180 : 0.5 + diskRng() * 1.5),
+        evalCost: (op, args) => {
+          const r = this.random(`cpu:${name}`)();
+          const pid = (args as { env?: { Process?: { Id?: string } } })?.env?.Process?.Id;
+          if (op === 'instantiate' && pid) this.instantiations.set(pid, (this.instantiations.get(pid) ?? 0) + 1);
+          if (op === 'eval' || op === 'evalBatch' || op === 'dryRun') return 0.3 + r * 2;
+          if (op === 'instantiate') return 10 + r * 30;
+          return 5 + r * 20;
+        },
         anchors: (buf) => {
           const r = this.random(`anchors:${name}`);
           for (let i = 0; i < buf.length; i++) buf[i] = Math.floor(r() * 256);

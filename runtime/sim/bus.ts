@@ -14,6 +14,7 @@
  */
 import type { Transport, TransportHandlers } from '../transport.js';
 import type { SimScheduler } from './scheduler.js';
+import { shortHash } from './trace.js';
 
 export interface SimBusOptions {
   sched: SimScheduler;
@@ -235,6 +236,7 @@ export class SimBus {
       return true;
     }
     const key = `${from.name}>${to}`;
+    this.trace(`bus ${key} ${shortHash(frame)}`);
     const at = Math.max(this.now + this.o.delay(), this.last.get(key) ?? 0);
     this.last.set(key, at);
     // The target's event: a crash drops it, a stall defers it.

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const SOURCES = ['runtime', 'units', 'supervisors', 'config', 'cli'];
+const SOURCES = ['runtime', 'units', 'supervisors', 'config', 'cli', 'sim'];
 const STAMP = 'dist/.tsbuildinfo';
 
 function newest(dir: string): number {

@@ -20,6 +20,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../runtime/clock.js';
 import { parseDataItem, tagValue, type ParsedDataItem } from '../ans104/index.js';
+import { enforced } from '../safety.js';
 import type { ScheduledMessage, ScheduleReader } from '../schedule.js';
 import type { CuConfig } from './config.js';
 import { cronMessage, cronName, parseCrons, ticks, type Cron, type CronTick } from './cron.js';
@@ -179,7 +180,7 @@ export class ProcessEngine {
   // --- the evaluator --------------------------------------------------------------------------
 
   private async thread(): Promise<EvaluatorHandle> {
-    if (this.killed) throw new Error(`the process actor of ${this.processId} was killed`);
+    if (this.killed && enforced('killed-handler-guard')) throw new Error(`the process actor of ${this.processId} was killed`);
     if (this.evaluator?.alive) return this.evaluator;
     this.evaluator = await this.cu.pool.acquire();
     if (this.closed) {
@@ -418,7 +419,7 @@ export class ProcessEngine {
       if (e instanceof EvaluatorTimeout) return { trap: `Compute limit: evaluation exceeded ${e.ms} ms and was stopped`, ms: e.ms };
       // The thread was stopped because the actor was killed, not because of the message: no
       // error result may be recorded for it (the restarted actor evaluates it again).
-      if (this.killed) throw new Error(`the process actor of ${this.processId} was killed`);
+      if (this.killed && enforced('killed-handler-guard')) throw new Error(`the process actor of ${this.processId} was killed`);
       if (e instanceof EvaluatorGone) return { trap: `evaluation failed: ${e.message}`, ms: 0 };
       throw e;
     }

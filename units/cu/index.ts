@@ -11,7 +11,7 @@ import type { ScheduleReader } from '../schedule.js';
 import { CuApi } from './api.js';
 import { cuDefaults, type CuConfig } from './config.js';
 import type { CuRuntime } from './engine.js';
-import { ModuleStore } from './modules.js';
+import { BUNDLED, ModuleStore } from './modules.js';
 import { cuRoutes, type CuRoutesApi } from './routes.js';
 import { CuStore } from './store.js';
 import { EvaluatorPool, type EvaluatorSource } from './worker/client.js';
@@ -25,6 +25,8 @@ export interface CuOptions {
   config?: Partial<CuConfig>;
   /** Register the bundled aos modules at start (default true). */
   registerBundled?: boolean;
+  /** Which bundled modules to register, by name (default all). */
+  bundledModules?: readonly string[];
   /** Wall clock, unix ms (cron messages after a process's last slot are generated up to it). */
   now?: () => number;
   /** Where evaluators come from; default a pool of evaluator threads. */
@@ -51,7 +53,8 @@ export interface Cu {
 export async function createCu(o: CuOptions): Promise<Cu> {
   const config = cuDefaults(o.config);
   const modules = new ModuleStore(o.store, { ...(o.compile ? { compile: o.compile } : {}) });
-  const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir);
+  const only = o.bundledModules ? BUNDLED.filter((b) => o.bundledModules!.includes(b.name)) : BUNDLED;
+  const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir, only);
   const pool = o.evaluators ?? new EvaluatorPool(config.spareEvaluators);
   const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: o.now ?? Date.now, clock: o.clock ?? new RealClock() };
   return {

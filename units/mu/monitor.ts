@@ -5,9 +5,11 @@
  * transaction, so a restart neither skips a cron result nor pushes one twice.
  */
 import type { ActorContext, Behaviour } from '../../runtime/index.js';
+import { enforced } from '../safety.js';
 import { startJob } from './launcher.js';
 import { outboxCount, outboxJobs } from './outbox.js';
 import type { MuRuntime } from './push-job.js';
+import { StaleMonitor } from './store.js';
 
 export interface MonitorArgs {
   processId: string;
@@ -71,7 +73,15 @@ async function tick(s: State, ctx: ActorContext): Promise<boolean | undefined> {
     if (notes.length) ctx.log.warn({ processId: s.processId, cron: cursor, notes: notes.slice(0, 8) }, 'cron outbox not fully pushed');
     created.push(...jobs);
   }
-  await s.mu.store.advanceMonitor({ ...record, cursor: page.edges[page.edges.length - 1]!.cursor }, created);
+  // Killed while it awaited the page or the signatures: the restarted monitor does this page.
+  if (enforced('killed-handler-guard')) ctx.signal.throwIfAborted();
+  try {
+    await s.mu.store.advanceMonitor({ ...record, cursor: page.edges[page.edges.length - 1]!.cursor }, created, record.cursor);
+  } catch (e) {
+    // Another incarnation pushed this page first: go on from where it left the cursor.
+    if (e instanceof StaleMonitor) return true;
+    throw e;
+  }
   for (const j of created) await startJob(ctx, j.id);
   return page.pageInfo.hasNextPage;
 }

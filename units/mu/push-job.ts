@@ -15,6 +15,7 @@ import type { ActorContext, Behaviour, From } from '../../runtime/index.js';
 import { formatReason } from '../../runtime/index.js';
 import { InvalidDataItem, type Wallet } from '../ans104/index.js';
 import type { SequencerRequest } from '../su/index.js';
+import { enforced } from '../safety.js';
 import { isTerminal, type JobRecord, type JobStage } from './job.js';
 import { startJob } from './launcher.js';
 import { outboxCount, outboxJobs, spawnedMessage, type OutboxLimits } from './outbox.js';
@@ -90,7 +91,7 @@ function answerWaiting(s: State, ctx: ActorContext): void {
 async function save(s: State, patch: Partial<JobRecord>, created: JobRecord[] = []): Promise<void> {
   // Killed while awaiting the SU or CU: the restarted incarnation (or the next start) redoes
   // this stage from the record; this one writes nothing.
-  s.signal.throwIfAborted();
+  if (enforced('killed-handler-guard')) s.signal.throwIfAborted();
   const next = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: s.mu.now() };
   await s.mu.store.write(next, created, s.mu.limits.maxPushJobs);
   s.job = next;
@@ -216,7 +217,7 @@ export const pushJob: Behaviour<PushJobArgs, State> = {
       }
     } catch (e) {
       // This incarnation was killed while it awaited: whatever it does now is dropped.
-      if (s.signal.aborted) throw e;
+      if (s.signal.aborted && enforced('killed-handler-guard')) throw e;
       if (e instanceof StaleJob) return reload(s, ctx);
       if (e instanceof InvalidDataItem) return fail(s, ctx, `${s.job.stage}: ${e.message}`);
       if (transient(e)) return retry(s, ctx, (e as Error).message);

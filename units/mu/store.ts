@@ -12,6 +12,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Store, Table } from '../../runtime/store.js';
+import { enforced } from '../safety.js';
 import { isTerminal, type JobRecord } from './job.js';
 
 export interface MonitorRecord {
@@ -26,6 +27,11 @@ export interface MonitorRecord {
 /** A job write that does not follow the revision it was based on: another incarnation moved on. */
 export class StaleJob extends Error {
   override readonly name = 'StaleJob';
+}
+
+/** A monitor's cursor moved since the page was read (nothing was written). */
+export class StaleMonitor extends Error {
+  override readonly name = 'StaleMonitor';
 }
 
 /** A write whose new jobs would take their push past its budget (nothing was written). */
@@ -85,7 +91,7 @@ export class MuStore {
    */
   async write(update: JobRecord | undefined, created: JobRecord[] = [], maxPushJobs = Infinity): Promise<void> {
     await this.store.transact(() => {
-      if (update) {
+      if (update && enforced('mu-signed-once')) {
         const current = this.jobs.get(update.id);
         if ((current?.rev ?? -1) !== update.rev - 1) {
           throw new StaleJob(`job ${update.id}: revision ${update.rev - 1} was replaced (stored: ${current?.rev ?? 'none'})`);
@@ -135,11 +141,20 @@ export class MuStore {
     return [...this.monitors.getRange()].map((e) => e.value);
   }
 
-  /** Writes a monitor's cursor together with the jobs its cron results made. */
-  async advanceMonitor(m: MonitorRecord, created: JobRecord[]): Promise<void> {
+  /**
+   * Writes a monitor's cursor together with the jobs its cron results made, if the cursor is
+   * still `from` (the one the page was read from); else nothing is written (StaleMonitor): a
+   * monitor killed while it awaited the page, and its restarted incarnation, read the same
+   * cursor, and each signed the page's outbox (under RSA, with different ids): only one may push.
+   */
+  async advanceMonitor(m: MonitorRecord, created: JobRecord[], from: string = m.cursor): Promise<void> {
     await this.store.transact(() => {
+      const current = this.monitors.get(m.processId);
+      if (current && current.cursor !== from && enforced('mu-signed-once')) {
+        throw new StaleMonitor(`monitor of ${m.processId}: its cursor moved from ${from} to ${current.cursor}`);
+      }
       // An unmonitored process keeps no cursor; its last page's jobs are still pushed.
-      if (this.monitors.get(m.processId)) this.monitors.put(m.processId, m);
+      if (current) this.monitors.put(m.processId, m);
       this.create(created);
     });
     for (const r of created) this.events.emit('job', r);

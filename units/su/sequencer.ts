@@ -23,6 +23,7 @@ import { formatReason } from '../../runtime/index.js';
 import type { AssignmentSigner, ChainHead, RunItem, SignedAssignment } from './assignment.js';
 import type { ReplicaWriter, SuReplica } from './replica.js';
 import type { NewSlot, SlotKind, SlotRecord, SuStore } from './store.js';
+import { enforced } from '../safety.js';
 import { checkExclude } from './validate.js';
 
 /** What the sequencers of a node share. */
@@ -172,12 +173,13 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
     if (req.op !== 'spawn' && !state.hosted) return answer({ error: `Process not found: ${processId}` });
 
     // Already scheduled: in the pipeline, or durable.
-    const pending = state.waiting.get(req.id);
+    const dedupe = enforced('su-dedupe');
+    const pending = dedupe ? state.waiting.get(req.id) : undefined;
     if (pending) {
       pending.from.push(from);
       return { noreply: true, state };
     }
-    const slot = su.store.slotOf(req.id, processId);
+    const slot = dedupe ? su.store.slotOf(req.id, processId) : undefined;
     if (slot !== undefined) {
       const record = su.store.slot(processId, slot);
       if (record) return answer({ ok: fromRecord(processId, record, true) });
@@ -314,7 +316,7 @@ function startRun(state: State, ctx: ActorContext): void {
 }
 
 function write(state: State, ctx: ActorContext, run: Pending[], signed: SignedAssignment[]): void {
-  if (ctx.signal.aborted) return; // a dead incarnation writes nothing
+  if (ctx.signal.aborted && enforced('killed-handler-guard')) return; // a dead incarnation writes nothing
   const { processId, su } = state;
   const slots: NewSlot[] = run.map((p, i) => {
     const a = signed[i]!;

@@ -19,6 +19,7 @@
  * queued in one event turn share one commit.
  */
 import type { Store, Table } from '../../runtime/store.js';
+import { enforced } from '../safety.js';
 import type { ChainHead } from './assignment.js';
 
 /** What kind of item a slot assigns. */
@@ -135,8 +136,10 @@ export class SuStore {
       const current = this.processes.get(processId);
       const expected = current ? current.nextSlot : 0;
       if (first.slot !== expected) throw new StaleRun(`${processId}: run starts at slot ${first.slot}, the log's next slot is ${expected}`);
-      for (const s of run) {
-        if (this.refs.get([s.messageId, processId]) !== undefined) throw new StaleRun(`${processId}: ${s.messageId} is already scheduled`);
+      if (enforced('su-dedupe')) {
+        for (const s of run) {
+          if (this.refs.get([s.messageId, processId]) !== undefined) throw new StaleRun(`${processId}: ${s.messageId} is already scheduled`);
+        }
       }
       for (const s of run) {
         this.slots.put([processId, s.slot], s);

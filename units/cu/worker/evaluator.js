@@ -13,6 +13,17 @@ import { createInstanceOps } from './instance.js';
 setFlagsFromString('--experimental-wasm-memory64');
 const ops = createInstanceOps();
 
+/** An error's message, whatever was thrown. */
+function text(e) {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'string') return e;
+  try {
+    return JSON.stringify(e);
+  } catch {
+    return String(e);
+  }
+}
+
 // Started: ao-loader is loaded, requests are taken from here on.
 parentPort.postMessage({ ready: true });
 

@@ -4,6 +4,10 @@
  * a time no seed chooses. A module in an endless loop cannot be stopped here (nothing can
  * preempt it), so `timeoutMs` is not enforced; Compute-Limit through metering still is.
  *
+ * The work itself takes no time on the caller's clock; `pace` gives it some: each answer (each
+ * message's, in a batch) is handed over only after `pace.wait(pace.cost(op))`, so that what may
+ * happen while a thread works (its actor killed, its node crashed) can happen here too.
+ *
  * ao-loader and the emscripten glue replace Date.now, performance.now, process.hrtime,
  * Math.random and console.log for the whole realm. The module's code runs with its instance's
  * (as in a thread of its own, where they stay: Lua seeds its string hashes from the time, so
@@ -51,6 +55,13 @@ class Realms implements InstanceRealm {
   }
 }
 
+/** How long operations take, and how to wait that long (on a simulated clock). */
+export interface Pace {
+  /** Virtual ms `op` takes (told its arguments too: a simulation counts instantiations). */
+  cost(op: WorkerOp, args: unknown): number;
+  wait(ms: number): Promise<void>;
+}
+
 export class InlineEvaluator implements EvaluatorHandle {
   private readonly ops: InstanceOps;
   private readonly realm = new Realms();
@@ -58,7 +69,10 @@ export class InlineEvaluator implements EvaluatorHandle {
   /** One operation at a time, in call order, as a thread serves them. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(now: () => number) {
+  constructor(
+    now: () => number,
+    private readonly pace?: Pace,
+  ) {
     this.ops = createInstanceOps({ now, realm: this.realm });
   }
 
@@ -76,14 +90,22 @@ export class InlineEvaluator implements EvaluatorHandle {
       if (this.gone) throw this.gone;
       const host = save();
       this.realm.host = host;
+      const items: unknown[] = [];
       let pending: unknown;
       try {
-        pending = this.ops[op](args, (item) => options.onItem?.(item as never));
+        pending = this.ops[op](args, (chunk) => items.push(...(chunk as unknown[])));
       } finally {
         put(host);
       }
       try {
         const value = await pending;
+        // A batch's answers one by one, each after its message's time; the rest after the op's.
+        for (const item of items) {
+          if (this.pace) await this.pace.wait(this.pace.cost(op, args));
+          if (this.gone) throw this.gone;
+          options.onItem?.([item] as never);
+        }
+        if (this.pace && items.length === 0) await this.pace.wait(this.pace.cost(op, args));
         if (this.gone) throw this.gone;
         return value as WorkerOps[K]['value'];
       } catch (e) {
@@ -108,11 +130,14 @@ export class InlineEvaluator implements EvaluatorHandle {
 export class InlineEvaluators implements EvaluatorSource {
   private closed = false;
 
-  constructor(private readonly now: () => number = () => 0) {}
+  constructor(
+    private readonly now: () => number = () => 0,
+    private readonly pace?: Pace,
+  ) {}
 
   async acquire(): Promise<EvaluatorHandle> {
     if (this.closed) throw new EvaluatorGone('the evaluator pool is closed');
-    return new InlineEvaluator(this.now);
+    return new InlineEvaluator(this.now, this.pace);
   }
 
   async warm(): Promise<void> {}
