@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { isExitMessage, type Behaviour, type From, type InitResult, type SpawnOptions, type StartResult, type StartSpec } from './behaviour.js';
+import { isExitMessage, type Behaviour, type Call, type From, type InitResult, type SpawnOptions, type StartResult, type StartSpec } from './behaviour.js';
 import type { TimerHandle } from './clock.js';
-import type { ActorContext, CallOptions } from './context.js';
+import type { ActorContext, CallFn } from './context.js';
 import { Mailbox } from './mailbox.js';
 import type { Node } from './node.js';
 import type { Pid, Target } from './pid.js';
@@ -243,9 +243,7 @@ export class Actor extends Process {
     this.node.route(pid, { k: 'exit', from: this.pid, reason, link: false });
   }
 
-  call<R = any>(target: Target, request: unknown, options?: CallOptions): Promise<R> {
-    return this.node.call(target, request, options);
-  }
+  readonly call: CallFn = (target, request, options) => this.node.call(target, request, options) as Promise<never>;
 
   cast(target: Target, message: unknown): void {
     this.node.cast(target, message);
@@ -255,11 +253,11 @@ export class Actor extends Process {
     this.node.send(target, message);
   }
 
-  spawnLink(spec: StartSpec, options?: SpawnOptions): Promise<StartResult> {
+  spawnLink<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>> {
     return this.node.startActor(spec, options, this);
   }
 
-  spawn(spec: StartSpec, options?: SpawnOptions): Promise<StartResult> {
+  spawn<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>> {
     return this.node.startActor(spec, options, undefined);
   }
 
@@ -303,7 +301,7 @@ function makeContext(a: Actor): ActorContext {
     exit: (pid, reason) => a.exit(pid, reason),
     isAlive: (pid) => (pid.node === a.node.name ? a.node.isAlive(pid) : undefined),
     reply: (from, value) => a.reply(from, value),
-    call: (t, r, o) => a.call(t, r, o),
+    get call() { return a.call; },
     cast: (t, m) => a.cast(t, m),
     send: (t, m) => a.send(t, m),
     spawnLink: (s, o) => a.spawnLink(s, o),

@@ -1,5 +1,5 @@
-import type { From, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
-import type { CallOptions, Caller } from './context.js';
+import type { Call, From, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
+import type { CallFn, Caller } from './context.js';
 import { Mailbox } from './mailbox.js';
 import type { Node } from './node.js';
 import type { Pid, Target } from './pid.js';
@@ -95,9 +95,7 @@ export class Inbox extends Process implements Caller {
   }
 
 
-  call<R = any>(target: Target, request: unknown, options?: CallOptions): Promise<R> {
-    return this.node.call(target, request, options);
-  }
+  readonly call: CallFn = (target, request, options) => this.node.call(target, request, options) as Promise<never>;
 
   cast(target: Target, message: unknown): void {
     this.node.cast(target, message);
@@ -108,7 +106,7 @@ export class Inbox extends Process implements Caller {
   }
 
   /** Start an actor linked to this inbox, which becomes its parent (its EXIT stops the actor). */
-  spawnLink(spec: StartSpec, options?: SpawnOptions): Promise<StartResult> {
+  spawnLink<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>> {
     return this.node.startActor(spec, options, this);
   }
 

@@ -1,6 +1,7 @@
 /** Supervisors supervising supervisors: escalation, a whole tree, defaults for supervisor children. */
 import { expect, it } from 'vitest';
-import { startChild, supervisorSpec, terminateChild, type Pid } from '../../../runtime/index.js';
+import { restartChild, startChild, supervisorSpec, terminateChild, type ChildSpec, type Pid } from '../../../runtime/index.js';
+import { CRASHING_SUPERVISOR, SUPERVISOR } from '../children.js';
 import { counts, okPid, same, shape, type Harness } from '../harness.js';
 import type { Suite } from '../supervisor.suite.js';
 
@@ -11,6 +12,59 @@ async function crash(h: Harness, pid: Pid): Promise<void> {
 }
 
 export function treeCases(s: Suite): void {
+  it('sup_start_ignore_init in a tree: a child supervisor that answers ignore is kept by its parent as a stopped spec', async () => {
+    const h = await s.setup();
+    const ignoring = (id: string, restart?: 'temporary'): ChildSpec => ({
+      id,
+      start: { behaviour: SUPERVISOR, args: 'ignore', options: { node: h.childNode.name } },
+      type: 'supervisor',
+      ...(restart ? { restart } : {}),
+    });
+    const top = await h.sup({ intensity: 2, period: 3600, children: [ignoring('sub1'), h.child('w')] });
+    expect(shape(await h.which(top))).toEqual([
+      ['w', 'pid'],
+      ['sub1', undefined],
+    ]);
+    expect(await h.count(top)).toEqual(counts(2, 1, 1, 1));
+    // Started again by hand, it ignores again: still a stopped spec, not an error.
+    expect(await restartChild(h.inbox, top, 'sub1')).toEqual({ ok: undefined });
+    // Added later: kept as well; a temporary one is forgotten.
+    expect(await startChild(h.inbox, top, ignoring('sub2'))).toEqual({ ok: undefined });
+    expect(await startChild(h.inbox, top, ignoring('sub3', 'temporary'))).toEqual({ ok: undefined });
+    expect(shape(await h.which(top))).toEqual([
+      ['sub2', undefined],
+      ['w', 'pid'],
+      ['sub1', undefined],
+    ]);
+    await h.sync(top);
+    await h.noExit();
+  });
+
+  it('a child supervisor whose init crashes fails its parent with the reason it threw, across nodes', async () => {
+    const h = await s.setup();
+    const reason = { crashed: 'in init', depth: [1, 2] };
+    const crashing: ChildSpec = {
+      id: 'bad',
+      start: { behaviour: CRASHING_SUPERVISOR, args: { throw: reason }, options: { node: h.childNode.name } },
+      type: 'supervisor',
+    };
+    const r = await h.startSup({ children: [h.child('w1', { trap: true }), crashing] });
+    expect(r).toEqual({ error: { shutdown: { failed_to_start_child: { id: 'bad', reason } } } });
+    expect(await h.event('terminate', 'w1')).toMatchObject({ reason: 'shutdown' });
+    // Added to a running supervisor: the reason with the spec.
+    const top = await h.sup({ children: [] });
+    expect(await startChild(h.inbox, top, crashing)).toEqual({
+      error: { reason, childSpec: { ...crashing, restart: 'permanent', shutdown: 'infinity', significant: false } },
+    });
+    // An Error keeps its kind and message.
+    const r2 = await startChild(h.inbox, top, { ...crashing, start: { ...crashing.start, args: { throw: new TypeError('bad init') } } } as ChildSpec);
+    const e = (r2 as { error: { reason: Error } }).error.reason;
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe('bad init');
+    await h.sync(top);
+    await h.noExit();
+  });
+
   it('escalation: a child supervisor that gives up exits shutdown and its parent restarts it', async () => {
     const h = await s.setup();
     const top = await h.sup({
