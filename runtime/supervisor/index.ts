@@ -11,6 +11,7 @@ export {
   changePolicy,
 } from './api.js';
 export { supervisorBehaviour } from './supervisor.js';
+export { changeTreePolicy, type TreeChange, type TreePolicyResult } from './tree-policy.js';
 export { checkChildSpec, checkFlags, checkPolicy } from './child-spec.js';
 export type { SupervisorProtocol, SupervisorRequest } from './requests.js';
 export type { SupervisorRef } from './api.js';

@@ -3,7 +3,8 @@
  * supervisor's mailbox. OTP's appup for it is: terminate_child + delete_child for the children
  * the new version drops, `{update, Sup, supervisor}` (code_change: init is called again, new
  * flags and specs replace the old ones, running children keep running), then restart_child for
- * the children it adds. Nothing changes unless the whole new policy is valid.
+ * the children it adds. Children added by startChild that the new policy does not name are kept,
+ * as code_change keeps them. Nothing changes unless the whole new policy is valid.
  */
 import type { ActorContext } from '../context.js';
 import { formatReason } from '../reason.js';
@@ -41,21 +42,24 @@ export async function changePolicy(ctx: ActorContext, state: State, init: Superv
     for (const c of state.dynamic.values()) c.spec = template;
     Object.assign(state, flags);
   } else {
-    await removeDropped(ctx, state, specs, change);
+    const ids = new Set(specs.map((s) => s.id));
+    await removeDropped(ctx, state, ids, change);
     Object.assign(state, flags);
-    const kept = new Map(state.children.map((c) => [c.spec.id, c]));
-    // OTP's update_childspec: the new spec's order; running children keep their pids.
-    state.children = specs.map((s): Child => ({ spec: s, pid: kept.get(s.id)?.pid })).reverse();
-    await startAdded(ctx, state, specs.filter((s) => !kept.has(s.id)), change);
+    const current = new Map(state.children.map((c) => [c.spec.id, c]));
+    // OTP's update_childspec: the new spec's order, after (so stopped before) the children it
+    // does not name; running children keep their pids.
+    const others = state.children.filter((c) => !ids.has(c.spec.id));
+    state.children = [...others, ...specs.map((s): Child => ({ spec: s, pid: current.get(s.id)?.pid })).reverse()];
+    state.policyIds = ids;
+    await startAdded(ctx, state, specs.filter((s) => !current.has(s.id)), change);
   }
   ctx.log.info({ flags, terminated: change.terminated, started: change.started, failed: change.failed.map((f) => f.id) }, 'supervision policy changed');
   return { ok: change };
 }
 
-/** Children the new policy drops, stopped newest first (their old shutdown applies) and deleted. */
-async function removeDropped(ctx: ActorContext, state: State, specs: Spec[], change: PolicyChange): Promise<void> {
-  const ids = new Set(specs.map((s) => s.id));
-  for (const child of state.children.filter((c) => !ids.has(c.spec.id))) {
+/** Children the old policy had and the new one drops, stopped newest first (their old shutdown applies) and deleted. */
+async function removeDropped(ctx: ActorContext, state: State, ids: Set<string>, change: PolicyChange): Promise<void> {
+  for (const child of state.children.filter((c) => state.policyIds.has(c.spec.id) && !ids.has(c.spec.id))) {
     if (isPid(child.pid)) await shutdown(ctx, child.pid, child.spec);
     state.children = state.children.filter((c) => c.spec.id !== child.spec.id);
     change.terminated.push(child.spec.id);

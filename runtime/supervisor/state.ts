@@ -20,6 +20,8 @@ export interface Child {
 export interface State extends Flags {
   /** Static children, newest first (OTP's Ids order): started last to first, stopped first to last. */
   children: Child[];
+  /** Static: the ids the policy declares (init's, or the last policy change's); others came by startChild. */
+  policyIds: Set<string>;
   /** simple_one_for_one: the template and the running (or restarting) children by key. */
   template?: Spec;
   dynamic: Map<string, Child>;

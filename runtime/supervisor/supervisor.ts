@@ -26,7 +26,7 @@ export const supervisorBehaviour: Behaviour<SupervisorInit, State, SupervisorPro
     const policy = checkPolicy(spec);
     if ('error' in policy) return { stop: policy.error };
     const { flags, specs } = policy;
-    const state: State = { ...flags, children: [], dynamic: new Map(), restarts: [], gone: new Set() };
+    const state: State = { ...flags, children: [], policyIds: new Set(specs.map((s) => s.id)), dynamic: new Map(), restarts: [], gone: new Set() };
     if (flags.strategy === 'simple_one_for_one') {
       state.template = specs[0];
       return { ok: state };
