@@ -5,6 +5,7 @@ import { formatReason } from '../runtime/index.js';
 import { startNode } from './start.js';
 import { runChaos } from './chaos.js';
 import { drain } from './drain.js';
+import { formatReload, policyFromConfig, reloadCluster, reloadOnSignal } from './reload.js';
 import { clusterStatus, formatStatus } from './status.js';
 import { formatVerdict, verifyCluster } from './verify.js';
 
@@ -31,6 +32,7 @@ const USAGE = `usage: aotp start [--config FILE.json] [--port N] [--data-dir DIR
        aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]
        aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]
        aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]
+       aotp reload --config FILE.json --nats URL[,URL] [--cluster NAME] [--node NAME]   (a node on the embedded bus: kill -HUP <pid>)
        aotp chaos --nats URL[,URL] [--seed N] [--duration-ms N] [--kill-rate R] [--kill-pattern RE] [--pause-rate R] [--pause-ms N]`;
 
 async function chaosCommand(argv: string[]): Promise<number> {
@@ -105,6 +107,20 @@ async function drainCommand(argv: string[]): Promise<number> {
   });
   console.log(r.draining ? `${r.node} drained in ${r.ms} ms; ${r.remaining} process log(s) still written there` : `${r.node} is a member again`);
   return r.remaining === 0 ? 0 : 1;
+}
+
+/** Applies the supervision policy of a config file to running nodes, live (cli/reload.ts). */
+async function reloadCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...BUS_OPTIONS, config: { type: 'string' }, node: { type: 'string' } }, strict: true });
+  const { servers, auth } = busOf(values);
+  if (!values.config || servers.length === 0) {
+    console.error('aotp reload: --config FILE and --nats URL[,URL] (or AOTP_NATS) are required; a node on the embedded bus reloads its --config file on SIGHUP');
+    return 2;
+  }
+  const policy = policyFromConfig(readConfigFile(values.config));
+  const results = await reloadCluster({ servers, policy, auth, ...(values.cluster ? { cluster: values.cluster } : {}), ...(values.node ? { node: values.node } : {}) });
+  console.log(formatReload(results));
+  return results.length > 0 && results.every((r) => 'ok' in r) ? 0 : 1;
 }
 
 async function verifyCommand(argv: string[]): Promise<number> {
@@ -192,6 +208,9 @@ async function start(argv: string[]): Promise<number> {
   if (Object.keys(su).length > 0) overrides.su = su;
   const config = loadConfig(overrides);
   const running = await startNode(config);
+  // SIGHUP: the config file is read again and its supervision policy applied live.
+  const onHup = () => void reloadOnSignal(running, () => readConfigFile(values.config ?? ''));
+  if (values.config) process.on('SIGHUP', onHup);
   running.log.info({ url: running.url, node: config.nodeName, bus: config.nats ? 'nats' : 'local', dataDir: config.dataDir }, `aotp node listening on ${running.url}`);
   const u = running.url;
   running.log.info(
@@ -210,6 +229,7 @@ async function start(argv: string[]): Promise<number> {
       resolve('root');
     }, () => undefined);
   });
+  process.off('SIGHUP', onHup);
   await running.stop();
   running.log.info('stopped');
   return ended === 'root' ? 1 : 0;
@@ -227,6 +247,8 @@ async function main(): Promise<number> {
         return await verifyCommand(rest);
       case 'drain':
         return await drainCommand(rest);
+      case 'reload':
+        return await reloadCommand(rest);
       case 'chaos':
         return await chaosCommand(rest);
       default:

@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
-import { isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid } from '../runtime/index.js';
+import { isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid, type SupervisorSpec } from '../runtime/index.js';
+import { parsePolicy, policyDiff, policyOf, withPolicy, type NodePolicy } from '../supervisors/policy.js';
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
 import { muTree } from '../supervisors/mu.js';
@@ -138,7 +139,9 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
   const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), locations] });
-  const tree = nodeTree({
+  // The tree as a function of the config, so that `aotp reload` can apply a new supervision
+  // policy to it live (node/policy builds the tree for the new policy and changes it in place).
+  const treeOf = (config: Config): SupervisorSpec => nodeTree({
     http: {
       host: config.host,
       port: config.port,
@@ -171,6 +174,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     shutdownMs: config.shutdownMs,
     node,
     chaos: config.chaos,
+    reloader: { root: 'root', current: policyOf(config), parse: parsePolicy, tree: (p: NodePolicy) => treeOf(withPolicy(config, p)), diff: policyDiff },
     units: [
       // Clustered: what other nodes ask of this node's SU and CU about the processes it owns.
       ...(place
@@ -223,7 +227,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       ),
     ],
   });
-  const started = await node.spawn(supervisorSpec(tree), { name: 'root' });
+  const started = await node.spawn(supervisorSpec(treeOf(config)), { name: 'root' });
   if (!('ok' in started)) {
     await node.stop();
     await release();

@@ -14,7 +14,7 @@ declare const INFERRED: unique symbol;
 export type Inferred = typeof INFERRED;
 
 /** What `call` resolves with: the reply the target's calls give `Q`, or `R` when given explicitly. */
-export type CallReply<R, P extends Call, Q> = NoInfer<[R] extends [Inferred] ? ReplyTo<P, Q> : R>;
+export type CallReply<R, P extends Call, Q> = [NoInfer<R>] extends [Inferred] ? ReplyTo<P, Q> : NoInfer<R>;
 
 /**
  * gen_server:call. To a typed target (a pid or name whose calls are known) the request must be

@@ -1,5 +1,5 @@
 export { Node, type NodeOptions } from './node.js';
-export { Pid, isPid, describeTarget, typedName, type Target, type RemoteName, type Name } from './pid.js';
+export { Pid, isPid, describeTarget, typedName, onNode, type Target, type RemoteName, type Name } from './pid.js';
 export { LocalBus } from './local-bus.js';
 export type { Transport, TransportHandlers } from './transport.js';
 export { RealClock, SimulatedClock, settle, type Clock, type TimerHandle } from './clock.js';

@@ -60,6 +60,9 @@ export interface RemoteName<P extends Call = Call> {
   readonly [PROTOCOL]?: P;
 }
 
+/** The actor registered as `name` on `node`, with the calls the name carries. */
+export const onNode = <P extends Call>(name: Name<P>, node: string): RemoteName<P> => ({ name, node });
+
 /**
  * Anything a message can be addressed to: a pid, a local name, or a name on another node;
  * typed by the calls of the actor it names (unknown unless the pid or name says).
