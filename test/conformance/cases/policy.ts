@@ -12,6 +12,7 @@ import {
   getFlags,
   startChild,
   terminateChild,
+  type AutoShutdown,
   type ChildSpec,
   type Pid,
   type SupervisorSpec,
@@ -232,35 +233,45 @@ export function policyCases(s: Suite): void {
     expect(same(await h.pidOf(sup, 'a'), a)).toBe(false);
   });
 
-  it('significant_upgrade_never_any: a supervisor takes autoShutdown, then significant children', async () => {
-    const h = await s.setup();
-    const sig = (id: string): ChildSpec => h.child(id, { restart: 'transient', significant: true });
-    const sup = await h.sup({ autoShutdown: 'never', children: [] });
-    expect(await startChild(h.inbox, sup, sig('child1'))).toMatchObject({ error: { kind: 'bad_combination' } });
-    ok(await changePolicy(h.inbox, sup, { autoShutdown: 'any_significant', children: [] }));
-    const c1 = okPid(await startChild(h.inbox, sup, sig('child1')));
-    const c2 = okPid(await startChild(h.inbox, sup, sig('child2')));
-    const ref2 = h.watch(c2);
-    h.stopChild(c1, 'normal');
-    expect(await h.down(ref2)).toBe('shutdown');
-    expect(await h.exitOf(sup)).toBe('shutdown');
-  });
-
-  it('significant_upgrade_any_never: back to never, a significant child exiting no longer shuts the supervisor', async () => {
-    const h = await s.setup();
-    const sig: ChildSpec = h.child('child1', { restart: 'transient', significant: true });
-    const sup = await h.sup({ autoShutdown: 'any_significant', children: [] });
-    const c1 = okPid(await startChild(h.inbox, sup, sig));
-    ok(await changePolicy(h.inbox, sup, { autoShutdown: 'never', children: [] }));
-    expect(await startChild(h.inbox, sup, h.child('child2', { restart: 'transient', significant: true }))).toMatchObject({
-      error: { kind: 'bad_combination' },
+  // significant_upgrade_<from>_<to>: after the change, the new autoShutdown decides.
+  const upgrades: [AutoShutdown, AutoShutdown][] = [
+    ['never', 'any_significant'],
+    ['any_significant', 'never'],
+    ['never', 'all_significant'],
+    ['all_significant', 'never'],
+    ['any_significant', 'all_significant'],
+    ['all_significant', 'any_significant'],
+  ];
+  for (const [from, to] of upgrades) {
+    const name = (a: AutoShutdown) => a.replace('_significant', '');
+    it(`significant_upgrade_${name(from)}_${name(to)}: significant children exiting then go by ${to}`, async () => {
+      const h = await s.setup();
+      const sig = (id: string): ChildSpec => h.child(id, { restart: 'transient', significant: true });
+      const sup = await h.sup({ autoShutdown: from, children: [] });
+      if (from === 'never') expect(await startChild(h.inbox, sup, sig('child1'))).toMatchObject({ error: { kind: 'bad_combination' } });
+      const before = from === 'never' ? [] : [okPid(await startChild(h.inbox, sup, sig('child1')))];
+      ok(await changePolicy(h.inbox, sup, { autoShutdown: to, children: [] }));
+      if (to === 'never') {
+        expect(await startChild(h.inbox, sup, sig('child2'))).toMatchObject({ error: { kind: 'bad_combination' } });
+        const ref = h.watch(before[0]!);
+        h.stopChild(before[0]!, 'normal');
+        expect(await h.down(ref)).toBe('normal');
+        await h.sync(sup);
+        await h.noExit(sup);
+        return;
+      }
+      const [c1, c2] = [...before, okPid(await startChild(h.inbox, sup, sig('child2'))), ...(before.length ? [] : [okPid(await startChild(h.inbox, sup, sig('child3')))])];
+      const ref1 = h.watch(c1!);
+      h.stopChild(c1!, 'normal');
+      expect(await h.down(ref1)).toBe('normal');
+      if (to === 'all_significant') {
+        await h.sync(sup);
+        await h.noExit(sup);
+        h.stopChild(c2!, 'normal');
+      }
+      expect(await h.exitOf(sup)).toBe('shutdown');
     });
-    const ref = h.watch(c1);
-    h.stopChild(c1, 'normal');
-    expect(await h.down(ref)).toBe('normal');
-    await h.sync(sup);
-    await h.noExit(sup);
-  });
+  }
 
   it('significant_upgrade_child: a child made significant needs autoShutdown, and then shuts the supervisor down', async () => {
     const h = await s.setup();
