@@ -28,6 +28,6 @@ export type { ActorContext, Caller, CallOptions, CallFn, CallReply } from './con
 export * from './supervisor/index.js';
 export { NatsTransport, type NatsTransportOptions } from './nats-transport.js';
 export { createLogger, type Logger } from './logger.js';
-export { nodeStatus, STATUS_NAME, type NodeStatus, type StatusRequest } from './status.js';
-export { service, serviceProxy, ServiceError, type ServiceArgs, type ServiceCall } from './service.js';
+export { nodeStatus, STATUS_NAME, type NodeStatus, type StatusRequest, type StatusProtocol } from './status.js';
+export { service, serviceProxy, ServiceError, type ServiceArgs, type ServiceCall, type ServiceProtocol } from './service.js';
 export { prng } from './prng.js';

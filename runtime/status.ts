@@ -2,10 +2,9 @@
  * `node/status`: answers what a node runs, over the bus, for operators' tools (`aotp status`)
  * and chaos tooling on other nodes — as `rpc:call(Node, erlang, registered, [])` would.
  */
-import type { Behaviour } from './behaviour.js';
+import type { Behaviour, Call } from './behaviour.js';
 import type { Node } from './node.js';
-
-export const STATUS_NAME = 'node/status';
+import { typedName } from './pid.js';
 
 export interface NodeStatus {
   node: string;
@@ -14,14 +13,22 @@ export interface NodeStatus {
   actors: { pid: string; name?: string }[];
 }
 
-export type StatusRequest =
-  | { op: 'status' }
+export type StatusRequest = StatusProtocol['req'];
+
+/** A refusal: chaos requests are off, a bad pattern, no membership to leave. */
+type Refused = { error: string };
+
+/** What `node/status` answers. */
+export type StatusProtocol =
+  | Call<{ op: 'status' }, NodeStatus | Refused>
   /** Kill (untrappable) the local actors whose names match `pattern` (a RegExp source); answers their pids. */
-  | { op: 'kill'; pattern: string; reason?: string }
+  | Call<{ op: 'kill'; pattern: string; reason?: string }, { killed: string[] } | Refused>
   /** Leave (or rejoin) the cluster's placement: see Node.setDraining. */
-  | { op: 'drain'; on: boolean }
+  | Call<{ op: 'drain'; on: boolean }, { draining: boolean } | Refused>
   /** Chaos (only with `chaos` on): cut the node off its bus for `ms`. */
-  | { op: 'pause-bus'; ms: number };
+  | Call<{ op: 'pause-bus'; ms: number }, { paused: number } | Refused>;
+
+export const STATUS_NAME = typedName<StatusProtocol>('node/status');
 
 export interface NodeStatusArgs {
   node: Node;
@@ -29,11 +36,11 @@ export interface NodeStatusArgs {
   chaos?: boolean;
 }
 
-export const nodeStatus: Behaviour<NodeStatusArgs, NodeStatusArgs> = {
+export const nodeStatus: Behaviour<NodeStatusArgs, NodeStatusArgs, StatusProtocol> = {
   init(args) {
     return { ok: args };
   },
-  handleCall(req: StatusRequest, _from, s) {
+  handleCall(req, _from, s) {
     if ((req?.op === 'kill' || req?.op === 'pause-bus') && !s.chaos) {
       return { reply: { error: `chaos requests are off on ${s.node.name} (config: chaos)` }, state: s };
     }
