@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   CallError,
   SimulatedClock,
+  changePolicy,
   deleteChild,
   formatReason,
   isDownMessage,
@@ -32,6 +33,8 @@ import {
   CRASH_REASON,
   SupervisorModel,
   childId,
+  nextPolicy,
+  policyResult,
   type Command,
   type Event,
   type Restart,
@@ -46,9 +49,9 @@ const MAX_CHILDREN = 5;
 
 // --- scenarios --------------------------------------------------------------------------------
 
-/** Commands on `n` children: indices 0..n-1 exist, index n never does. */
+/** Commands on `n` children: indices 0..n-1 exist, later ones once a policy change adds them. */
 function commandArb(n: number): fc.Arbitrary<Command> {
-  const child = fc.integer({ min: 0, max: n });
+  const child = fc.integer({ min: 0, max: n + 2 });
   return fc.oneof(
     {
       weight: 5,
@@ -61,6 +64,17 @@ function commandArb(n: number): fc.Arbitrary<Command> {
     { weight: 3, arbitrary: fc.record({ op: fc.constant('terminateChild' as const), child }) },
     { weight: 3, arbitrary: fc.record({ op: fc.constant('restartChild' as const), child }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('deleteChild' as const), child }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('changePolicy' as const),
+        strategy: fc.constantFrom<Strategy>('one_for_one', 'one_for_all', 'rest_for_one'),
+        intensity: fc.integer({ min: 0, max: 4 }),
+        period: fc.integer({ min: 1, max: 4 }),
+        drop: fc.uniqueArray(fc.integer({ min: 0, max: MAX_CHILDREN + 1 }), { maxLength: 3 }),
+        add: fc.array(fc.constantFrom<Restart>('permanent', 'transient', 'temporary'), { maxLength: 2 }),
+      }),
+    },
     {
       weight: 2,
       arbitrary: fc.record({
@@ -89,6 +103,12 @@ export function scenarioArb(strategy: Strategy, maxCommands = 30): fc.Arbitrary<
 
 // --- the runtime side ---------------------------------------------------------------------------
 
+/** A child spec of the scenario's policy, with the model's view of it. */
+type PolicySpec = ChildSpec & { restart: Restart; brutal: boolean };
+
+/** A child spec without the model's bookkeeping (what the supervisor gets). */
+const asSpec = ({ brutal: _brutal, ...spec }: PolicySpec): ChildSpec => spec;
+
 const show = (e: Event): string => {
   switch (e.ev) {
     case 'start':
@@ -110,6 +130,8 @@ const describeCommand = (c: Command): string => {
       return `crash ${childId(c.child)} (${c.kind})`;
     case 'advance':
       return `advance ${c.ms} ms`;
+    case 'changePolicy':
+      return `changePolicy(${c.strategy}, intensity ${c.intensity}, period ${c.period}, drop [${c.drop.join(' ')}], add [${c.add.join(' ')}])`;
     default:
       return `${c.op}(${childId(c.child)})`;
   }
@@ -129,23 +151,27 @@ class Run {
     private readonly clock: SimulatedClock,
     private readonly ib: Inbox,
     readonly sup: Pid,
+    /** The current policy's child specs; new ones get ids from `nextChild`. */
+    private policy: PolicySpec[],
+    private nextChild: number,
   ) {}
+
+  private static spec(nodes: Nodes, ib: Inbox, id: string, restart: Restart, brutal: boolean): PolicySpec {
+    return {
+      id,
+      restart,
+      brutal,
+      shutdown: brutal ? 'brutal_kill' : 1000,
+      start: { behaviour: RECORDER, args: { id, observer: ib.self } satisfies RecorderArgs, options: { node: nodes.childNode.name } },
+    };
+  }
 
   static async start(nodes: Nodes, clock: SimulatedClock, sc: Scenario): Promise<{ run: Run; events: Event[] }> {
     const ib = nodes.supNode.inbox();
     ib.trapExit(true);
-    const children: ChildSpec[] = sc.restarts.map((restart, k) => ({
-      id: childId(k),
-      restart,
-      shutdown: sc.brutal?.includes(k) ? 'brutal_kill' : 1000,
-      start: {
-        behaviour: RECORDER,
-        args: { id: childId(k), observer: ib.self } satisfies RecorderArgs,
-        options: { node: nodes.childNode.name },
-      },
-    }));
+    const children = sc.restarts.map((restart, k) => Run.spec(nodes, ib, childId(k), restart, sc.brutal?.includes(k) ?? false));
     const r = await within(
-      ib.spawnLink(supervisorSpec({ strategy: sc.strategy, intensity: sc.intensity, period: sc.period, children })),
+      ib.spawnLink(supervisorSpec({ strategy: sc.strategy, intensity: sc.intensity, period: sc.period, children: children.map(asSpec) })),
       WAIT_MS,
       'supervisor start',
     );
@@ -153,7 +179,7 @@ class Run {
       ib.close();
       throw new Error(`supervisor did not start: ${formatReason(r)}`);
     }
-    const run = new Run(nodes, clock, ib, r.ok);
+    const run = new Run(nodes, clock, ib, r.ok, children, children.length);
     return { run, events: await run.sync([]) };
   }
 
@@ -163,6 +189,7 @@ class Run {
       return this.alive ? this.sync([]) : [];
     }
     if (!this.alive) return [];
+    if (cmd.op === 'changePolicy') return this.changePolicy(cmd);
     const id = childId(cmd.child);
     switch (cmd.op) {
       case 'crash': {
@@ -187,6 +214,19 @@ class Run {
       case 'deleteChild':
         return this.operator(cmd.op, id, deleteChild(this.ib, this.sup, id));
     }
+  }
+
+  private async changePolicy(cmd: Extract<Command, { op: 'changePolicy' }>): Promise<Event[]> {
+    const next = nextPolicy(this.policy, cmd, this.nextChild, (m) => Run.spec(this.nodes, this.ib, m.id, m.restart, m.brutal));
+    this.nextChild += cmd.add.length;
+    const init = { strategy: cmd.strategy, intensity: cmd.intensity, period: cmd.period, children: next.map(asSpec) };
+    const r = await within(changePolicy(this.ib, this.sup, init), WAIT_MS, 'changePolicy');
+    const events = this.take();
+    if (!('ok' in r)) throw new Error(`changePolicy refused: ${formatReason(r.error)}`);
+    if (r.ok.failed.length > 0) throw new Error(`children failed to start: ${formatReason(r.ok.failed)}`);
+    this.policy = next;
+    events.push({ ev: 'reply', op: 'changePolicy', id: '-', result: policyResult(r.ok.terminated, r.ok.started) });
+    return this.sync(events);
   }
 
   private async operator(
