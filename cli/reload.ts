@@ -6,8 +6,9 @@
  * setting of the file needs a restart. A node on the embedded bus (no NATS) reads its own
  * --config file again on SIGHUP.
  */
-import { CallError, NatsTransport, Node, RELOADER, formatReason, onNode, type ReloadReply } from '../runtime/index.js';
+import { CallError, RELOADER, formatReason, onNode, type ReloadReply } from '../runtime/index.js';
 import { loadConfig } from '../config/load.js';
+import { observerNode } from './observer-node.js';
 import { policyOf, type NodePolicy } from '../supervisors/policy.js';
 import type { RunningNode } from './start.js';
 
@@ -33,8 +34,7 @@ export function policyFromConfig(overrides: Record<string, unknown>): NodePolicy
 }
 
 export async function reloadCluster(o: ReloadOptions): Promise<NodeReload[]> {
-  const transport = new NatsTransport({ servers: o.servers, cluster: o.cluster ?? 'aotp', observer: true, auth: o.auth ?? {} });
-  const self = await Node.start({ name: `reload-${process.pid}-${Date.now().toString(36)}`, transport });
+  const self = await observerNode('reload', o);
   try {
     if (o.node) await self.connect(o.node, o.waitMs ?? 5000).catch(() => undefined);
     else await new Promise((r) => setTimeout(r, o.waitMs ?? 1500));

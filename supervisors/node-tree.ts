@@ -12,6 +12,8 @@ export interface NodeTreeOptions {
   node?: Node;
   /** Let other nodes' chaos tooling kill actors and pause this node's bus. */
   chaos?: boolean;
+  /** What `node/status` adds to the observer's view of this node (the units' AO view). */
+  describe?: () => Promise<unknown>;
   /** How `node/policy` applies a new supervision policy to this tree (`aotp reload`). */
   reloader?: ReloaderArgs<unknown>;
 }
@@ -26,7 +28,7 @@ export function nodeTree(o: NodeTreeOptions): SupervisorSpec {
     intensity: 3,
     period: 5,
     children: [
-      ...(o.node ? [{ id: 'status', start: { behaviour: nodeStatus, args: { node: o.node }, options: { name: STATUS_NAME } } }] : []),
+      ...(o.node ? [{ id: 'status', start: { behaviour: nodeStatus, args: { node: o.node, chaos: o.chaos === true, ...(o.describe ? { describe: o.describe } : {}) }, options: { name: STATUS_NAME } } }] : []),
       ...(o.reloader ? [{ id: 'policy', start: { behaviour: reloader, args: o.reloader, options: { name: RELOADER } } }] : []),
       ...(o.units ?? []),
       {

@@ -39,6 +39,8 @@ export async function startChildProcess(ctx: ActorContext, spec: Spec, extra?: u
   if (typeof r !== 'object' || r === null) return { error: { bad_start_return: r } };
   if ('ok' in r) {
     if (r.ok !== undefined && !isPid(r.ok)) return { error: { bad_start_return: r } };
+    // Its child id names an actor that has no registered name (in the observer, status --tree).
+    if (r.ok !== undefined && ctx.isAlive(r.ok)) ctx.stats.labelled(r.ok.key, spec.id);
     return 'info' in r ? { ok: r.ok, info: r.info } : { ok: r.ok };
   }
   if ('ignore' in r) return { ok: undefined };

@@ -36,6 +36,7 @@ export async function restart(ctx: ActorContext, state: State, child: Child): Pr
     delChild(state, child);
     return 'shutdown';
   }
+  ctx.stats.restarted(ctx.name ?? ctx.self.key);
   const tryAgain = await restartByStrategy(ctx, state, child);
   // Back to the mailbox before retrying, so calls (and a shutdown) can come in between.
   if (tryAgain !== undefined) ctx.cast(ctx.self, { op: '$tryAgainRestart', id: tryAgain });

@@ -1,7 +1,8 @@
 /**
  * Random aos handlers, generated from a small grammar of what a hostile program can do to the
  * node through its outbox (sends with tags or data past the item limits, many tags, wide
- * fan-out, sends to itself that multiply, spawns, self-assignments, bad targets, errors), each
+ * fan-out, sends to itself that multiply, spawns, self-assignments, bad targets, errors, loops
+ * that never end), each
  * installed in a fresh process and set off by one message through the MU. After each: the push
  * has ended, every job that stopped or left something out says why, the process's log and
  * results are still served, no unit supervisor was restarted, and the node answers.
@@ -33,6 +34,7 @@ const statement = fc.oneof(
   fc.constant(`Send({ Target = string.rep("A", 43), Action = "Echo" })`),
   fc.constant(`Assign({ Processes = { ao.id }, Message = msg.Id })`),
   fc.constant(`error("boom")`),
+  fc.constant(`while true do end`),
 );
 
 const program = fc.array(statement, { minLength: 1, maxLength: 4 }).map(
@@ -55,7 +57,8 @@ const WATCHED = ['root', SEQUENCERS, CU_PROCESSES, MU_JOBS];
 beforeAll(async () => {
   dir = tempDir('aotp-lua-');
   user = await generateWallet('ed25519');
-  n = await node(dir, { mu: { maxPushJobs: MAX_PUSH_JOBS }, cu: { maxResident: 4 } });
+  // A handler that never returns is stopped at the compute time limit (kept short here).
+  n = await node(dir, { mu: { maxPushJobs: MAX_PUSH_JOBS }, cu: { maxResident: 4, evalTimeoutMs: 1000 } });
   supervisors = pidsOf(WATCHED);
 });
 afterAll(async () => {

@@ -17,6 +17,8 @@ export interface AotpProcess {
   exited: Promise<unknown>;
   config: string;
   dataDir: string;
+  /** stdout and stderr so far, when started with `keepOutput` (else up to the listening line). */
+  output(): string;
 }
 
 export interface ClusterWallets {
@@ -43,6 +45,8 @@ export interface AotpNodeOptions {
   config?: Record<string, unknown>;
   /** Reuse this data dir (a restart). */
   dataDir?: string;
+  /** Keep all of the node's output (its logs), not only up to the listening line. */
+  keepOutput?: boolean;
 }
 
 /** Writes the node's config file and starts it; resolves with its URL once it listens. */
@@ -62,20 +66,21 @@ export async function startAotpNode(o: AotpNodeOptions): Promise<AotpProcess> {
   };
   const file = join(dataDir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
-  return launchAotp(o.name, file, dataDir);
+  return launchAotp(o.name, file, dataDir, o.keepOutput);
 }
 
-export async function launchAotp(name: string, config: string, dataDir: string): Promise<AotpProcess> {
+export async function launchAotp(name: string, config: string, dataDir: string, keepOutput = false): Promise<AotpProcess> {
   const child = spawn(process.execPath, ['bin/aotp.js', 'start', '--config', config, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
+  if (keepOutput) child.stdout!.on('data', (d) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
     let found = false;
     child.stdout!.on('data', (d) => {
       if (found) return; // keep draining the pipe, stop collecting
-      out += d;
+      if (!keepOutput) out += d;
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
       if (m) {
         found = true;
@@ -84,7 +89,7 @@ export async function launchAotp(name: string, config: string, dataDir: string):
     });
     void exited.then(() => reject(new Error(`${name} exited: ${err || out}`)));
   });
-  return { name, child, url, exited, config, dataDir };
+  return { name, child, url, exited, config, dataDir, output: () => out + err };
 }
 
 /** Until every node given sees `n` members. */

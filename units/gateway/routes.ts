@@ -15,10 +15,10 @@ import { parseDataItem } from '../ans104/index.js';
 import { runGraphQL, type GraphQLRequest } from './graphql.js';
 import type { ItemIndex } from './items.js';
 
-export function graphqlRoutes(index: ItemIndex): FastifyPluginAsync {
+export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number): FastifyPluginAsync {
   return async (app) => {
     const answer = (request: GraphQLRequest, reply: FastifyReply) => {
-      const { status, body } = runGraphQL(index, request);
+      const { status, body } = runGraphQL(index, request, maxAnswerBytes);
       return reply.code(status).type('application/json; charset=utf-8').send(body);
     };
     app.post('/', async (req, reply) => answer(typeof req.body === 'object' && req.body !== null ? (req.body as GraphQLRequest) : {}, reply));
