@@ -7,7 +7,7 @@ import { CallError, CodecError } from './errors.js';
 import { Inbox } from './inbox.js';
 import { LocalBus } from './local-bus.js';
 import { createLogger, type Logger } from './logger.js';
-import { Pid, type Target } from './pid.js';
+import { Pid, type Name, type Target } from './pid.js';
 import type { Process } from './process.js';
 import { NodeStats } from './stats.js';
 import { formatReason, type ExitReason } from './reason.js';
@@ -119,8 +119,9 @@ export class Node implements Caller {
     this.behaviours.set(name, behaviour);
   }
 
-  whereis(name: string): Pid | undefined {
-    return this.names.get(name);
+  /** The pid registered as `name` here (typed by the name's calls). */
+  whereis<P extends Call = Call>(name: Name<P>): Pid<P> | undefined {
+    return this.names.get(name) as Pid<P> | undefined;
   }
 
   /** Register `pid` (a live local process) under `name`. False if the name is taken. */
