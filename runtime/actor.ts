@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { isExitMessage, type Behaviour, type Call, type From, type InitResult, type SpawnOptions, type StartResult, type StartSpec } from './behaviour.js';
 import type { TimerHandle } from './clock.js';
-import type { ActorContext, CallFn } from './context.js';
+import type { ActorContext } from './context.js';
 import { Mailbox } from './mailbox.js';
 import type { Node } from './node.js';
-import type { Pid, Target } from './pid.js';
+import type { Pid } from './pid.js';
 import { Process } from './process.js';
 import { formatReason, isNormalExit, type ExitReason } from './reason.js';
 import type { Envelope } from './signal.js';
@@ -262,32 +262,7 @@ export class Actor extends Process {
     this.signal({ k: 'msg', env: { t: 'stop', reason } });
   }
 
-  // --- ActorContext -------------------------------------------------------------------------
-
-
-  trapExit(on: boolean): boolean {
-    const was = this.trapping;
-    this.trapping = on;
-    return was;
-  }
-
-  exit(pid: Pid, reason: ExitReason): void {
-    this.node.route(pid, { k: 'exit', from: this.pid, reason, link: false });
-  }
-
-  readonly call: CallFn = (target, request, options) => this.node.call(target, request, options) as Promise<never>;
-
-  cast(target: Target, message: unknown): void {
-    this.node.cast(target, message);
-  }
-
-  send(target: Target, message: unknown): void {
-    this.node.send(target, message);
-  }
-
-  spawnLink<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>> {
-    return this.node.startActor(spec, options, this);
-  }
+  // --- ActorContext (trapExit, exit, call, cast, send, spawnLink: see Process) ---------------
 
   spawn<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>> {
     return this.node.startActor(spec, options, undefined);

@@ -1,8 +1,8 @@
-import type { Call, From, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
-import type { CallFn, Caller } from './context.js';
+import type { From } from './behaviour.js';
+import type { Caller } from './context.js';
 import { Mailbox } from './mailbox.js';
 import type { Node } from './node.js';
-import type { Pid, Target } from './pid.js';
+import type { Pid } from './pid.js';
 import { Process } from './process.js';
 import { formatReason, type ExitReason } from './reason.js';
 import type { Envelope } from './signal.js';
@@ -82,32 +82,6 @@ export class Inbox extends Process implements Caller {
 
   protected override beforeExit(): void {
     this.mailbox.cancel();
-  }
-
-  trapExit(on: boolean): boolean {
-    const was = this.trapping;
-    this.trapping = on;
-    return was;
-  }
-
-  exit(pid: Pid, reason: ExitReason): void {
-    this.node.route(pid, { k: 'exit', from: this.pid, reason, link: false });
-  }
-
-
-  readonly call: CallFn = (target, request, options) => this.node.call(target, request, options) as Promise<never>;
-
-  cast(target: Target, message: unknown): void {
-    this.node.cast(target, message);
-  }
-
-  send(target: Target, message: unknown): void {
-    this.node.send(target, message);
-  }
-
-  /** Start an actor linked to this inbox, which becomes its parent (its EXIT stops the actor). */
-  spawnLink<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>> {
-    return this.node.startActor(spec, options, this);
   }
 
   /** Leave the node; links see `normal`. */

@@ -1,4 +1,5 @@
-import type { From } from './behaviour.js';
+import type { Call, From, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
+import type { CallFn } from './context.js';
 import type { Node } from './node.js';
 import { Pid, type Target } from './pid.js';
 import type { ExitReason } from './reason.js';
@@ -88,6 +89,33 @@ export abstract class Process implements Endpoint {
     } else if (reason !== 'normal' || from.equals(this.pid)) {
       this.die(reason);
     }
+  }
+
+  /** Turn exit signals into `{ tag: 'EXIT' }` messages (process_flag(trap_exit)); answers the previous setting. */
+  trapExit(on: boolean): boolean {
+    const was = this.trapping;
+    this.trapping = on;
+    return was;
+  }
+
+  /** Send an exit signal from this process (exit/2). */
+  exit(pid: Pid, reason: ExitReason): void {
+    this.node.route(pid, { k: 'exit', from: this.pid, reason, link: false });
+  }
+
+  readonly call: CallFn = (target, request, options) => this.node.call(target, request, options) as Promise<never>;
+
+  cast(target: Target, message: unknown): void {
+    this.node.cast(target, message);
+  }
+
+  send(target: Target, message: unknown): void {
+    this.node.send(target, message);
+  }
+
+  /** Start an actor linked to this process, which becomes its parent (its EXIT stops the actor). */
+  spawnLink<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>> {
+    return this.node.startActor(spec, options, this);
   }
 
   /** Answer a call; the monitor the call carried ends here. */

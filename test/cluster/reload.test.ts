@@ -7,51 +7,28 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNode, type RunningNode } from '../../cli/start.js';
-import { loadConfig } from '../../config/load.js';
+import type { RunningNode } from '../../cli/start.js';
 import { getChildspec, getFlags, whichChildren, type Pid } from '../../runtime/index.js';
 import { generateWallet, type Wallet } from '../../units/ans104/index.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { tempDir } from '../units/cu/support/harness.js';
+import type { NatsServerHandle } from '../support/nats-server.js';
+import { inProcessCluster, type InProcessCluster } from './support.js';
 import { dryRun, log, messageItem, post, spawnItem } from '../units/mu/support.js';
 
+let cluster: InProcessCluster;
 let nats: NatsServerHandle;
-const nodes: RunningNode[] = [];
-const dirs: string[] = [];
+let nodes: RunningNode[];
+let dirs: string[];
 let user: Wallet;
 
 beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: true });
-  const wallets = tempDir('aotp-reload-wallets-');
-  dirs.push(wallets);
-  for (const unit of ['su', 'mu', 'cu']) writeFileSync(join(wallets, `${unit}.json`), JSON.stringify((await generateWallet('ed25519')).key));
-  for (const name of ['n1', 'n2']) {
-    const dir = tempDir(`aotp-reload-${name}-`);
-    dirs.push(dir);
-    const config = {
-      dataDir: dir,
-      port: 0,
-      logLevel: 'silent',
-      nodeName: name,
-      nats: { servers: [nats.url], heartbeatMs: 200, replicas: 1 },
-      su: { wallet: join(wallets, 'su.json') },
-      mu: { wallet: join(wallets, 'mu.json') },
-      cu: { wallet: join(wallets, 'cu.json') },
-    };
-    nodes.push(await startNode(loadConfig(config, {})));
-  }
-  await nodes[0]!.node.connect('n2');
-  await nodes[1]!.node.connect('n1');
+  cluster = await inProcessCluster('aotp-reload', ['n1', 'n2']);
+  ({ nats, nodes, dirs } = cluster);
   user = await generateWallet('ed25519');
 });
-afterAll(async () => {
-  for (const n of nodes) await n.stop();
-  await nats?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => cluster?.stop());
 
 /** The operator's command, as a child process: its exit code and what it printed. */
 function aotpReload(configFile: string): Promise<{ code: number; out: string; err: string }> {

@@ -25,12 +25,6 @@ const ok = (r: unknown) => {
   return (r as { ok: { terminated: string[]; started: string[]; failed: { id: string; reason: unknown }[]; changed: boolean } }).ok;
 };
 
-async function crash(h: Harness, pid: Pid, reason = 'died'): Promise<void> {
-  const ref = h.watch(pid);
-  h.crash(pid, reason);
-  expect(await h.down(ref)).toBe(reason);
-}
-
 export function policyCases(s: Suite): void {
   it('code_change: new flags and specs; added children start, dropped ones stop, running ones keep running', async () => {
     const h = await s.setup();
@@ -131,13 +125,13 @@ export function policyCases(s: Suite): void {
     const h = await s.setup();
     const sup = await h.sup({ intensity: 0, period: 3600, children: [h.child('w')] });
     ok(await changePolicy(h.inbox, sup, { intensity: 2, period: 3600, children: [h.child('w')] }));
-    await crash(h, await h.pidOf(sup, 'w'));
-    await crash(h, await h.started('w').then(() => h.pidOf(sup, 'w')));
+    expect(await h.crashed(await h.pidOf(sup, 'w'), 'died')).toBe('died');
+    expect(await h.crashed(await h.started('w').then(() => h.pidOf(sup, 'w')), 'died')).toBe('died');
     await h.sync(sup);
     await h.noExit(sup);
     // Two restarts made; lowering the intensity to 2 again leaves room for none more.
     ok(await changePolicy(h.inbox, sup, { intensity: 2, period: 3600, children: [h.child('w')] }));
-    await crash(h, await h.pidOf(sup, 'w'));
+    expect(await h.crashed(await h.pidOf(sup, 'w'), 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
   });
 
@@ -153,7 +147,7 @@ export function policyCases(s: Suite): void {
     );
     expect(same(await h.pidOf(sup, 'c'), c)).toBe(true);
     // Now temporary: not restarted, and forgotten.
-    await crash(h, c);
+    expect(await h.crashed(c, 'died')).toBe('died');
     expect(shape(await h.which(sup))).toEqual([['slow', 'pid']]);
     // Now brutal_kill: killed at once, its hanging terminate never runs.
     await h.dropEvents();
@@ -181,7 +175,7 @@ export function policyCases(s: Suite): void {
     const h = await s.setup({ simulated: true });
     await h.plan('r', ['ok'], { after: 1000, then: { error: 'error' } });
     const sup = await h.sup({ intensity: 8, period: 10, children: [h.child('r', { init: 'script', shutdown: 'brutal_kill' }), h.child('k')] });
-    await crash(h, await h.pidOf(sup, 'r'), 'error');
+    expect(await h.crashed(await h.pidOf(sup, 'r'), 'error')).toBe('error');
     await h.event('waiting', 'r');
     const change = changePolicy(h.inbox, sup, { intensity: 8, period: 10, children: [h.child('k')] });
     await h.advance(1000);
@@ -203,7 +197,7 @@ export function policyCases(s: Suite): void {
     expect(ok(await changePolicy(h.inbox, sup, { strategy: 'simple_one_for_one', children: [next] }))).toMatchObject({ terminated: [], started: [] });
     expect(await getChildspec(h.inbox, sup, d2)).toMatchObject({ ok: { shutdown: 1000, restart: 'temporary' } });
     // d1 is temporary now: a crash does not restart it (and does not count against intensity 1).
-    await crash(h, d1);
+    expect(await h.crashed(d1, 'died')).toBe('died');
     expect(await h.which(sup)).toHaveLength(1);
     expect(same((await h.which(sup))[0]!.child, d2)).toBe(true);
     expect(await h.count(sup)).toEqual(counts(1, 1, 0, 1));
@@ -228,7 +222,7 @@ export function policyCases(s: Suite): void {
     ok(await changePolicy(h.inbox, sup, { strategy: 'one_for_all', intensity: 5, period: 3600, children: [h.child('a'), h.child('b')] }));
     expect(same(await h.pidOf(sup, 'a'), a)).toBe(true);
     const refA = h.watch(a);
-    await crash(h, await h.pidOf(sup, 'b'));
+    expect(await h.crashed(await h.pidOf(sup, 'b'), 'died')).toBe('died');
     expect(await h.down(refA)).toBe('shutdown');
     expect(same(await h.pidOf(sup, 'a'), a)).toBe(false);
   });

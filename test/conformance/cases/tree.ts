@@ -5,12 +5,6 @@ import { CRASHING_SUPERVISOR, SUPERVISOR } from '../children.js';
 import { counts, okPid, same, shape, type Harness } from '../harness.js';
 import type { Suite } from '../supervisor.suite.js';
 
-async function crash(h: Harness, pid: Pid): Promise<void> {
-  const ref = h.watch(pid);
-  h.crash(pid);
-  expect(await h.down(ref)).toBe('died');
-}
-
 export function treeCases(s: Suite): void {
   it('sup_start_ignore_init in a tree: a child supervisor that answers ignore is kept by its parent as a stopped spec', async () => {
     const h = await s.setup();
@@ -74,8 +68,8 @@ export function treeCases(s: Suite): void {
     });
     const inner1 = await h.pidOf(top, 'inner');
     const innerRef = h.watch(inner1);
-    await crash(h, await h.started('w'));
-    await crash(h, await h.started('w')); // second restart within the period: inner gives up
+    expect(await h.crashed(await h.started('w'), 'died')).toBe('died');
+    expect(await h.crashed(await h.started('w'), 'died')).toBe('died'); // second restart within the period: inner gives up
     expect(await h.down(innerRef)).toBe('shutdown');
     const w3 = await h.started('w');
     const inner2 = await h.pidOf(top, 'inner');
@@ -109,7 +103,7 @@ export function treeCases(s: Suite): void {
     expect(await h.count(s2)).toEqual(counts(2, 2, 0, 2));
 
     // Only the child that died is restarted.
-    await crash(h, c4);
+    expect(await h.crashed(c4, 'died')).toBe('died');
     const which1 = await h.which(s1);
     expect(same(which1[0]!.child, w2) && same(which1[1]!.child, w1)).toBe(true);
     const which2 = await h.which(s2);
@@ -122,7 +116,7 @@ export function treeCases(s: Suite): void {
 
     // child3 cannot restart: supchild2 gives up, and the top restarts all three subtrees.
     const ref2 = h.watch(s2);
-    await crash(h, c3);
+    expect(await h.crashed(c3, 'died')).toBe('died');
     expect(await h.down(ref2)).toBe('shutdown');
     const top2 = await h.which(top);
     expect(shape(top2)).toEqual([
