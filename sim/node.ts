@@ -173,7 +173,7 @@ export class SimNode {
     let inFlight: (processId: string, messageId: string) => boolean = () => false;
     const cuApi = cu.api(node, { pending: (p, m) => inFlight(p, m) });
     const localSu = muScheduler(su.reader, client, su.address);
-    const mu = createMu({ store, wallet: seams.muSigner, scheduler: localSu, compute: localCompute(cuApi, config.cu.resultWaitMs), config: config.mu, now: wall });
+    const mu = createMu({ store, wallet: seams.muSigner, scheduler: localSu, compute: localCompute(cuApi, config.cu.resultWaitMs, cu.modules), config: config.mu, now: wall });
     inFlight = (processId, messageId) => {
       const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
       return job !== undefined && job.processId === processId && job.slot === undefined && !isTerminal(job);
