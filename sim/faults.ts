@@ -11,13 +11,14 @@
  * - partition: a node is cut off the bus and JetStream, or two nodes from each other;
  * - stall: a node is frozen (nothing of it runs), as in a long GC pause;
  * - slow disk: a node's commits take 20-200 ms for a while;
- * - clock: a node's wall clock jumps, by less than the lease tolerance.
+ * - clock: a node's wall clock jumps, by less than the lease tolerance;
+ * - jetstream: the streams' leader is lost, and for a few seconds JetStream answers nothing or 503.
  */
 import type { Pid } from '../runtime/index.js';
 import type { SimNode } from './node.js';
 import type { World } from './world.js';
 
-export const FAULTS = ['kill', 'crash', 'partition', 'stall', 'slow-disk', 'clock'] as const;
+export const FAULTS = ['kill', 'crash', 'partition', 'stall', 'slow-disk', 'clock', 'jetstream'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface FaultOptions {
@@ -133,6 +134,13 @@ export class Faults {
         const ms = this.between(2000, 10_000);
         this.w.slowDisk(node.name, ms);
         this.note(`slow disk ${node.name} ${Math.round(ms)}ms`);
+        return;
+      }
+      case 'jetstream': {
+        if (!this.w.jetstream) return;
+        const ms = this.between(1000, 8000);
+        this.w.jetstream.loseLeader(ms);
+        this.note(`jetstream leaderless ${Math.round(ms)}ms`);
         return;
       }
       case 'clock': {

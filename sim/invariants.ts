@@ -54,15 +54,33 @@ interface Slot {
   type: string | undefined;
 }
 
-/** The logs on every disk, checked one by one and against each other. */
-export function checkLogs(w: World, violations: Violation[] = []): Map<string, Slot[]> {
+/** Where a copy of the logs is: a node's disk, or (in a cluster) the replicated stream. */
+export interface LogSource {
+  name: string;
+  logs: Map<string, { slots: SlotRecord[]; nextSlot: number }>;
+}
+
+function diskSource(w: World, name: string, disk: SimDisk): LogSource {
+  const store = new SimStore(disk, { sched: w.sched, owner: `inspect:${name}`, latency: () => 0 });
+  const su = new SuStore(store);
+  const logs = new Map<string, { slots: SlotRecord[]; nextSlot: number }>();
+  for (const { value: p } of store.db<{ processId: string; nextSlot: number }, string>('su.processes').getRange()) {
+    logs.set(p.processId, { slots: su.slotRange(p.processId, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), nextSlot: p.nextSlot });
+  }
+  return { name, logs };
+}
+
+/**
+ * Every copy of the logs (each disk's, and `extra` such as the replicated stream's), checked one
+ * by one and against each other; answers the longest log of each process.
+ */
+export function checkLogs(w: World, violations: Violation[] = [], extra: LogSource[] = []): Map<string, Slot[]> {
   const logs = new Map<string, Slot[]>();
   const where = new Map<string, string>();
-  for (const [name, disk] of w.disks) {
-    const su = new SuStore(new SimStore(disk, { sched: w.sched, owner: `inspect:${name}`, latency: () => 0 }));
-    const processes = [...new SimStore(disk, { sched: w.sched, owner: 'inspect', latency: () => 0 }).db<{ processId: string; nextSlot: number }, string>('su.processes').getRange()].map((e) => e.value);
-    for (const p of processes) {
-      const slots = su.slotRange(p.processId, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const sources = [...[...w.disks].map(([name, disk]) => diskSource(w, name, disk)), ...extra];
+  for (const { name, logs: copies } of sources) {
+    for (const [processId, { slots, nextSlot }] of copies) {
+      const p = { processId, nextSlot };
       const seen = new Map<string, number>();
       let chain: string | undefined;
       let prevId: string | undefined;
@@ -77,18 +95,7 @@ export function checkLogs(w: World, violations: Violation[] = []): Map<string, S
         prevId = s.assignmentId;
       });
       if (slots.length !== p.nextSlot) violations.push({ invariant: 'logs', detail: `${name}: ${p.processId} says next slot ${p.nextSlot} but holds ${slots.length} slots` });
-      const known = logs.get(p.processId);
-      if (!known) {
-        logs.set(
-          p.processId,
-          slots.map((record) => {
-            const tags = record.item ? parseDataItem(record.item).tags : [];
-            return { record, tags, type: tagValue(tags, 'Type') };
-          }),
-        );
-        where.set(p.processId, name);
-        continue;
-      }
+      const known = logs.get(p.processId) ?? [];
       for (let i = 0; i < Math.min(known.length, slots.length); i++) {
         const a = known[i]!.record;
         const b = slots[i]!;
@@ -98,10 +105,14 @@ export function checkLogs(w: World, violations: Violation[] = []): Map<string, S
         }
       }
       if (slots.length > known.length) {
-        logs.set(
-          p.processId,
-          [...known, ...slots.slice(known.length).map((record) => ({ record, tags: record.item ? parseDataItem(record.item).tags : [], type: record.item ? tagValue(parseDataItem(record.item).tags, 'Type') : undefined }))],
-        );
+        logs.set(p.processId, [
+          ...known,
+          ...slots.slice(known.length).map((record) => {
+            const tags = record.item ? parseDataItem(record.item).tags : [];
+            return { record, tags, type: tagValue(tags, 'Type') };
+          }),
+        ]);
+        where.set(p.processId, name);
       }
     }
   }
@@ -116,8 +127,8 @@ interface OutItem {
 const tagOf = (item: OutItem, name: string) => item.Tags?.find((t) => t.name === name)?.value;
 
 /** Everything, after the run has settled. */
-export function checkFinal(w: World, workload: Workload, violations: Violation[], reference: Reference): void {
-  const logs = checkLogs(w, violations);
+export function checkFinal(w: World, workload: Workload, violations: Violation[], reference: Reference, extra: LogSource[] = []): void {
+  const logs = checkLogs(w, violations, extra);
   const views = [...w.disks].map(([name, disk]) => view(w, name, disk));
 
   // accepted: every item answered 2xx is in its log once.
@@ -197,9 +208,10 @@ export function checkFinal(w: World, workload: Workload, violations: Violation[]
       expectOutbox(r.output as { Messages?: OutItem[]; Spawns?: OutItem[]; Assignments?: { Processes?: string[]; Message?: string }[] }, processId, `slot ${s.record.slot}`, true);
     }
   }
-  // Cron results of monitored processes: pushed at most once.
+  // Cron results of monitored processes (the monitor on one node, the results on the owner's): pushed at most once.
+  const monitors = views.flatMap((v) => v.monitors);
   for (const v of views) {
-    for (const m of v.monitors) {
+    for (const m of monitors) {
       for (const c of v.cu.cronsBetween(m.processId, {})) {
         if (c.at >= m.since) expectOutbox(c.output as never, m.processId, `cron ${c.at}`, false);
       }

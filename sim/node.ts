@@ -7,12 +7,19 @@
  */
 import { createHash } from 'node:crypto';
 import { pino, type Logger } from 'pino';
-import { Node, supervisorSpec, type DownMessage, type ExitReason, type Pid, isDownMessage } from '../runtime/index.js';
+import type { NatsConnection } from 'nats';
+import { Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid, isDownMessage } from '../runtime/index.js';
+import type { SimJetStream } from '../runtime/sim/jetstream.js';
+import { caughtUp } from '../units/cluster/caught-up.js';
+import { rebalancer } from '../units/cluster/rebalancer.js';
+import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
+import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
 import { SimNodeClock } from '../runtime/sim/node-clock.js';
 import type { SimBus } from '../runtime/sim/bus.js';
 import { SimStore, type SimDisk } from '../runtime/sim/disk.js';
 import type { SimScheduler } from '../runtime/sim/scheduler.js';
 import type { CallWatch } from './calls.js';
+import { LOG_PREFIX, LOG_STREAM } from './stream.js';
 import { ConfigSchema, type Config } from '../config/schema.js';
 import { cuTree } from '../supervisors/cu.js';
 import { muTree } from '../supervisors/mu.js';
@@ -57,6 +64,10 @@ export interface SimNodeSeams {
   onCommit?: (node: string, writes: number) => void;
   /** Watches the node's calls against their timeouts. */
   calls?: CallWatch;
+  /** In a cluster: the JetStream the nodes share (their SU logs' leases and streams). */
+  jetstream?: SimJetStream;
+  /** Lease incarnation ids, from the seed. */
+  leaseIds?: () => string;
 }
 
 export interface SimNodeOptions {
@@ -94,6 +105,10 @@ export function simConfig(name: string, overrides: Partial<Config> = {}): Config
   });
 }
 
+/** The cluster's timing (as `aotp init` writes a cluster's configs: fast failover). */
+export const HEARTBEAT_MS = 250;
+export const LEASE_TTL_MS = 20_000;
+
 export class SimNode {
   readonly name: string;
   readonly owner: string;
@@ -112,6 +127,8 @@ export class SimNode {
   rootExit: ExitReason | undefined;
   crashed = false;
   started = false;
+  /** In a cluster: the SU's replicated log and leases. */
+  replica: ClusterReplica | undefined;
   /** Client requests in flight: a crash ends them (a connection reset). */
   private readonly requests = new Set<(e: Error) => void>();
 
@@ -141,6 +158,15 @@ export class SimNode {
     this.node = node;
     seams.calls?.watch(node, this.owner, () => !this.crashed);
     const store = this.store;
+    // Clustered: one writer per process log, kept by a lease and a replicated stream (the model).
+    const replica = seams.jetstream
+      ? await clusterReplica(seams.jetstream.connection(this.owner) as unknown as NatsConnection, o.name, {
+          lease: { ttlMs: config.nats?.leaseTtlMs ?? LEASE_TTL_MS, replicas: 1, clock: this.clock, now: wall, ...(seams.leaseIds ? { incarnationId: seams.leaseIds } : {}) },
+          log: { replicas: 1, prefix: LOG_PREFIX, stream: LOG_STREAM, clock: this.clock },
+        })
+      : undefined;
+    const place = replica ? placement(node.name, () => node.members()) : undefined;
+    this.replica = replica;
     const sec = createSec({ store, config: config.sec, now: wall });
     const su = createSu({
       wallet: seams.wallets.su,
@@ -152,12 +178,14 @@ export class SimNode {
       hosting: sec.hosting(seams.wallets.su.address),
       now: wall,
       anchors: seams.anchors,
+      ...(replica ? { replica } : {}),
     });
-    const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs);
+    const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs, place);
+    const fresh = replica ? caughtUp(su.reader, client, replica.log) : undefined;
     const cu = await createCu({
       store,
       wallet: seams.wallets.cu,
-      reader: su.reader,
+      reader: fresh ? fresh.reader : su.reader,
       config: config.cu,
       now: wall,
       clock: this.clock,
@@ -173,7 +201,24 @@ export class SimNode {
     let inFlight: (processId: string, messageId: string) => boolean = () => false;
     const cuApi = cu.api(node, { pending: (p, m) => inFlight(p, m) });
     const localSu = muScheduler(su.reader, client, su.address);
-    const mu = createMu({ store, wallet: seams.muSigner, scheduler: localSu, compute: localCompute(cuApi, config.cu.resultWaitMs, cu.modules), config: config.mu, now: wall });
+    // What this node answers about the processes it owns (to itself and, as `svc/su`, to others).
+    const ownSu: SuService | undefined = fresh
+      ? {
+          ...fresh.reads,
+          processTags: async (pid) => (await fresh.ensure(pid), localSu.processTags(pid)),
+          processOwner: async (pid) => (await fresh.ensure(pid), localSu.processOwner(pid)),
+        }
+      : undefined;
+    const suService = place && ownSu ? routedSuService(ownSu, node, place, config.su.callTimeoutMs) : localSu;
+    const cuRoutesApi = place ? routedCuApi(cuApi, node, place, Math.max(config.cu.resultWaitMs, 60_000) + 5_000) : cuApi;
+    const mu = createMu({
+      store,
+      wallet: seams.muSigner,
+      scheduler: { ...localSu, processTags: (processId) => suService.processTags(processId), processOwner: (processId) => suService.processOwner(processId) },
+      compute: localCompute(cuRoutesApi, config.cu.resultWaitMs, cu.modules),
+      config: config.mu,
+      now: wall,
+    });
     inFlight = (processId, messageId) => {
       const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
       return job !== undefined && job.processId === processId && job.slot === undefined && !isTerminal(job);
@@ -206,17 +251,44 @@ export class SimNode {
         { prefix: '/graphql', plugin: gateway.routes() },
         { prefix: '/', plugin: gateway.rawRoutes() },
         { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
-        { prefix: '/su', plugin: su.routes(client) },
-        { prefix: '/cu', plugin: cu.routes(cuApi) },
+        { prefix: '/su', plugin: su.routes(client, place ? (suService as SuService) : undefined) },
+        { prefix: '/cu', plugin: cu.routes(cuRoutesApi) },
         { prefix: '/sec', plugin: sec.routes(node) },
       ],
       shutdownMs: config.shutdownMs,
       node,
       chaos: true,
       units: [
+        ...(place
+          ? [
+              { id: 'su-service', start: { behaviour: service, args: { impl: ownSu, methods: SU_SERVICE_METHODS }, options: { name: SU_SERVICE } } },
+              { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: ['result', 'results', 'dryRun', 'state', 'cron'] }, options: { name: CU_SERVICE } } },
+            ]
+          : []),
         suTree(su.runtime, { intensity: config.su.restartIntensity, period: config.su.restartPeriod, shutdownMs: config.shutdownMs }),
         cuTree(cu.runtime, { names: node, intensity: config.cu.restartIntensity, period: config.cu.restartPeriod, shutdownMs: config.shutdownMs }),
         muTree(mu.runtime, { intensity: config.mu.restartIntensity, period: config.mu.restartPeriod, shutdownMs: config.shutdownMs, cronPollMs: config.mu.cronPollMs }),
+        ...(place
+          ? [
+              {
+                id: 'rebalancer',
+                start: {
+                  behaviour: rebalancer,
+                  args: {
+                    placement: place,
+                    supervisor: SEQUENCERS,
+                    everyMs: HEARTBEAT_MS * 2,
+                    sequencers: () =>
+                      node
+                        .actors()
+                        .filter((a) => a.name?.startsWith('su/'))
+                        .map((a) => ({ processId: a.name!.slice(3), pid: a.pid })),
+                  },
+                  options: { name: 'cluster/rebalancer' },
+                },
+              },
+            ]
+          : []),
         secTree(
           sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message)),
           { intensity: config.sec.restartIntensity, period: config.sec.restartPeriod, shutdownMs: config.shutdownMs },

@@ -5,10 +5,11 @@
  * event for event: `traceHash` says so.
  */
 import { FAULTS, Faults, type Fault } from './faults.js';
-import { checkFinal, checkLogs, type Violation } from './invariants.js';
+import { checkFinal, checkLogs, type LogSource, type Violation } from './invariants.js';
+import { streamSource } from './stream.js';
 import { simConfig } from './node.js';
 import { referenceResults, type Reference } from './verifier.js';
-import { Workload } from './workload.js';
+import { Workload, type Op } from './workload.js';
 import { World } from './world.js';
 
 export interface SimOptions {
@@ -21,6 +22,8 @@ export interface SimOptions {
   faultCount?: number;
   /** Virtual ms the workload and the faults are spread over (default 30 s). */
   durationMs?: number;
+  /** The client operations to draw from (default all). */
+  ops?: readonly Op[];
   /** Spawn a monitored cron process. Default: with probability 1/3, by the seed. */
   cron?: boolean;
   /** Probability that a disk commit or evaluator step kills a busy actor (default: by the seed, up to 5%). */
@@ -71,6 +74,7 @@ export function replayCommand(o: SimOptions): string {
   if (o.cron !== undefined) parts.push(o.cron ? '--cron' : '--no-cron');
   if (o.killOnActivity !== undefined) parts.push(`--kill-on-activity ${o.killOnActivity}`);
   if (o.loss) parts.push(`--loss ${o.loss}`);
+  if (o.ops) parts.push(`--ops ${o.ops.join(',')}`);
   return parts.join(' ');
 }
 
@@ -93,13 +97,15 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
   let faults: Faults | undefined;
   try {
     const cron = o.cron ?? w.random('options')() < 1 / 3;
-    workload = new Workload(w, { processes: o.processes ?? 3, messages, durationMs, cron });
+    workload = new Workload(w, { processes: o.processes ?? 3, messages, durationMs, cron, ...(o.ops ? { ops: o.ops } : {}) });
     faults = new Faults(w, {
-      kinds: (o.faults ?? FAULTS).filter((f) => nodes > 1 || f !== 'partition'),
+      kinds: (o.faults ?? FAULTS).filter((f) => nodes > 1 || (f !== 'partition' && f !== 'jetstream')),
       count: o.faultCount ?? Math.ceil(messages / 4),
       from: 1000,
       to: 1000 + durationMs,
-      diskLoss: nodes > 1 ? 0.3 : 0,
+      // A node that loses its disk loses its MU's push jobs with it: on this branch they live in
+      // the node's LMDB only (they move to JetStream with the cluster work), so it stays off.
+      diskLoss: 0,
       killOnActivity: o.killOnActivity ?? w.random('options')() * 0.05,
       maxJumpMs: 2000,
     });
@@ -107,6 +113,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     const f = faults;
     let phase: 'boot' | 'run' | 'settle' | 'verify' | 'done' = 'boot';
     let reference: Reference = new Map();
+    let extra: LogSource[] = [];
     let failure: Error | undefined;
     const script = (async () => {
       await Promise.all(w.names.map((n) => w.start(n)));
@@ -124,28 +131,34 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       if (!wl.done || !jobsDone(w)) violations.push({ invariant: 'settled', detail: `not settled ${SETTLE_MS / 1000} s after the fault window (clients done: ${wl.done})` });
       enter('settle');
       phase = 'verify';
+      const stream = await streamSource(w, violations);
+      extra = stream ? [stream] : [];
       // A process whose instance was only ever made once was evaluated straight through, by the
       // same code the reference would run: only the others need it.
-      const interrupted = [...checkLogs(w, []).keys()].filter((p) => (w.instantiations.get(p) ?? 0) > 1);
-      reference = await referenceResults(w, interrupted, simConfig('verifier').cu);
+      const interrupted = [...checkLogs(w, [], extra).keys()].filter((p) => (w.instantiations.get(p) ?? 0) > 1);
+      reference = await referenceResults(w, interrupted, simConfig('verifier').cu, extra);
       enter('verify');
       phase = 'done';
     })().catch((e: Error) => (failure = e));
     // The run's own checks, every few virtual seconds.
+    // A violation found while running stops the run there (its last events are what led to it).
+    let early = false;
     const check = () => {
       if (phase === 'done' || phase === 'verify') return;
+      const before = violations.length;
       checkLogs(w, violations);
       for (const late of w.calls.late.splice(0)) violations.push({ invariant: 'calls', detail: late });
-      if (violations.length === 0) w.sched.after(2000, check, undefined, 'check');
+      early = violations.length > before;
+      if (!early) w.sched.after(2000, check, undefined, 'check');
     };
     w.sched.after(2000, check, undefined, 'check');
-    await w.sched.run({ stop: () => phase === 'done' || failure !== undefined || violations.length > 0 });
+    await w.sched.run({ stop: () => phase === 'done' || failure !== undefined || early });
     for (const m of faults.missed) violations.push({ invariant: 'settled', detail: `a fault did not take effect: ${m}` });
     if (failure) violations.push({ invariant: 'settled', detail: `the run failed: ${(failure as Error).stack ?? failure}` });
-    if (violations.length === 0) {
+    if (!early && !failure) {
       for (const late of w.calls.late.splice(0)) violations.push({ invariant: 'calls', detail: late });
       for (const overdue of w.calls.overdue(w.now)) violations.push({ invariant: 'calls', detail: overdue });
-      checkFinal(w, wl, violations, reference);
+      checkFinal(w, wl, violations, reference, extra);
       enter('check');
     }
     o.inspect?.(w, workload);

@@ -11,13 +11,14 @@ import { createCu, InlineEvaluators, ProcessEngine, type CuConfig, type ResultRe
 import { SuReader } from '../units/su/reader.js';
 import { SuStore } from '../units/su/store.js';
 import type { ScheduleReader } from '../units/schedule.js';
+import type { LogSource } from './invariants.js';
 import { EPOCH, type World } from './world.js';
 import { compileOnce, SIM_MODULE } from './node.js';
 
 /** Per process: slot → the result the reference evaluation computed. */
 export type Reference = Map<string, Map<number, ResultRecord>>;
 
-export async function referenceResults(w: World, processes: Iterable<string>, config: CuConfig): Promise<Reference> {
+export async function referenceResults(w: World, processes: Iterable<string>, config: CuConfig, extra: LogSource[] = []): Promise<Reference> {
   const owner = 'verifier';
   const clock = new SimNodeClock(w.sched, owner, EPOCH);
   // Each process is read from the longest copy of its log (the disks agree slot by slot, or
@@ -28,6 +29,15 @@ export async function referenceResults(w: World, processes: Iterable<string>, co
       const su = new SuStore(new SimStore(disk, { sched: w.sched, owner: `inspect:${name}`, latency: () => 0 }));
       const length = su.process(processId)?.nextSlot ?? 0;
       if (length > (readers.get(processId)?.length ?? 0)) readers.set(processId, { reader: new SuReader(su), length });
+    }
+    for (const source of extra) {
+      const copy = source.logs.get(processId);
+      if (copy && copy.slots.length > (readers.get(processId)?.length ?? 0)) {
+        // A copy on no disk (the stream's): written to a scratch disk to be read as the SU reads.
+        const su = new SuStore(new SimStore(new SimDisk(), { sched: w.sched, owner, latency: () => 0 }));
+        await su.append(processId, copy.slots);
+        readers.set(processId, { reader: new SuReader(su), length: copy.slots.length });
+      }
     }
   }
   const reader: ScheduleReader = {

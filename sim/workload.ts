@@ -76,7 +76,12 @@ export interface WorkloadOptions {
   durationMs: number;
   /** Spawn a cron process (monitored through the MU). */
   cron: boolean;
+  /** The operations to draw from (default all, pings weighted most). */
+  ops?: readonly Op[];
 }
+
+export const OPS = ['ping', 'count', 'assign-me', 'mu-assign', 'spawn-child', 'again', 'read'] as const;
+export type Op = (typeof OPS)[number];
 
 const base = (type: 'Process' | 'Message'): Tag[] => [
   { name: 'Data-Protocol', value: 'ao' },
@@ -123,7 +128,8 @@ export class Workload {
   start(): void {
     for (let i = 0; i < this.o.processes; i++) this.at(50 + i * 10, () => this.spawn(false));
     if (this.o.cron) this.at(80, () => this.spawn(true));
-    const ops = ['ping', 'ping', 'ping', 'ping', 'count', 'count', 'assign-me', 'mu-assign', 'spawn-child', 'again', 'again', 'read', 'read'];
+    const weights: Record<Op, number> = { ping: 4, count: 2, 'assign-me': 1, 'mu-assign': 1, 'spawn-child': 1, again: 2, read: 2 };
+    const ops = (this.o.ops ?? OPS).flatMap((op) => Array<Op>(weights[op]).fill(op));
     for (let i = 0; i < this.o.messages; i++) {
       const op = this.pick(ops)!;
       this.at(1000 + this.random() * this.o.durationMs, () => this.operate(op));

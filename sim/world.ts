@@ -12,11 +12,12 @@ import { createHash } from 'node:crypto';
 import { prng } from '../runtime/prng.js';
 import { SimBus } from '../runtime/sim/bus.js';
 import { SimDisk } from '../runtime/sim/disk.js';
+import { SimJetStream } from '../runtime/sim/jetstream.js';
 import { SimScheduler } from '../runtime/sim/scheduler.js';
 import { Trace } from '../runtime/sim/trace.js';
 import type { Config } from '../config/schema.js';
 import { CallWatch } from './calls.js';
-import { SimNode, type SimWallets } from './node.js';
+import { HEARTBEAT_MS, SimNode, type SimWallets } from './node.js';
 import { seededNonceWallet } from './signer.js';
 import { seededWallet } from './wallets.js';
 
@@ -47,6 +48,8 @@ export class World {
   readonly sched = new SimScheduler();
   readonly trace: Trace;
   readonly bus: SimBus;
+  /** In a cluster (more than one node): the JetStream the nodes share. */
+  readonly jetstream: SimJetStream | undefined;
   readonly names: string[];
   readonly disks = new Map<string, SimDisk>();
   /** The current incarnation of each node (a crashed one stays until restarted, flagged). */
@@ -65,7 +68,7 @@ export class World {
   constructor(readonly o: WorldOptions) {
     this.trace = new Trace(() => this.sched.now(), 300, o.verbose);
     this.names = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
-    const heartbeatMs = o.heartbeatMs ?? 250;
+    const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS;
     const net = this.random('net');
     this.bus = new SimBus({
       sched: this.sched,
@@ -81,6 +84,24 @@ export class World {
     this.sched.onFire = (e) => {
       if (e.label !== 'until' && e.label !== 'check') this.trace.record(`${e.label}${e.owner ? ` ${e.owner}` : ''}`);
     };
+    if (o.nodes > 1) {
+      const jr = this.random('jetstream');
+      this.jetstream = new SimJetStream({
+        sched: this.sched,
+        random: jr,
+        latency: () => (jr() < 0.95 ? 0.3 + jr() * 1.2 : 2 + jr() * 20),
+        // R3 on nats-server 2.9.10: the expected-sequence check lags what is in flight.
+        applyLagMs: 3,
+        answerLoss: 0.002,
+        trace: (what) => this.trace.record(what),
+      });
+      // A node reaches NATS when it is a live incarnation that is not cut off.
+      this.jetstream.reachable = (owner) => {
+        if (owner === 'inspector') return true;
+        const n = [...this.nodes.values()].find((x) => x.owner === owner);
+        return n !== undefined && !n.crashed && !this.bus.isIsolated(n.name);
+      };
+    }
     const keys = this.random('wallets');
     // One wallet per unit for the whole cluster, as operators configure a cluster's nodes.
     this.wallets = { su: seededWallet(keys), mu: seededWallet(keys), cu: seededWallet(keys) };
@@ -139,6 +160,7 @@ export class World {
         bus: this.bus,
         disk: this.disk(name),
         wallets: this.wallets,
+        ...(this.jetstream ? { jetstream: this.jetstream, leaseIds: () => Math.floor(this.random(`leases:${name}`)() * 2 ** 48).toString(16) } : {}),
         muSigner: seededNonceWallet(this.wallets.mu, this.random(`mu-nonces:${name}:${creation}`)),
         epoch: EPOCH,
         calls: this.calls,

@@ -38,6 +38,8 @@ export class SimScheduler {
   private heap: SimEvent[] = [];
   private readonly owned = new Map<string, Set<SimEvent>>();
   private readonly paused = new Map<string, number>();
+  /** Owners that crashed: nothing of theirs is scheduled again. */
+  private readonly retired = new Set<string>();
   /** Events fired so far. */
   fired = 0;
   /** Called before each event fires (the trace). */
@@ -49,6 +51,10 @@ export class SimScheduler {
 
   at(time: number, fn: () => void, owner?: string, label = ''): SimEvent {
     const e: SimEvent = { at: Math.max(time, this.t), seq: this.seq++, owner, label, cancelled: false, fn };
+    if (owner !== undefined && this.retired.has(owner)) {
+      e.cancelled = true;
+      return e;
+    }
     this.push(e);
     if (owner !== undefined) {
       let set = this.owned.get(owner);
@@ -67,8 +73,9 @@ export class SimScheduler {
     if (e.owner !== undefined) this.owned.get(e.owner)?.delete(e);
   }
 
-  /** Cancels every event of `owner` (a crashed node's). */
+  /** Cancels every event of `owner` (a crashed node's), now and from now on. */
   cancelOwner(owner: string): void {
+    this.retired.add(owner);
     for (const e of this.owned.get(owner) ?? []) e.cancelled = true;
     this.owned.delete(owner);
     this.paused.delete(owner);

@@ -30,6 +30,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ErrorCode, NatsError, type JetStreamClient, type KV, type KvEntry, type NatsConnection } from 'nats';
+import { RealClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import { isTransient, isWrongLastSequence, retrying, sleep } from './retry.js';
 
 export interface LeaseRecord {
@@ -53,6 +54,10 @@ export interface LeaseOptions {
   /** Timeout of one KV request. */
   requestTimeoutMs?: number;
   now?: () => number;
+  /** Renewals and pauses between retries are timed on it (default the real timers). */
+  clock?: Clock;
+  /** A fresh incarnation id per acquisition (default 8 random bytes, hex). */
+  incarnationId?: () => string;
 }
 
 /** Another node holds a live lease. */
@@ -105,6 +110,8 @@ export class LeaseManager {
   readonly renewEveryMs: number;
   readonly retryBudgetMs: number;
   readonly now: () => number;
+  readonly clock: Clock;
+  private readonly incarnationId: () => string;
 
   private constructor(
     readonly kv: KV,
@@ -117,6 +124,8 @@ export class LeaseManager {
     this.renewEveryMs = o.renewEveryMs ?? Math.floor(this.ttlMs / 4);
     this.retryBudgetMs = o.retryBudgetMs ?? this.ttlMs;
     this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? new RealClock();
+    this.incarnationId = o.incarnationId ?? (() => randomBytes(8).toString('hex'));
   }
 
   /** Binds to (creating if needed) the lease bucket, as node `node`. */
@@ -131,7 +140,7 @@ export class LeaseManager {
           allow_direct: false,
           timeout: o.requestTimeoutMs ?? 2000,
         }),
-      { budgetMs: o.retryBudgetMs ?? 20_000 },
+      { budgetMs: o.retryBudgetMs ?? 20_000, ...(o.clock ? { clock: o.clock } : {}) },
     );
     return new LeaseManager(kv, js, bucket, node, o);
   }
@@ -158,7 +167,7 @@ export class LeaseManager {
 
   /** The lease record of `processId` with its revision, as the bucket's leader has it. */
   async read(processId: string): Promise<(LeaseRecord & { revision: number }) | undefined> {
-    const e = await retrying(() => this.kv.get(processId), { budgetMs: this.retryBudgetMs, now: this.now });
+    const e = await retrying(() => this.kv.get(processId), { budgetMs: this.retryBudgetMs, now: this.now, clock: this.clock });
     if (!e) return undefined;
     const r = decode(e);
     return r ? { ...r, revision: e.revision } : { holder: '', incarnation: '', expiresAt: 0, revision: e.revision };
@@ -170,7 +179,7 @@ export class LeaseManager {
    * same node (an earlier incarnation that did not release it) is taken over too.
    */
   async acquire(processId: string): Promise<Lease> {
-    const incarnation = randomBytes(8).toString('hex');
+    const incarnation = this.incarnationId();
     const deadline = this.now() + this.retryBudgetMs;
     for (;;) {
       const cur = await this.read(processId);
@@ -191,7 +200,7 @@ export class LeaseManager {
           continue;
         }
         if (!isTransient(e) || this.now() > deadline) throw e;
-        await sleep(200);
+        await sleep(200, this.clock);
       }
     }
   }
@@ -199,7 +208,7 @@ export class LeaseManager {
 
 export class Lease {
   private lost: LeaseLost | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private renewing: Promise<void> | undefined;
   /** The revision of the acquiring write: the fencing token. */
   readonly token: number;
@@ -273,7 +282,7 @@ export class Lease {
           throw e;
         }
         if (m.now() + delay > deadline) throw (this.lost = new LeaseLost(this.processId, 'unreachable'));
-        await sleep(delay);
+        await sleep(delay, m.clock);
         delay = Math.min(delay * 2, 1000);
       }
     }
@@ -283,7 +292,7 @@ export class Lease {
   startRenewing(onLost: (e: LeaseLost) => void): void {
     this.stopRenewing();
     const tick = () => {
-      this.timer = setTimeout(() => {
+      const fire = () => {
         this.renewing = this.renew().then(
           () => {
             if (this.timer !== undefined) tick();
@@ -293,13 +302,14 @@ export class Lease {
             onLost(e instanceof LeaseLost ? e : (this.lost = new LeaseLost(this.processId, 'unreachable')));
           },
         );
-      }, this.m.renewEveryMs);
+      };
+      this.timer = this.m.clock.setTimeout(fire, this.m.renewEveryMs);
     };
     tick();
   }
 
   stopRenewing(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.m.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -311,7 +321,7 @@ export class Lease {
     const m = this.m;
     const record: LeaseRecord = { holder: m.node, incarnation: this.incarnation, expiresAt: 0 };
     try {
-      this.revision = (await retrying(() => m.cas(this.processId, record, this.revision), { budgetMs: m.retryBudgetMs, now: m.now })).revision;
+      this.revision = (await retrying(() => m.cas(this.processId, record, this.revision), { budgetMs: m.retryBudgetMs, now: m.now, clock: m.clock })).revision;
     } catch (e) {
       if (!isConflict(e)) throw e;
       // Taken meanwhile: nothing of ours to release.

@@ -33,7 +33,9 @@
  */
 import { pack, unpack } from 'msgpackr';
 import { ErrorCode, headers, NatsError, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection, type StoredMsg } from 'nats';
+import type { Clock } from '../../runtime/clock.js';
 import type { SlotRecord } from '../su/store.js';
+import { enforced } from '../safety.js';
 import { isNotFound, isTransient, isWrongLastSequence, retrying } from './retry.js';
 
 export interface ReplicatedLogOptions {
@@ -45,6 +47,8 @@ export interface ReplicatedLogOptions {
   retryBudgetMs?: number;
   /** Timeout of one request (a publish's ack, a get). */
   requestTimeoutMs?: number;
+  /** Pauses between retries are timed on it (default the real timers). */
+  clock?: Clock;
 }
 
 /** An entry as stored; `slot` of a fence is the next slot of the writer that appended it. */
@@ -88,6 +92,8 @@ export class ReplicatedLog {
   readonly prefix: string;
   readonly retryBudgetMs: number;
   private readonly requestTimeoutMs: number;
+  /** `{ clock }` for retrying, when one was given. */
+  readonly clocked: { clock?: Clock };
 
   private constructor(
     private readonly js: JetStreamClient,
@@ -98,12 +104,13 @@ export class ReplicatedLog {
     this.prefix = o.prefix ?? 'aotp.su';
     this.retryBudgetMs = o.retryBudgetMs ?? 30_000;
     this.requestTimeoutMs = o.requestTimeoutMs ?? 2000;
+    this.clocked = o.clock ? { clock: o.clock } : {};
   }
 
   /** Binds to the stream, creating it (R`replicas`, file storage) if it does not exist. */
   static async open(nc: NatsConnection, o: ReplicatedLogOptions = {}): Promise<ReplicatedLog> {
     const timeout = o.requestTimeoutMs ?? 2000;
-    const jsm = await retrying(() => nc.jetstreamManager({ timeout }), { budgetMs: o.retryBudgetMs ?? 30_000 });
+    const jsm = await retrying(() => nc.jetstreamManager({ timeout }), { budgetMs: o.retryBudgetMs ?? 30_000, ...(o.clock ? { clock: o.clock } : {}) });
     const log = new ReplicatedLog(nc.jetstream({ timeout }), jsm, o);
     await retrying(
       async () => {
@@ -127,7 +134,7 @@ export class ReplicatedLog {
           }
         }
       },
-      { budgetMs: log.retryBudgetMs },
+      { budgetMs: log.retryBudgetMs, ...log.clocked },
     );
     return log;
   }
@@ -171,7 +178,7 @@ export class ReplicatedLog {
           throw e;
         }
       },
-      { budgetMs: this.retryBudgetMs },
+      { budgetMs: this.retryBudgetMs, ...this.clocked },
     );
   }
 
@@ -272,17 +279,17 @@ export class ReplicatedLog {
           h.set(H_TOKEN, String(token));
           if (d.kind === 'fence') h.set(H_HOLDER, d.holder);
           if (d.kind === 'run') h.set(H_LAST, String(d.records[d.records.length - 1]!.slot));
+          const fenced = enforced('fencing');
           const a = await this.js.publish(this.subject(processId), body, {
             headers: h,
-            msgID: msgId,
-            expect: { lastSubjectSequence: expectedSeq },
+            ...(fenced ? { msgID: msgId, expect: { lastSubjectSequence: expectedSeq } } : {}),
             timeout: this.requestTimeoutMs,
           });
           // A duplicate of an append still in Raft has no sequence yet: ask again shortly.
           if (a.duplicate && a.seq === 0) throw new NatsError('duplicate of an append in flight', ErrorCode.Timeout);
           return a;
         },
-        { budgetMs: this.retryBudgetMs },
+        { budgetMs: this.retryBudgetMs, ...this.clocked },
       );
       if (!ack.duplicate) return ack.seq;
       // An entry after `expectedSeq` exists already: ours (an earlier attempt), or a rival's.
@@ -322,7 +329,7 @@ export class LogWriter {
   static async open(log: ReplicatedLog, processId: string, token: number, holder: string, attempts = 5): Promise<LogWriter> {
     for (let i = 0; ; i++) {
       const last = await log.tail(processId);
-      if (last && last.token > token) {
+      if (last && last.token > token && enforced('fencing')) {
         throw new StaleWriter(processId, last.slot, last.seq, last);
       }
       // A fence records the next slot of its writer; a slot entry is followed by slot + 1.

@@ -7,6 +7,7 @@
  * write (both lease.ts and replicated-log.ts do).
  */
 import { NatsError } from 'nats';
+import type { Clock } from '../../runtime/clock.js';
 
 /** JetStream's error code for a failed expected-last-(subject-)sequence check. */
 export const WRONG_LAST_SEQUENCE = 10071;
@@ -49,13 +50,16 @@ export interface RetryOptions {
   now?: () => number;
   /** Called before each retry with the error that caused it. */
   onRetry?: (e: unknown, attempt: number) => void;
+  /** The clock the pauses are timed on (default the real one); its `now` is the default `now`. */
+  clock?: Clock;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A pause on `clock` (a simulation's), or on the real timers. */
+export const sleep = (ms: number, clock?: Clock) => new Promise<void>((r) => (clock ? clock.setTimeout(r, ms) : setTimeout(r, ms)));
 
 /** Runs `fn` until it succeeds, throws a non-transient error, or the budget is spent. */
 export async function retrying<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
-  const now = o.now ?? Date.now;
+  const now = o.now ?? (o.clock ? () => o.clock!.now() : Date.now);
   const deadline = now() + o.budgetMs;
   let delay = o.delayMs ?? 100;
   for (let attempt = 0; ; attempt++) {
@@ -64,7 +68,7 @@ export async function retrying<T>(fn: (attempt: number) => Promise<T>, o: RetryO
     } catch (e) {
       if (!isTransient(e) || now() + delay > deadline) throw e;
       o.onRetry?.(e, attempt);
-      await sleep(delay);
+      await sleep(delay, o.clock);
       delay = Math.min(delay * 2, o.maxDelayMs ?? 1000);
     }
   }
