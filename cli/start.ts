@@ -10,7 +10,7 @@ import { muTree } from '../supervisors/mu.js';
 import { nodeTree } from '../supervisors/node-tree.js';
 import { secTree } from '../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
-import { loadOrCreateWallet, loadWallet } from '../units/ans104/index.js';
+import { loadOrCreateWallet, loadWallet, parseDataItem } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
 import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
@@ -115,7 +115,12 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const ownSu: SuService | undefined = fresh
     ? {
         ...fresh.reads,
-        processTags: async (pid) => (await fresh.ensure(pid), localSu.processTags(pid)),
+        // Any node answers a spawn's tags: from its LMDB, or the stream's slot 0 (never "not
+        // found" for a process whose owner is still taking it over).
+        processTags: async (pid) => {
+          const spawn = await fresh.spawn(pid);
+          return spawn ? parseDataItem(spawn).tags : undefined;
+        },
       }
     : undefined;
   const suService = place && ownSu ? routedSuService(ownSu, node, place, config.su.callTimeoutMs) : localSu;

@@ -51,7 +51,8 @@ export function routedSuService(local: SuService, caller: Caller, p: Placement, 
     return o === p.self ? local : (serviceProxy<SuService>(caller, { name: SU_SERVICE, node: o }, [...SU_SERVICE_METHODS], timeoutMs) as SuService);
   };
   return {
-    processTags: (pid) => at(pid).processTags(pid),
+    // A spawn never changes and the stream holds it: this node answers, with no hop.
+    processTags: (pid) => local.processTags(pid),
     hosts: (pid) => at(pid).hosts(pid),
     process: (pid) => at(pid).process(pid),
     latest: (pid) => at(pid).latest(pid),

@@ -8,7 +8,7 @@
  * the retry gets the slot the first attempt got, or the first slot if it never got one.
  */
 import { CallError, startChild, type Caller, type Pid } from '../../runtime/index.js';
-import type { ScheduleReply, SequencerRequest } from './sequencer.js';
+import type { ReadyReply, ScheduleReply, SequencerCall, SequencerRequest } from './sequencer.js';
 
 export const sequencerName = (processId: string) => `su/${processId}`;
 
@@ -67,12 +67,27 @@ export class SuClient {
   }
 
   async schedule(processId: string, request: SequencerRequest): Promise<ScheduleReply> {
+    return this.ask<ScheduleReply>(processId, request);
+  }
+
+  /**
+   * Waits until the sequencer of `processId` (started if needed) has finished its `init`: its
+   * node's log then holds every slot the replicated log had when it claimed the process. A
+   * running sequencer's name is registered before its init ends, so finding the name is not
+   * enough. With `slot`: also until that slot, if this sequencer assigned it, is committed here.
+   * Rejects (SchedulerUnavailable) when it cannot start, e.g. another node holds the log.
+   */
+  async ready(processId: string, slot?: number): Promise<number> {
+    return (await this.ask<ReadyReply>(processId, { op: 'ready', ...(slot !== undefined ? { slot } : {}) })).ready.nextSlot;
+  }
+
+  private async ask<R>(processId: string, request: SequencerCall): Promise<R> {
     const attempts = this.options.attempts ?? 4;
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
       const pid = await this.sequencer(processId);
       try {
-        return await this.caller.call<ScheduleReply>(pid, request, { timeout: this.options.timeout });
+        return await this.caller.call<R>(pid, request, { timeout: this.options.timeout });
       } catch (e) {
         if (!(e instanceof CallError) || e.kind === 'timeout') throw e;
         last = e;

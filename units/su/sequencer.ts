@@ -56,6 +56,17 @@ export type SequencerRequest =
   /** Assign a transaction this SU holds (`POST /?process-id=&assign=`). */
   | { op: 'assign'; id: string; exclude?: string[] };
 
+/**
+ * `ready` is answered once `init` has run, i.e. once this node's log holds every slot the
+ * replicated log had when the sequencer claimed it (what a read waits for during a takeover),
+ * and once `slot`, if this sequencer assigned it, is committed here (a run is in the replicated
+ * log before it is in this node's).
+ */
+export type SequencerCall = SequencerRequest | { op: 'ready'; slot?: number };
+
+/** The answer to `ready`: the next slot of this node's (caught-up) log. */
+export type ReadyReply = { ready: { nextSlot: number } };
+
 export interface Scheduled {
   processId: string;
   slot: number;
@@ -102,6 +113,8 @@ interface State {
   /** The replicated log, when clustered; runs are replicated in order, each after the last. */
   replica: ReplicaWriter | undefined;
   replicated: Promise<void>;
+  /** `ready` calls waiting for a slot of a run being written. */
+  readers: { slot: number; from: From }[];
 }
 
 type Info =
@@ -156,15 +169,23 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       idleTimer: undefined,
       replica,
       replicated: Promise.resolve(),
+      readers: [],
     };
     armIdle(state, ctx, su.idleMs);
     return { ok: state };
   },
 
-  handleCall(req: SequencerRequest, from, state, ctx) {
+  handleCall(req: SequencerCall, from, state, ctx) {
     state.lastActive = ctx.clock.now();
     const { processId, su } = state;
     const answer = (reply: ScheduleReply) => ({ reply, state });
+    if (req.op === 'ready') {
+      if (req.slot !== undefined && req.slot < state.next && req.slot >= durableNext(state)) {
+        state.readers.push({ slot: req.slot, from });
+        return { noreply: true, state };
+      }
+      return { reply: { ready: { nextSlot: durableNext(state) } } satisfies ReadyReply, state };
+    }
 
     if (req.op === 'spawn' && req.id !== processId) return answer({ error: `spawn ${req.id} sent to the sequencer of ${processId}` });
     if (req.op !== 'spawn' && !state.hosted) return answer({ error: `Process not found: ${processId}` });
@@ -217,6 +238,8 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       case 'written': {
         const w = state.writing.shift();
         if (w) answerRun(state, ctx, w.run);
+        const next = durableNext(state);
+        state.readers = state.readers.filter((r) => r.slot >= next || (ctx.reply(r.from, { ready: { nextSlot: next } } satisfies ReadyReply), false));
         return { state };
       }
       case 'writeFailed':
@@ -251,6 +274,9 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
     await state.replica?.release().catch(() => undefined);
   },
 };
+
+/** The next slot of this node's committed log (runs being written are not in it yet). */
+const durableNext = (state: State) => state.su.store.process(state.processId)?.nextSlot ?? 0;
 
 function armIdle(state: State, ctx: ActorContext, ms: number): void {
   if (state.su.idleMs > 0) state.idleTimer = ctx.sendAfter(ms, { tag: 'idle' } satisfies Info);
