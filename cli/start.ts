@@ -64,7 +64,9 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   if (transport && config.nats) {
     try {
       replica = await clusterReplica(transport.connection, config.nodeName, {
-        lease: { ttlMs: config.nats.leaseTtlMs, replicas: config.nats.replicas },
+        // A process whose owner membership knows to be down is taken over at once (the log's
+        // fence keeps one writer); the lease's ttl matters only for owners up but not renewing.
+        lease: { ttlMs: config.nats.leaseTtlMs, replicas: config.nats.replicas, holderDown: (holder) => node.knownDown(holder) },
         log: { replicas: config.nats.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
       });
     } catch (e) {

@@ -7,9 +7,9 @@ export interface NatsTransportOptions {
   servers: string | string[];
   /** Subject prefix shared by the nodes of one cluster (default `aotp`). */
   cluster?: string;
-  /** How often a node announces itself (ms, default 1000). */
+  /** How often a node announces itself (ms, default 250). */
   heartbeatMs?: number;
-  /** A node not heard from for this long is down (ms, default 3 × heartbeat). */
+  /** A node not heard from for this long is down (ms, default 4 × heartbeat). */
   downAfterMs?: number;
   /** Credentials and TLS, passed to nats.js as they are. */
   auth?: Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'tls'>;
@@ -40,6 +40,11 @@ interface Beat {
  * connection per node keeps frames between two nodes in order. Membership is by heartbeat on
  * `<cluster>.hb`: a node is up from its first beat and down when it says bye, misses beats for
  * `downAfterMs`, comes back with a new incarnation, or this node loses its NATS connection.
+ *
+ * A node is *known* down (`isDown`) only when this node has been listening long enough to have
+ * heard it: for `downAfterMs` since it started, reconnected, came back from a pause, or was
+ * itself frozen (a tick that comes late by more than `downAfterMs`: SIGSTOP, a long stall). A
+ * node that could not hear anyone cannot tell who is down, so it must not take anything over.
  */
 export class NatsTransport implements Transport {
   private nc: NatsConnection | undefined;
@@ -54,12 +59,15 @@ export class NatsTransport implements Transport {
   private readonly downAfterMs: number;
   /** While set, this node neither sends nor hears anything: a partition, for chaos tests. */
   private paused: NodeJS.Timeout | undefined;
+  /** Since when this node has heard the bus without a gap (unix ms). */
+  private listeningSince = 0;
+  private lastTick = 0;
 
   constructor(private readonly options: NatsTransportOptions) {
     this.options = { ...options };
     this.prefix = options.cluster ?? 'aotp';
-    this.heartbeatMs = options.heartbeatMs ?? 1000;
-    this.downAfterMs = options.downAfterMs ?? 3 * this.heartbeatMs;
+    this.heartbeatMs = options.heartbeatMs ?? 250;
+    this.downAfterMs = options.downAfterMs ?? 4 * this.heartbeatMs;
   }
 
   /** The NATS connection (for JetStream use by cluster services). */
@@ -92,6 +100,7 @@ export class NatsTransport implements Transport {
     void this.watchStatus(this.nc);
     await this.nc.flush();
     this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true });
+    this.listeningSince = this.lastTick = Date.now();
     this.beat('hello');
     this.timer = setInterval(() => this.tick(), this.heartbeatMs);
     this.timer.unref();
@@ -133,6 +142,16 @@ export class NatsTransport implements Transport {
   private tick(): void {
     this.beat('beat');
     const now = Date.now();
+    const late = now - this.lastTick > this.downAfterMs;
+    this.lastTick = now;
+    if (late) {
+      // This node was frozen: silence from the others says nothing about them. Start listening
+      // afresh instead of declaring them all down.
+      this.listeningSince = now;
+      for (const m of this.live.values()) m.lastSeen = now;
+      this.beat('hello');
+      return;
+    }
     for (const [name, m] of this.live) {
       if (name !== this.self.name && now - m.lastSeen > this.downAfterMs) this.down(name, m.creation);
     }
@@ -149,6 +168,7 @@ export class NatsTransport implements Transport {
         // Cut off from NATS: every other node is unreachable, as in a net split.
         for (const [name, m] of [...this.live]) if (name !== this.self.name) this.down(name, m.creation);
       } else if (s.type === 'reconnect') {
+        this.listeningSince = Date.now();
         this.beat('hello');
       }
     }
@@ -171,6 +191,7 @@ export class NatsTransport implements Transport {
     for (const [name, m] of [...this.live]) if (name !== this.self.name) this.down(name, m.creation);
     this.paused = setTimeout(() => {
       this.paused = undefined;
+      this.listeningSince = Date.now();
       this.beat('hello');
     }, ms);
     this.paused.unref();
@@ -186,6 +207,12 @@ export class NatsTransport implements Transport {
 
   members(): string[] {
     return [...this.live].filter(([, m]) => !m.observer).map(([name]) => name);
+  }
+
+  /** `node` is not up, and this node has listened long enough to have heard it if it were. */
+  isDown(node: string): boolean {
+    if (node === this.self.name || this.paused || this.live.has(node)) return false;
+    return Date.now() - this.listeningSince >= this.downAfterMs;
   }
 
   /** Resolves once `node` is up (as net_kernel:connect_node); rejects after `timeoutMs`. */

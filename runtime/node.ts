@@ -142,6 +142,11 @@ export class Node implements Caller {
     return this.transport.members();
   }
 
+  /** Whether node `name` is known to be down (see Transport.isDown): what a takeover may act on. */
+  knownDown(name: string): boolean {
+    return this.transport.isDown?.(name) ?? false;
+  }
+
   /**
    * Draining: the node stays reachable but leaves the members, so placement gives its work to
    * the others (`aotp drain`). Only a bus that has members (NATS) supports it.

@@ -85,11 +85,13 @@ export class SuClient {
     const attempts = this.options.attempts ?? 4;
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
-      const pid = await this.sequencer(processId);
       try {
+        // Not starting may be passing too: the owner died meanwhile (the next attempt asks its
+        // successor), or it is still taking the process over.
+        const pid = await this.sequencer(processId);
         return await this.caller.call<R>(pid, request, { timeout: this.options.timeout });
       } catch (e) {
-        if (!(e instanceof CallError) || e.kind === 'timeout') throw e;
+        if (!(e instanceof SchedulerUnavailable) && (!(e instanceof CallError) || e.kind === 'timeout')) throw e;
         last = e;
       }
     }
