@@ -17,8 +17,11 @@ import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SER
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
+import { crashPoint } from '../units/cluster/crash-point.js';
+import { ClusterMuStore } from '../units/cluster/mu-jobs.js';
+import { MU_TAKEOVER, muTakeover } from '../units/cluster/mu-takeover.js';
 import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
-import { createMu, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
+import { createMu, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 
@@ -94,10 +97,22 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const fresh = replica ? caughtUp(su.reader, client, replica.log) : undefined;
   const reader = fresh ? fresh.reader : su.reader;
   let cu: Cu;
+  // Clustered: push jobs live in JetStream (this node's LMDB keeps a copy of those it runs).
+  let jobs: ClusterMuStore | undefined;
   try {
     // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
     // spawned with no network.
     cu = await createCu({ store, wallet: cuWallet, reader, config: config.cu });
+    if (transport && config.nats) {
+      jobs = await ClusterMuStore.open(transport.connection, node.name, new LmdbMuStore(store), {
+        cluster: config.nats.cluster,
+        replicas: config.nats.replicas,
+        crashAt: config.chaos ? crashPoint(process.env.AOTP_CRASH_AT) : undefined,
+      });
+      // Before the MU resumes its jobs: JetStream's, not this disk's (lost, or taken over meanwhile).
+      const n = await jobs.hydrate();
+      if (n) log.info({ jobs: n }, 'reloaded this node\'s open push jobs from JetStream');
+    }
   } catch (e) {
     await su.close();
     await store.close();
@@ -133,6 +148,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     scheduler: { ...localSu, processTags: (processId) => suService.processTags(processId) },
     compute: localCompute(cuRoutesApi, config.cu.resultWaitMs),
     config: config.mu,
+    ...(jobs ? { jobs } : {}),
   });
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
@@ -213,6 +229,26 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
                       .map((a) => ({ processId: a.name!.slice(3), pid: a.pid })),
                 },
                 options: { name: 'cluster/rebalancer' },
+              },
+            },
+          ]
+        : []),
+      // After the MU's subtree: it starts the jobs it takes over under the MU's job supervisor.
+      ...(jobs
+        ? [
+            {
+              id: 'mu-takeover',
+              start: {
+                behaviour: muTakeover,
+                args: {
+                  store: jobs,
+                  self: node.name,
+                  members: () => node.members(),
+                  knownDown: (n: string) => node.knownDown(n),
+                  everyMs: config.nats!.heartbeatMs,
+                  scanEveryMs: 10_000,
+                },
+                options: { name: MU_TAKEOVER },
               },
             },
           ]

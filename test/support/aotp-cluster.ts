@@ -17,6 +17,8 @@ export interface AotpProcess {
   exited: Promise<unknown>;
   config: string;
   dataDir: string;
+  /** What the node wrote to stderr so far. */
+  stderr(): string;
 }
 
 export interface ClusterWallets {
@@ -43,6 +45,8 @@ export interface AotpNodeOptions {
   config?: Record<string, unknown>;
   /** Reuse this data dir (a restart). */
   dataDir?: string;
+  /** Extra environment variables for the node's process (e.g. AOTP_CRASH_AT). */
+  env?: Record<string, string>;
 }
 
 /** Writes the node's config file and starts it; resolves with its URL once it listens. */
@@ -62,11 +66,14 @@ export async function startAotpNode(o: AotpNodeOptions): Promise<AotpProcess> {
   };
   const file = join(dataDir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
-  return launchAotp(o.name, file, dataDir);
+  return launchAotp(o.name, file, dataDir, o.env);
 }
 
-export async function launchAotp(name: string, config: string, dataDir: string): Promise<AotpProcess> {
-  const child = spawn(process.execPath, ['bin/aotp.js', 'start', '--config', config, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function launchAotp(name: string, config: string, dataDir: string, env?: Record<string, string>): Promise<AotpProcess> {
+  const child = spawn(process.execPath, ['bin/aotp.js', 'start', '--config', config, '--log-level', 'info'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   const exited = once(child, 'exit');
   let out = '';
   let err = '';
@@ -84,7 +91,7 @@ export async function launchAotp(name: string, config: string, dataDir: string):
     });
     void exited.then(() => reject(new Error(`${name} exited: ${err || out}`)));
   });
-  return { name, child, url, exited, config, dataDir };
+  return { name, child, url, exited, config, dataDir, stderr: () => err };
 }
 
 /** Until every node given sees `n` members. */
