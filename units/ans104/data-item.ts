@@ -12,11 +12,12 @@
  * milliseconds of CPU per item; that is what a pool of such workers would spread across cores.
  */
 import { createHash } from 'node:crypto';
-import { createData, DataItem, SIG_CONFIG, type Signer } from '@dha-team/arbundles';
+import { createData, SIG_CONFIG, type Signer } from '@dha-team/arbundles';
 import { dataItemSignatureData } from './deep-hash.js';
 import { InvalidDataItem } from './errors.js';
 import { addressFromOwner, b64url, verifySignature, type WalletKey } from './keys.js';
-import { checkTagsToSign, decodeTags, TAG_LIMITS, type Tag } from './tags.js';
+import { ITEM_LIMITS, SUPPORTED_SIGNATURE_TYPES, supportedSignatureTypes } from './limits.js';
+import { checkTagsToSign, decodeTags, type Tag } from './tags.js';
 import { walletFromKey } from './wallet.js';
 
 export interface DataItemFields {
@@ -57,7 +58,12 @@ export interface ParsedDataItem {
 }
 
 export async function createDataItem(fields: DataItemFields, wallet: { signer: Signer }): Promise<SignedDataItem> {
-  const { data, opts } = checkFields(fields);
+  const { data, opts, tagBytes } = checkFields(fields);
+  const s = wallet.signer;
+  const size =
+    2 + s.signatureLength + s.ownerLength + (opts.target ? 33 : 1) + (opts.anchor !== undefined ? 33 : 1) + 16 + tagBytes +
+    (typeof data === 'string' ? Buffer.byteLength(data) : data.length);
+  checkItemSize(size);
   const item = createData(data, wallet.signer, opts);
   await item.sign(wallet.signer);
   return { id: item.id, raw: item.getRaw() };
@@ -73,7 +79,7 @@ function checkFields(fields: DataItemFields) {
   if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
     throw new InvalidDataItem('bad-data', 'data must be a string or a Uint8Array');
   }
-  checkTagsToSign(tags);
+  const tagBytes = checkTagsToSign(tags);
   if (target !== undefined && !isId(target)) {
     throw new InvalidDataItem('bad-target', `target must be an id (32 bytes as 43 base64url characters), got '${String(target)}'`);
   }
@@ -83,6 +89,7 @@ function checkFields(fields: DataItemFields) {
   }
   return {
     data,
+    tagBytes,
     opts: {
       tags,
       ...(target !== undefined ? { target } : {}),
@@ -90,6 +97,16 @@ function checkFields(fields: DataItemFields) {
       ...(anchor !== undefined ? { anchor: anchor as string } : {}),
     },
   };
+}
+
+/**
+ * An item this node makes or accepts from a client is at most ITEM_LIMITS.maxItemBytes. (Parsing
+ * does not check it: a module's binary, loaded from elsewhere, may be larger.)
+ */
+export function checkItemSize(bytes: number): void {
+  if (bytes > ITEM_LIMITS.maxItemBytes) {
+    throw new InvalidDataItem('too-large', `the item is ${bytes} bytes; the limit is ${ITEM_LIMITS.maxItemBytes}`);
+  }
 }
 
 /** 43 characters of canonical base64url for 32 bytes (what decodes and re-encodes unchanged). */
@@ -116,7 +133,10 @@ function readLayout(raw: Buffer): Layout {
   need(2, 'signature type');
   const signatureType = raw.readUInt16LE(0);
   const config = (SIG_CONFIG as Record<number, { sigLength: number; pubLength: number } | undefined>)[signatureType];
-  if (!config) throw new InvalidDataItem('unknown-signature-type', `unknown signature type ${signatureType}`);
+  if (!config) throw new InvalidDataItem('unknown-signature-type', `unknown signature type ${signatureType}; this node accepts ${supportedSignatureTypes()}`);
+  if (!SUPPORTED_SIGNATURE_TYPES.has(signatureType)) {
+    throw new InvalidDataItem('unsupported-signature-type', `unsupported signature type ${signatureType}; this node accepts ${supportedSignatureTypes()}`);
+  }
   let pos = 2;
   const take = (n: number, what: string) => {
     need(pos + n, what);
@@ -137,11 +157,11 @@ function readLayout(raw: Buffer): Layout {
   const counts = take(16, 'tag counts');
   const tagCount = counts.readBigUInt64LE(0);
   const tagByteCount = counts.readBigUInt64LE(8);
-  if (tagCount > TAG_LIMITS.maxTags) {
-    throw new InvalidDataItem('too-many-tags', `header declares ${tagCount} tags; ANS-104 allows at most ${TAG_LIMITS.maxTags}`);
+  if (tagCount > ITEM_LIMITS.maxTags) {
+    throw new InvalidDataItem('too-many-tags', `header declares ${tagCount} tags; ANS-104 allows at most ${ITEM_LIMITS.maxTags}`);
   }
-  if (tagByteCount > TAG_LIMITS.maxTagBytes) {
-    throw new InvalidDataItem('tags-too-large', `header declares ${tagByteCount} tag bytes; the limit is ${TAG_LIMITS.maxTagBytes}`);
+  if (tagByteCount > ITEM_LIMITS.maxTagBytes) {
+    throw new InvalidDataItem('tags-too-large', `header declares ${tagByteCount} tag bytes; the limit is ${ITEM_LIMITS.maxTagBytes}`);
   }
   const tagBytes = take(Number(tagByteCount), 'tags');
   return {
@@ -193,24 +213,20 @@ export function parseDataItem(bytes: Uint8Array): ParsedDataItem {
 }
 
 /**
- * Whether the bytes are a well-formed data item whose signature is valid. Never throws on bad
- * input. Types 1 (RSA) and 2 (Ed25519) are checked with node:crypto against the deep hash
- * (deep-hash.js, the value arbundles signs); other types go to arbundles' `DataItem.verify`.
+ * Whether the bytes are a well-formed data item of a supported signature type whose signature is
+ * valid. Never throws on bad input. Every supported type is checked here against the deep hash
+ * (deep-hash.js, the value arbundles signs), not by arbundles' verifiers.
  */
 export async function verifyDataItem(item: Uint8Array | ParsedDataItem): Promise<boolean> {
-  let raw: Buffer;
   let l: Layout;
   try {
-    raw = asBuffer(item instanceof Uint8Array ? item : item?.raw);
-    // Checked before any arbundles code reads the bytes (see tags.ts).
-    l = checkedLayout(raw).l;
+    l = checkedLayout(asBuffer(item instanceof Uint8Array ? item : item?.raw)).l;
   } catch (err) {
     if (err instanceof InvalidDataItem) return false;
     throw err;
   }
   try {
-    const native = verifySignature(l.signatureType, l.owner, signatureData(l), l.signature);
-    return native ?? (await DataItem.verify(raw));
+    return verifySignature(l.signatureType, l.owner, signatureData(l), l.signature) === true;
   } catch {
     return false;
   }

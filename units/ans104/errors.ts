@@ -3,6 +3,8 @@ export type InvalidDataItemReason =
   | 'not-bytes'
   | 'truncated'
   | 'unknown-signature-type'
+  | 'unsupported-signature-type'
+  | 'too-large'
   | 'bad-presence-byte'
   | 'too-many-tags'
   | 'tags-too-large'

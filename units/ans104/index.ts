@@ -1,6 +1,7 @@
 export { InvalidDataItem, type InvalidDataItemReason } from './errors.js';
 export { addressFromOwner, Ed25519Signer, RsaSigner, SignatureType, type Ed25519Jwk, type RsaJwk, type WalletKey } from './keys.js';
-export { TAG_LIMITS, type Tag } from './tags.js';
+export { ITEM_LIMITS, SUPPORTED_SIGNATURE_TYPES, supportedSignatureTypes } from './limits.js';
+export { type Tag } from './tags.js';
 export {
   generateWallet,
   InvalidWallet,
@@ -13,6 +14,7 @@ export {
   type WalletKind,
 } from './wallet.js';
 export {
+  checkItemSize,
   createDataItem,
   ownerAddress,
   parseDataItem,

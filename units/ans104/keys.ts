@@ -22,9 +22,14 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { ArweaveSigner, type Signer } from '@dha-team/arbundles';
+import { hashMessage } from '@ethersproject/hash';
+import secp256k1 from 'secp256k1';
 
-/** ANS-104 signature types this module signs and verifies natively. */
-export const SignatureType = { RSA: 1, ED25519: 2 } as const;
+/** ANS-104 signature types this module verifies (the node signs with the first two). */
+export const SignatureType = { RSA: 1, ED25519: 2, ETHEREUM: 3 } as const;
+
+/** Half the order of secp256k1: a canonical (low-S) signature has s ≤ this. */
+const SECP256K1_HALF_N = BigInt('0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0');
 
 export interface RsaJwk {
   kty: 'RSA';
@@ -86,8 +91,8 @@ export class Ed25519Signer implements Signer {
 }
 
 /**
- * Checks an ANS-104 signature over `message` (the item's deep hash) with node:crypto.
- * Returns undefined for signature types this module does not handle natively.
+ * Checks an ANS-104 signature over `message` (the item's deep hash): RSA and Ed25519 with
+ * node:crypto, Ethereum with secp256k1. Returns undefined for any other signature type.
  */
 export function verifySignature(
   signatureType: number,
@@ -111,6 +116,8 @@ export function verifySignature(
         const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(owner) }, format: 'jwk' });
         return cryptoVerify(null, message, key, signature);
       }
+      case SignatureType.ETHEREUM:
+        return verifyEthereum(owner, message, signature);
       default:
         return undefined;
     }
@@ -118,6 +125,24 @@ export function verifySignature(
     // A malformed public key is a failed verification, not a crash.
     return false;
   }
+}
+
+/**
+ * An Ethereum personal-sign signature (EIP-191 over the deep hash, as arbundles' EthereumSigner
+ * makes it): r ‖ s ‖ v. Only the canonical form is accepted — v 27 or 28, s in the lower half —
+ * and the key it recovers must be the owner. arbundles' verifier ignores v and allows a high s,
+ * so one signed message would have several valid signatures, each a different item id: a replay
+ * that the SU's dedupe by id could not catch.
+ */
+function verifyEthereum(owner: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (signature.length !== 65 || owner.length !== 65) return false;
+  const v = signature[64]!;
+  if (v !== 27 && v !== 28) return false;
+  const rs = signature.subarray(0, 64);
+  if (BigInt(`0x${Buffer.from(rs.subarray(32)).toString('hex')}`) > SECP256K1_HALF_N) return false;
+  const digest = Buffer.from(hashMessage(message).slice(2), 'hex');
+  const recovered = secp256k1.ecdsaRecover(rs, v - 27, digest, false);
+  return Buffer.compare(Buffer.from(recovered), Buffer.from(owner)) === 0;
 }
 
 export function b64url(bytes: Uint8Array): string {

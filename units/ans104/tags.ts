@@ -1,5 +1,6 @@
 /**
- * ANS-104 tags: the limits, and a bounded Avro decoder for untrusted tag bytes.
+ * ANS-104 tags: checks against the limits (limits.ts; parsing and signing enforce the same ones),
+ * and a bounded Avro decoder for untrusted tag bytes.
  *
  * arbundles' own decoder (`deserializeTags`) trusts the Avro block counts and string lengths it
  * reads: a negative string length walks its cursor backwards, so a few crafted bytes make it loop
@@ -7,24 +8,18 @@
  * only bytes this decoder has accepted.
  */
 import { InvalidDataItem } from './errors.js';
+import { ITEM_LIMITS } from './limits.js';
 
 export interface Tag {
   name: string;
   value: string;
 }
 
-/**
- * ANS-104 allows at most 128 tags, names up to 1024 bytes and values up to 3072 bytes; arbundles
- * caps the encoded tag block at 4096 bytes. Parsing enforces the count and the block size (what
- * arbundles and the reference units accept); signing enforces all four.
- */
-export const TAG_LIMITS = { maxTags: 128, maxNameBytes: 1024, maxValueBytes: 3072, maxTagBytes: 4096 } as const;
-
 /** Validates tags to be signed; returns the encoded size of the tag block. */
 export function checkTagsToSign(tags: unknown): number {
   if (!Array.isArray(tags)) throw new InvalidDataItem('bad-tag', 'tags must be an array of { name, value } strings');
-  if (tags.length > TAG_LIMITS.maxTags) {
-    throw new InvalidDataItem('too-many-tags', `${tags.length} tags; ANS-104 allows at most ${TAG_LIMITS.maxTags}`);
+  if (tags.length > ITEM_LIMITS.maxTags) {
+    throw new InvalidDataItem('too-many-tags', `${tags.length} tags; ANS-104 allows at most ${ITEM_LIMITS.maxTags}`);
   }
   if (tags.length === 0) return 0;
   let size = longSize(tags.length) + 1; // block count ... terminating 0
@@ -35,19 +30,23 @@ export function checkTagsToSign(tags: unknown): number {
     }
     const nameBytes = Buffer.byteLength(t.name);
     const valueBytes = Buffer.byteLength(t.value);
-    if (nameBytes > TAG_LIMITS.maxNameBytes || valueBytes > TAG_LIMITS.maxValueBytes) {
-      throw new InvalidDataItem(
-        'tag-too-long',
-        `tag ${i} ('${t.name.slice(0, 40)}'): name ${nameBytes} bytes, value ${valueBytes} bytes; ` +
-          `limits are ${TAG_LIMITS.maxNameBytes} and ${TAG_LIMITS.maxValueBytes}`,
-      );
-    }
+    checkTagLengths(i, t.name, nameBytes, valueBytes);
     size += longSize(nameBytes) + nameBytes + longSize(valueBytes) + valueBytes;
   });
-  if (size > TAG_LIMITS.maxTagBytes) {
-    throw new InvalidDataItem('tags-too-large', `tags encode to ${size} bytes; the limit is ${TAG_LIMITS.maxTagBytes}`);
+  if (size > ITEM_LIMITS.maxTagBytes) {
+    throw new InvalidDataItem('tags-too-large', `tags encode to ${size} bytes; the limit is ${ITEM_LIMITS.maxTagBytes}`);
   }
   return size;
+}
+
+function checkTagLengths(i: number, name: string, nameBytes: number, valueBytes: number): void {
+  if (nameBytes > ITEM_LIMITS.maxNameBytes || valueBytes > ITEM_LIMITS.maxValueBytes) {
+    throw new InvalidDataItem(
+      'tag-too-long',
+      `tag ${i} ('${name.slice(0, 40)}'): name ${nameBytes} bytes, value ${valueBytes} bytes; ` +
+        `limits are ${ITEM_LIMITS.maxNameBytes} and ${ITEM_LIMITS.maxValueBytes}`,
+    );
+  }
 }
 
 /** Bytes of the zigzag varint Avro writes for a non-negative long. */
@@ -79,7 +78,12 @@ export function decodeTags(bytes: Buffer, count: number): Tag[] {
     if (tags.length + n > count) {
       throw new InvalidDataItem('tag-count-mismatch', `tag block holds more than the ${count} tags the header declares`);
     }
-    for (let i = 0; i < n; i++) tags.push({ name: readString(c), value: readString(c) });
+    for (let i = 0; i < n; i++) {
+      const name = readString(c);
+      const value = readString(c);
+      checkTagLengths(tags.length, name.s, name.bytes, value.bytes);
+      tags.push({ name: name.s, value: value.s });
+    }
   }
   if (tags.length !== count) {
     throw new InvalidDataItem('tag-count-mismatch', `header declares ${count} tags, tag block holds ${tags.length}`);
@@ -105,12 +109,13 @@ function readLong(c: Cursor): number {
   throw new InvalidDataItem('bad-tag-encoding', 'tag block holds a number longer than 10 bytes');
 }
 
-function readString(c: Cursor): string {
+/** A string and its encoded length in bytes (what the limits count). */
+function readString(c: Cursor): { s: string; bytes: number } {
   const len = readLong(c);
   if (len < 0 || c.pos + len > c.buf.length) {
     throw new InvalidDataItem('bad-tag-encoding', `tag string of length ${len} does not fit in the tag block`);
   }
   const s = c.buf.toString('utf8', c.pos, c.pos + len);
   c.pos += len;
-  return s;
+  return { s, bytes: len };
 }

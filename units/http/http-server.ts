@@ -1,5 +1,6 @@
 import Fastify, { type FastifyPluginAsync } from 'fastify';
 import type { Behaviour } from '../../runtime/index.js';
+import { ITEM_LIMITS } from '../ans104/index.js';
 
 export interface HttpServerArgs {
   host: string;
@@ -21,7 +22,7 @@ interface State {
 export const httpServer: Behaviour<HttpServerArgs, State> = {
   async init(args, ctx) {
     ctx.trapExit(true);
-    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: 10 * 1024 * 1024 });
+    const app = Fastify({ loggerInstance: ctx.log, bodyLimit: ITEM_LIMITS.maxItemBytes });
     for (const { prefix, plugin } of args.plugins) await app.register(plugin, { prefix });
     try {
       const url = await app.listen({ host: args.host, port: args.port });

@@ -13,8 +13,9 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { MuError, type MuApi } from './api.js';
+import { ITEM_LIMITS } from '../ans104/index.js';
 
-export const MU_BODY_LIMIT = 10 * 1024 * 1024;
+export const MU_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
 
 type Query = Record<string, string | string[] | undefined>;
 const one = (q: Query, name: string): string | undefined => {

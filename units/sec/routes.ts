@@ -12,8 +12,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { CallError, type Caller } from '../../runtime/index.js';
 import { ORIGIN, type OriginReply, type OriginRequest } from './origin.js';
+import { ITEM_LIMITS } from '../ans104/index.js';
 
-export const SEC_BODY_LIMIT = 10 * 1024 * 1024;
+export const SEC_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
 
 export function secRoutes(caller: Caller, timeout: number): FastifyPluginAsync {
   return async (app) => {

@@ -27,8 +27,9 @@ import { DEFAULT_PAGE_LIMIT, type PageQuery, type SuReader } from './reader.js';
 import type { ScheduleReply } from './sequencer.js';
 import { localReads, type SuReads } from './reads.js';
 import { isTxId, validateItem } from './validate.js';
+import { ITEM_LIMITS } from '../ans104/index.js';
 
-export const SU_BODY_LIMIT = 10 * 1024 * 1024;
+export const SU_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
 /** The most entries one page returns (the reference's older default). */
 export const MAX_PAGE_LIMIT = 5000;
 

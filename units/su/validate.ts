@@ -6,7 +6,7 @@
  * its MU verifies; this SU verifies, since anyone can post to it.) Whether the target process
  * is hosted here is checked by the caller.
  */
-import { InvalidDataItem, parseDataItem, tagValue, verifyDataItem, type ParsedDataItem } from '../ans104/index.js';
+import { checkItemSize, InvalidDataItem, parseDataItem, tagValue, verifyDataItem, type ParsedDataItem } from '../ans104/index.js';
 
 export type ValidItem =
   | { kind: 'process'; item: ParsedDataItem }
@@ -21,6 +21,7 @@ export async function validateItem(raw: Uint8Array, suAddress: string): Promise<
   if (raw.length === 0) return { error: 'Request body is empty: send a signed ANS-104 data item' };
   let item: ParsedDataItem;
   try {
+    checkItemSize(raw.length);
     item = parseDataItem(raw);
   } catch (e) {
     if (e instanceof InvalidDataItem) return { error: `Not a valid ANS-104 data item: ${e.message}` };

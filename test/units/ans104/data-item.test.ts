@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ArweaveSigner, DataItem } from '@dha-team/arbundles';
+import { ArweaveSigner, createData, DataItem } from '@dha-team/arbundles';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -154,6 +154,17 @@ describe('parsing untrusted bytes', () => {
     expect(reasonOf(header(1n, [4, 2, 0x61, 2, 0x62, 2, 0x63, 2, 0x64, 0])).reason).toBe('tag-count-mismatch');
     // A string running past the tag block.
     expect(reasonOf(header(1n, [2, 40, 0x61])).reason).toBe('bad-tag-encoding');
+  });
+
+  it('refuses tag names over 1024 bytes and values over 3072 bytes, as signing does', async () => {
+    // arbundles signs these; this node would refuse to sign them, so it refuses to take them.
+    const signer = new ArweaveSigner(wallets.rsa.key as RsaJwk);
+    for (const tag of [{ name: 'n'.repeat(1025), value: 'v' }, { name: 'Big', value: 'v'.repeat(3073) }]) {
+      const item = createData('x', signer, { tags: [tag] });
+      await item.sign(signer);
+      expect(reasonOf(item.getRaw()).reason).toBe('tag-too-long');
+      expect(await verifyDataItem(item.getRaw())).toBe(false);
+    }
   });
 
   it('rejects the two-byte tag block that sends arbundles into an endless loop', async () => {
