@@ -19,6 +19,7 @@ import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
 import { crashPoint } from '../units/cluster/crash-point.js';
 import { ClusterMuStore } from '../units/cluster/mu-jobs.js';
+import { SharedCu } from '../units/cluster/cu-shared.js';
 import { MU_TAKEOVER, muTakeover } from '../units/cluster/mu-takeover.js';
 import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
 import { createMu, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
@@ -102,7 +103,10 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   try {
     // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
     // spawned with no network.
-    cu = await createCu({ store, wallet: cuWallet, reader, config: config.cu });
+    // Clustered: results and checkpoints are shared through JetStream, so a process's next owner
+    // starts from the newest any node made.
+    const shared = transport && config.nats ? await SharedCu.open(transport.connection, { cluster: config.nats.cluster, replicas: config.nats.replicas, keep: config.cu.checkpointKeep, log }) : undefined;
+    cu = await createCu({ store, wallet: cuWallet, reader, config: config.cu, ...(shared ? { cuStore: (s: Store) => shared.store(s) } : {}) });
     if (transport && config.nats) {
       jobs = await ClusterMuStore.open(transport.connection, node.name, new LmdbMuStore(store), {
         cluster: config.nats.cluster,

@@ -27,6 +27,8 @@ export interface CuOptions {
   registerBundled?: boolean;
   /** Wall clock, unix ms (cron messages after a process's last slot are generated up to it). */
   now?: () => number;
+  /** Its results and checkpoints store (default: in `store`; in a cluster, shared through JetStream too). */
+  cuStore?: (store: Store) => CuStore;
 }
 
 export interface Cu {
@@ -46,7 +48,7 @@ export async function createCu(o: CuOptions): Promise<Cu> {
   const modules = new ModuleStore(o.store);
   const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir);
   const pool = new EvaluatorPool(config.spareEvaluators);
-  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: o.now ?? Date.now };
+  const runtime: CuRuntime = { reader: o.reader, store: o.cuStore?.(o.store) ?? new CuStore(o.store), modules, pool, config, now: o.now ?? Date.now };
   return {
     address: o.wallet.address,
     runtime,
