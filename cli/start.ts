@@ -20,6 +20,7 @@ import { rebalancer } from '../units/cluster/rebalancer.js';
 import { crashPoint } from '../units/cluster/crash-point.js';
 import { ClusterMuStore } from '../units/cluster/mu-jobs.js';
 import { SharedCu } from '../units/cluster/cu-shared.js';
+import { clusterItems } from '../units/cluster/items.js';
 import { MU_TAKEOVER, muTakeover } from '../units/cluster/mu-takeover.js';
 import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
 import { createMu, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
@@ -72,6 +73,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         // fence keeps one writer); the lease's ttl matters only for owners up but not renewing.
         lease: { ttlMs: config.nats.leaseTtlMs, replicas: config.nats.replicas, holderDown: (holder) => node.knownDown(holder) },
         log: { replicas: config.nats.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
+        ids: { cluster: config.nats.cluster, replicas: config.nats.replicas },
       });
     } catch (e) {
       await node.stop();
@@ -144,7 +146,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         },
       }
     : undefined;
-  const suService = place && ownSu ? routedSuService(ownSu, node, place, config.su.callTimeoutMs) : localSu;
+  const routedSu = place && ownSu && replica ? routedSuService(ownSu, node, place, config.su.callTimeoutMs, replica.ids) : undefined;
+  const suService = routedSu ?? localSu;
   const cuRoutesApi = place ? routedCuApi(cuApi, node, place, Math.max(config.cu.resultWaitMs, 60_000) + 5_000) : cuApi;
   const mu = createMu({
     store,
@@ -157,7 +160,15 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
-  const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), locations] });
+  // Clustered: the items a request names are fetched from the cluster first (units/cluster/items.ts).
+  const fetched =
+    fresh && routedSu
+      ? clusterItems({
+          known: (id) => su.store.item(id) !== undefined || cu.modules.raw(id) !== undefined || locations.item(id) !== undefined,
+          fetch: async (id) => (await fresh.spawn(id)) ?? (await routedSu.find(id))?.message ?? undefined,
+        })
+      : undefined;
+  const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), locations, ...(fetched ? [fetched.source] : [])], ...(fetched ? { prefetch: fetched.prefetch } : {}) });
   const tree = nodeTree({
     http: {
       host: config.host,
@@ -184,7 +195,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       { prefix: '/graphql', plugin: gateway.routes() },
       { prefix: '/', plugin: gateway.rawRoutes() },
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
-      { prefix: '/su', plugin: su.routes(client, place ? (suService as SuService) : undefined) },
+      { prefix: '/su', plugin: su.routes(client, routedSu) },
       { prefix: '/cu', plugin: cu.routes(cuRoutesApi) },
       { prefix: '/sec', plugin: sec.routes(node) },
     ],
