@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateWallet, type Wallet } from '../../units/ans104/index.js';
@@ -47,6 +47,8 @@ export interface AotpNodeOptions {
   dataDir?: string;
   /** Extra environment variables for the node's process (e.g. AOTP_CRASH_AT). */
   env?: Record<string, string>;
+  /** A single node on the embedded bus (no NATS; `servers` unused). */
+  embedded?: boolean;
 }
 
 /** Writes the node's config file and starts it; resolves with its URL once it listens. */
@@ -59,7 +61,7 @@ export async function startAotpNode(o: AotpNodeOptions): Promise<AotpProcess> {
     dataDir,
     logLevel: 'warn',
     ...extra,
-    nats: { servers: o.servers, replicas: 3, ...(extra.nats as object | undefined) },
+    ...(o.embedded ? {} : { nats: { servers: o.servers, replicas: 3, ...(extra.nats as object | undefined) } }),
     su: { wallet: join(o.wallets.dir, 'su.json'), idleMs: 0, callTimeoutMs: 5000, ...(extra.su as object | undefined) },
     mu: { wallet: join(o.wallets.dir, 'mu.json'), ...(extra.mu as object | undefined) },
     cu: { wallet: join(o.wallets.dir, 'cu.json'), ...(extra.cu as object | undefined) },
@@ -78,6 +80,8 @@ export async function launchAotp(name: string, config: string, dataDir: string, 
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
+  // AOTP_TEST_LOGS=<dir>: each node's log goes to <dir>/<name>.log too (to find out why a run failed).
+  if (process.env.AOTP_TEST_LOGS) child.stdout!.pipe(createWriteStream(join(process.env.AOTP_TEST_LOGS, `${name}.log`), { flags: 'a' }));
   const url = await new Promise<string>((resolve, reject) => {
     let found = false;
     child.stdout!.on('data', (d) => {
