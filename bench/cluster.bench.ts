@@ -1,5 +1,6 @@
 /**
- * Cluster benchmark: `npm run bench:cluster` (--quick: 3 kills, fewer messages).
+ * Cluster benchmark: `npm run bench:cluster` (--quick: 3 kills, fewer messages; --cpu-only:
+ * part 1 alone).
  *
  * Every node runs with default settings. Measured in one run:
  *
@@ -30,6 +31,8 @@ import { allMembers, clusterWallets, killAotp, launchAotp, startAotpNode, type A
 import { startNatsCluster, type NatsClusterHandle } from '../test/support/nats-server.js';
 
 const QUICK = process.argv.includes('--quick');
+/** Only part 1 (CPU per message): for profiling. */
+const CPU_ONLY = process.argv.includes('--cpu-only');
 const KILLS = QUICK ? 3 : 10;
 const MESSAGES = QUICK ? 2000 : 5000;
 const PROCESSES = 50;
@@ -111,13 +114,20 @@ async function presign(processes: string[], user: Wallet, n: number): Promise<Si
 interface Load {
   perSecond: number;
   cpuMsPerMessage: number;
+  /** Of which the nats-servers'. */
+  natsMsPerMessage: number;
 }
 
-/** Sends `items` by CLIENTS clients through random nodes; the CPU of `pids` over it, per message answered 200. */
-async function measure(urls: () => string[], items: SignedDataItem[], pids: () => number[]): Promise<Load> {
+/**
+ * Sends `items` by CLIENTS clients through random nodes; the CPU of the aotp processes and the
+ * nats-servers over it, per message answered 200.
+ */
+async function measure(urls: () => string[], items: SignedDataItem[], aotp: () => number[], natsPids: () => number[] = () => []): Promise<Load> {
   let next = 0;
   let ok = 0;
+  const pids = () => [...aotp(), ...natsPids()];
   const cpu0 = cpuMs(pids());
+  const nats0 = cpuMs(natsPids());
   const t0 = Date.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -127,7 +137,7 @@ async function measure(urls: () => string[], items: SignedDataItem[], pids: () =
     }),
   );
   const ms = Date.now() - t0;
-  return { perSecond: (ok * 1000) / ms, cpuMsPerMessage: (cpuMs(pids()) - cpu0) / ok };
+  return { perSecond: (ok * 1000) / ms, cpuMsPerMessage: (cpuMs(pids()) - cpu0) / ok, natsMsPerMessage: (cpuMs(natsPids()) - nats0) / ok };
 }
 
 async function main() {
@@ -161,21 +171,28 @@ async function main() {
     const solo = await start('solo', 'solo', urls);
     const soloUrls = () => [solo.url];
     const soloItems = await presign(await spawnProcesses(soloUrls, su, user), user, MESSAGES + 1000);
-    await measure(soloUrls, soloItems.slice(0, 1000), () => [solo.child.pid!, ...natsPids()]);
-    const n1 = await measure(soloUrls, soloItems.slice(1000), () => [solo.child.pid!, ...natsPids()]);
+    await measure(soloUrls, soloItems.slice(0, 1000), () => [solo.child.pid!], natsPids);
+    const n1 = await measure(soloUrls, soloItems.slice(1000), () => [solo.child.pid!], natsPids);
     await killAotp(solo);
-    console.log(`1 node on NATS (R3): ${n1.perSecond.toFixed(0)} assignments/s, ${n1.cpuMsPerMessage.toFixed(2)} CPU ms per message`);
+    console.log(`1 node on NATS (R3): ${n1.perSecond.toFixed(0)} assignments/s, ${n1.cpuMsPerMessage.toFixed(2)} CPU ms per message (nats-servers ${n1.natsMsPerMessage.toFixed(2)})`);
 
     const names = ['n1', 'n2', 'n3'];
     for (const [i, name] of names.entries()) nodes.set(name, await start(name, 'aotp', [...urls.slice(i), ...urls.slice(0, i)]));
     await allMembers([...nodes.values()], 3);
     const clusterUrls = () => [...nodes.values()].map((n) => n.url);
-    const clusterPids = () => [...[...nodes.values()].map((n) => n.child.pid!), ...natsPids()];
+    const clusterPids = () => [...nodes.values()].map((n) => n.child.pid!);
     const processes = await spawnProcesses(clusterUrls, su, user);
     const items = await presign(processes, user, MESSAGES + 1000);
-    await measure(clusterUrls, items.slice(0, 1000), clusterPids);
-    const n3 = await measure(clusterUrls, items.slice(1000), clusterPids);
-    console.log(`3 nodes (R3): ${n3.perSecond.toFixed(0)} assignments/s, ${n3.cpuMsPerMessage.toFixed(2)} CPU ms per message`);
+    await measure(clusterUrls, items.slice(0, 1000), clusterPids, natsPids);
+    const n3 = await measure(clusterUrls, items.slice(1000), clusterPids, natsPids);
+    console.log(`3 nodes (R3): ${n3.perSecond.toFixed(0)} assignments/s, ${n3.cpuMsPerMessage.toFixed(2)} CPU ms per message (nats-servers ${n3.natsMsPerMessage.toFixed(2)})`);
+
+    if (CPU_ONLY) {
+      // A normal exit writes the nodes' CPU profiles, if asked for (AOTP_PROFILE_DIR).
+      for (const n of nodes.values()) n.child.kill('SIGTERM');
+      await Promise.all([...nodes.values()].map((n) => n.exited));
+      return;
+    }
 
     // --- 2. failover: SIGKILL a node under load, KILLS times ---
     const failovers: number[] = [];

@@ -6,7 +6,8 @@
  * answered yet (`noreply`). Queued requests are taken as a run: each gets the next slot and a
  * timestamp, in memory; the run is signed (inline, or on the signing pool, whose answer comes
  * back as a message), then appended to the store; the next run can be signed while the
- * previous one is being committed. Callers are answered only when the commit holding their
+ * previous one is being committed (clustered: once it is replicated and committed, so that
+ * what queued meanwhile is one run). Callers are answered only when the commit holding their
  * slot is durable. A message id that is already scheduled — durable, or anywhere in that
  * pipeline — gets its existing slot; it never gets a second one.
  *
@@ -240,6 +241,7 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
         if (w) answerRun(state, ctx, w.run);
         const next = durableNext(state);
         state.readers = state.readers.filter((r) => r.slot >= next || (ctx.reply(r.from, { ready: { nextSlot: next } } satisfies ReadyReply), false));
+        if (state.queue.length > 0) queueDrain(state, ctx);
         return { state };
       }
       case 'writeFailed':
@@ -291,6 +293,9 @@ function queueDrain(state: State, ctx: ActorContext): void {
 
 function startRun(state: State, ctx: ActorContext): void {
   if (state.signing || state.queue.length === 0) return;
+  // Clustered, a run waits while the previous one is being replicated: under load, what queues
+  // meanwhile goes to the stream as one append (a round trip to three servers) instead of many.
+  if (state.replica && state.writing.length > 0) return;
   const { su } = state;
   const run = state.queue.splice(0, su.maxRun);
   const items: RunItem[] = [];
