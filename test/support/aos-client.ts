@@ -82,7 +82,7 @@ export async function logOf(url: string, processId: string): Promise<LogEntry[]>
   const out: LogEntry[] = [];
   let from: number | undefined;
   for (;;) {
-    const r = await fetch(`${url}/su/${processId}?limit=5000${from !== undefined ? `&from-nonce=${from}` : ''}`);
+    const r = await fetch(`${url}/su/${processId}?limit=5000${from !== undefined ? `&from-nonce=${from}` : ''}`, { signal: AbortSignal.timeout(60_000) });
     if (r.status !== 200) throw new Error(`log of ${processId} from ${url}: ${r.status} ${await r.text()}`);
     const page = (await r.json()) as {
       page_info: { has_next_page: boolean };

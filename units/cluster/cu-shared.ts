@@ -46,6 +46,21 @@ const H_LAST = 'Aotp-Last';
 const BATCH_BYTES = 512 * 1024;
 
 const slotOf = (r: ResultRecord | CronResult) => ('index' in r ? r.record.slot : r.slot);
+/**
+ * How long one checkpoint transfer may take. The Object Store reads an object through a
+ * consumer, which can wait forever when the server holding it dies mid-read: past this, the
+ * transfer is given up (a checkpoint not shared, or a process replayed further).
+ */
+const TRANSFER_MS = 60_000;
+
+function bounded<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${TRANSFER_MS} ms`)), TRANSFER_MS);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** A checkpoint's place: slot, then the last cron after it. */
 type Place = { slot: number; cron: number };
 const after = (a: Place, b: Place) => a.slot > b.slot || (a.slot === b.slot && a.cron > b.cron);
@@ -250,7 +265,10 @@ export class SharedCuStore extends CuStore {
     // Replace the oldest (or an empty one).
     let i = places.findIndex((p) => p === undefined);
     if (i < 0) i = places.reduce((oldest, p, j) => (after(places[oldest]!, p!) ? j : oldest), 0);
-    await retrying(() => this.s.os.putBlob({ name: this.name(c.processId, i), description: JSON.stringify(place) }, pack(c)), { budgetMs: this.budgetMs });
+    await bounded(
+      retrying(() => this.s.os.putBlob({ name: this.name(c.processId, i), description: JSON.stringify(place) }, pack(c)), { budgetMs: this.budgetMs }),
+      `sharing checkpoint ${c.slot} of ${c.processId}`,
+    );
     places[i] = place;
   }
 
@@ -263,7 +281,16 @@ export class SharedCuStore extends CuStore {
     const mine = this.checkpointSlots(processId)[0];
     const minePlace = mine === undefined ? undefined : { slot: mine, cron: this.checkpoint(processId, mine)?.cron ?? -1 };
     if (minePlace && !after(places[best]!, minePlace)) return false;
-    const blob = await retrying(() => this.s.os.getBlob(this.name(processId, best)), { budgetMs: this.budgetMs });
+    let blob: Uint8Array | null;
+    try {
+      blob = await bounded(
+        retrying(() => this.s.os.getBlob(this.name(processId, best)), { budgetMs: this.budgetMs }),
+        `reading the shared checkpoint of ${processId}`,
+      );
+    } catch (e) {
+      this.s.o.log?.warn({ processId, err: (e as Error).message }, 'could not read a shared checkpoint; replaying from an older one');
+      return false;
+    }
     if (!blob) return false;
     const c = unpack(blob) as CheckpointRecord;
     if (c.processId !== processId) return false;
