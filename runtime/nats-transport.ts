@@ -43,7 +43,7 @@ interface Beat {
  *
  * A node is *known* down (`isDown`) only when this node has been listening long enough to have
  * heard it: for `downAfterMs` since it started, reconnected, came back from a pause, or was
- * itself frozen (a tick that comes late by more than `downAfterMs`: SIGSTOP, a long stall). A
+ * itself frozen (a check that comes late by more than `downAfterMs`: SIGSTOP, a long stall). A
  * node that could not hear anyone cannot tell who is down, so it must not take anything over.
  */
 export class NatsTransport implements Transport {
@@ -53,6 +53,7 @@ export class NatsTransport implements Transport {
   private readonly live = new Map<string, Member>();
   private readonly waiting = new Map<string, Set<() => void>>();
   private timer: NodeJS.Timeout | undefined;
+  private checker: NodeJS.Timeout | undefined;
   private subs: Subscription[] = [];
   private readonly prefix: string;
   private readonly heartbeatMs: number;
@@ -61,7 +62,7 @@ export class NatsTransport implements Transport {
   private paused: NodeJS.Timeout | undefined;
   /** Since when this node has heard the bus without a gap (unix ms). */
   private listeningSince = 0;
-  private lastTick = 0;
+  private lastCheck = 0;
 
   constructor(private readonly options: NatsTransportOptions) {
     this.options = { ...options };
@@ -102,10 +103,14 @@ export class NatsTransport implements Transport {
     void this.watchStatus(this.nc);
     await this.nc.flush();
     this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true });
-    this.listeningSince = this.lastTick = Date.now();
+    this.listeningSince = this.lastCheck = Date.now();
     this.beat('hello');
-    this.timer = setInterval(() => this.tick(), this.heartbeatMs);
+    this.timer = setInterval(() => this.beat('beat'), this.heartbeatMs);
     this.timer.unref();
+    // Silence is looked for more often than beats go out, so that a node is down within
+    // downAfterMs plus a tenth of it, not plus a heartbeat.
+    this.checker = setInterval(() => this.check(), Math.max(20, Math.min(this.heartbeatMs, Math.floor(this.downAfterMs / 10))));
+    this.checker.unref();
   }
 
   private beat(kind: Beat['kind']): void {
@@ -141,11 +146,10 @@ export class NatsTransport implements Transport {
     if (b.kind === 'hello') this.beat('beat');
   }
 
-  private tick(): void {
-    this.beat('beat');
+  private check(): void {
     const now = Date.now();
-    const late = now - this.lastTick > this.downAfterMs;
-    this.lastTick = now;
+    const late = now - this.lastCheck > this.downAfterMs;
+    this.lastCheck = now;
     if (late) {
       // This node was frozen: silence from the others says nothing about them. Start listening
       // afresh instead of declaring them all down.
@@ -236,6 +240,7 @@ export class NatsTransport implements Transport {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.checker) clearInterval(this.checker);
     if (this.paused) clearTimeout(this.paused);
     this.paused = undefined;
     if (!this.nc || this.nc.isClosed()) return;
