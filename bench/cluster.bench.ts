@@ -29,6 +29,7 @@ import { owner } from '../units/cluster/placement.js';
 import { aosMessage, aosSpawnItem, nodeInfo } from '../test/support/aos-client.js';
 import { allMembers, clusterWallets, killAotp, launchAotp, startAotpNode, type AotpProcess, type ClusterWallets } from '../test/support/aotp-cluster.js';
 import { startNatsCluster, type NatsClusterHandle } from '../test/support/nats-server.js';
+import buildIfStale from '../test/support/build.js';
 
 const QUICK = process.argv.includes('--quick');
 /** Only part 1 (CPU per message): for profiling. */
@@ -141,6 +142,8 @@ async function measure(urls: () => string[], items: SignedDataItem[], aotp: () =
 }
 
 async function main() {
+  // The nodes run the compiled CLI (bin/aotp.js → dist/).
+  buildIfStale();
   const dirs: string[] = [];
   const user = await generateWallet('ed25519');
   let nats: NatsClusterHandle | undefined;

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly (tsx), with the V8 flag the wasm64 aos modules need.
+// Runs the compiled CLI (dist/, built by `npm run build`, which `npm ci` runs through `prepare`),
+// with the V8 flag the wasm64 aos modules need.
+import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { register } from 'tsx/esm/api';
 
+const cli = new URL('../dist/cli/aotp.js', import.meta.url);
+if (!existsSync(cli)) {
+  console.error('aotp: dist/ is missing: run `npm run build` (npm ci runs it)');
+  process.exit(2);
+}
 setFlagsFromString('--experimental-wasm-memory64');
-register();
-await import('../cli/aotp.ts');
+await import(cli.href);

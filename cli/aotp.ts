@@ -1,239 +1,112 @@
+/**
+ * The `aotp` command: dispatches to a command, answers `--help` (also per command) and
+ * `version`, and turns errors into exit codes — 2 for what the operator must fix (a bad
+ * setting, a refused start, a bad flag), 1 for anything else, always as one line.
+ */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { startNode } from './start.js';
-import { runChaos } from './chaos.js';
-import { drain } from './drain.js';
-import { clusterStatus, formatStatus } from './status.js';
-import { formatVerdict, verifyCluster } from './verify.js';
+import { ConfigError } from '../config/errors.js';
+import { formatReason } from '../runtime/reason.js';
+import { StartError } from './start-error.js';
 
-/** The flags every operator command that joins the bus takes. */
-const BUS_OPTIONS = {
-  nats: { type: 'string' },
-  cluster: { type: 'string' },
-  user: { type: 'string' },
-  pass: { type: 'string' },
-  token: { type: 'string' },
-} as const;
+const COMMANDS: Record<string, { usage: string; what: string }> = {
+  init: {
+    usage: 'aotp init --dir DIR --nodes NAME[,NAME]... [--nats URL[,URL]] [--cluster NAME] [--port FIRST] [--host H] [--wallet-kind ed25519|rsa] [--chaos]',
+    what: "writes a cluster's shared wallets (DIR/wallets/) and a config per node (DIR/NAME.json); overwrites nothing",
+  },
+  start: {
+    usage:
+      'aotp start [--config FILE.json] [--port N] [--host H] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--log-format json|pretty] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]',
+    what: 'runs a node (MU, SU, CU) until SIGINT/SIGTERM, which drain it first; without --nats, on the in-process bus',
+  },
+  status: {
+    usage: 'aotp status --nats URL[,URL] [--cluster NAME] [--tree] [--json] [--user U --pass P | --token T]',
+    what: "lists the cluster's members and what each runs; --tree: each member's supervision tree, AO processes and recent crashes",
+  },
+  verify: {
+    usage: 'aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]',
+    what: 'checks every process log in the replicated stream (and stopped nodes\' LMDB); exit 1 on a violation or when there is no log',
+  },
+  drain: {
+    usage: 'aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]',
+    what: "takes a node out of placement: its process logs move to the others; --undo makes it a member again",
+  },
+  chaos: {
+    usage: 'aotp chaos --nats URL[,URL] [--seed N] [--duration-ms N] [--kill-rate R] [--kill-pattern RE] [--pause-rate R] [--pause-ms N]',
+    what: 'kills actors and cuts nodes off the bus at random (nodes need "chaos": true), checks each fault happened, then verifies; exit 1 when a fault could not be applied',
+  },
+  version: { usage: 'aotp version', what: 'prints the version' },
+};
 
-/** NATS URLs (flag or AOTP_NATS) and credentials (flags or AOTP_NATS_USER/PASS/TOKEN). */
-function busOf(values: { nats?: string; user?: string; pass?: string; token?: string }) {
-  const servers = (values.nats ?? process.env.AOTP_NATS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const user = values.user ?? process.env.AOTP_NATS_USER;
-  const pass = values.pass ?? process.env.AOTP_NATS_PASS;
-  const token = values.token ?? process.env.AOTP_NATS_TOKEN;
-  const auth = { ...(user ? { user } : {}), ...(pass ? { pass } : {}), ...(token ? { token } : {}) };
-  return { servers, auth };
+const HELP = `aotp — an AO node (MU, SU, CU) on an OTP-style actor runtime
+
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${c.what}`)
+  .join('\n')}
+
+aotp COMMAND --help for its flags. Environment: AOTP_PORT, AOTP_HOST, AOTP_DATA_DIR, AOTP_NODE_NAME, AOTP_NATS,
+AOTP_LOG_LEVEL, AOTP_LOG_FORMAT, AOTP_SU_WALLET, AOTP_SU_WALLET_KIND, AOTP_NATS_USER / AOTP_NATS_PASS / AOTP_NATS_TOKEN.`;
+
+/** The package's version: its package.json is one folder up from cli/ (two from dist/cli/). */
+function version(): string {
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'aotp') return `aotp ${pkg.version} (node ${process.version})`;
+    } catch {
+      // not there: one more folder up
+    }
+  }
+  return 'aotp (version unknown)';
 }
 
-const USAGE = `usage: aotp start [--config FILE.json] [--port N] [--data-dir DIR] [--node-name NAME] [--nats URL[,URL]] [--log-level LEVEL] [--su-wallet FILE] [--su-wallet-kind ed25519|rsa]
-       aotp status --nats URL[,URL] [--cluster NAME] [--json] [--user U --pass P | --token T]
-       aotp verify --nats URL[,URL] [--cluster NAME] [--data-dir DIR]... [--json]
-       aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]
-       aotp chaos --nats URL[,URL] [--seed N] [--duration-ms N] [--kill-rate R] [--kill-pattern RE] [--pause-rate R] [--pause-ms N]`;
-
-async function chaosCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...BUS_OPTIONS,
-      seed: { type: 'string' },
-      'duration-ms': { type: 'string' },
-      'kill-rate': { type: 'string' },
-      'kill-pattern': { type: 'string' },
-      'pause-rate': { type: 'string' },
-      'pause-ms': { type: 'string' },
-    },
-    strict: true,
-  });
-  const { servers, auth } = busOf(values);
-  if (servers.length === 0) {
-    console.error('aotp chaos: --nats URL[,URL] (or AOTP_NATS) is required');
+async function run(cmd: string | undefined, rest: string[]): Promise<number> {
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(HELP);
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === 'version' || cmd === '--version' || cmd === '-v') {
+    console.log(version());
+    return 0;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    console.error(`aotp: unknown command '${cmd}'\n\n${HELP}`);
     return 2;
   }
-  const num = (v: string | undefined, d: number, what: string) => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--${what} must be a non-negative number, got '${v}'`);
-    return n;
-  };
-  const seed = num(values.seed, Math.floor(Math.random() * 2 ** 31), 'seed');
-  console.log(`chaos run, seed ${seed}`);
-  const report = await runChaos(
-    {
-      servers,
-      ...(values.cluster ? { cluster: values.cluster } : {}),
-      seed,
-      durationMs: num(values['duration-ms'], 60_000, 'duration-ms'),
-      killRate: num(values['kill-rate'], 1, 'kill-rate'),
-      ...(values['kill-pattern'] ? { killPattern: values['kill-pattern'] } : {}),
-      pauseRate: num(values['pause-rate'], 0.1, 'pause-rate'),
-      pauseMs: num(values['pause-ms'], 2000, 'pause-ms'),
-      auth,
-    },
-    (a) => console.log(`${String(a.at).padStart(6)} ms  ${a.node}  ${a.kind}  ${a.detail}`),
-  );
-  const v = report.verdict!;
-  console.log(`${report.actions.length} action(s); verdict: ${v.processes} process log(s), ${v.violations} violation(s)`);
-  return v.violations === 0 ? 0 : 1;
-}
-
-async function drainCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...BUS_OPTIONS,
-      node: { type: 'string' },
-      undo: { type: 'boolean' },
-      'timeout-ms': { type: 'string' },
-    },
-    strict: true,
-  });
-  const { servers, auth } = busOf(values);
-  if (servers.length === 0 || !values.node) {
-    console.error('aotp drain: --nats URL[,URL] and --node NAME are required');
-    return 2;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: ${c.usage}\n\n${c.what}`);
+    return 0;
   }
-  const r = await drain({
-    servers,
-    node: values.node,
-    ...(values.cluster ? { cluster: values.cluster } : {}),
-    undo: values.undo === true,
-    ...(values['timeout-ms'] ? { timeoutMs: Number(values['timeout-ms']) } : {}),
-    auth,
-  });
-  console.log(r.draining ? `${r.node} drained in ${r.ms} ms; ${r.remaining} process log(s) still written there` : `${r.node} is a member again`);
-  return r.remaining === 0 ? 0 : 1;
-}
-
-async function verifyCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...BUS_OPTIONS,
-      'data-dir': { type: 'string', multiple: true },
-      json: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  const { servers, auth } = busOf(values);
-  if (servers.length === 0) {
-    console.error('aotp verify: --nats URL[,URL] (or AOTP_NATS) is required');
-    return 2;
+  const commands = await import('./commands.js');
+  switch (cmd) {
+    case 'init':
+      return commands.initCommand(rest);
+    case 'start':
+      return commands.startCommand(rest);
+    case 'status':
+      return commands.statusCommand(rest);
+    case 'verify':
+      return commands.verifyCommand(rest);
+    case 'drain':
+      return commands.drainCommand(rest);
+    default:
+      return commands.chaosCommand(rest);
   }
-  const v = await verifyCluster({ servers, ...(values.cluster ? { cluster: values.cluster } : {}), dataDirs: values['data-dir'] ?? [], auth });
-  console.log(values.json ? JSON.stringify(v, null, 2) : formatVerdict(v));
-  return v.violations === 0 ? 0 : 1;
-}
-
-async function status(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...BUS_OPTIONS,
-      json: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  const { servers, auth } = busOf(values);
-  if (servers.length === 0) {
-    console.error('aotp status: --nats URL[,URL] (or AOTP_NATS) is required');
-    return 2;
-  }
-  const s = await clusterStatus({ servers, ...(values.cluster ? { cluster: values.cluster } : {}), auth });
-  console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
-  return 0;
-}
-
-function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`cannot read the config file ${path}: ${(e as Error).message}`);
-  }
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('expected a JSON object');
-    return v as Record<string, unknown>;
-  } catch (e) {
-    throw new ConfigError(`the config file ${path} is not a JSON object: ${(e as Error).message}`);
-  }
-}
-
-async function start(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'node-name': { type: 'string' },
-      nats: { type: 'string' },
-      host: { type: 'string' },
-      'log-level': { type: 'string' },
-      'su-wallet': { type: 'string' },
-      'su-wallet-kind': { type: 'string' },
-      config: { type: 'string' },
-    },
-    strict: true,
-  });
-  // A JSON file holds any settings (the whole schema in config/schema.ts); flags override it.
-  const overrides: Record<string, unknown> = values.config ? readConfigFile(values.config) : {};
-  if (values.port !== undefined) overrides.port = Number(values.port);
-  if (values['data-dir'] !== undefined) overrides.dataDir = values['data-dir'];
-  if (values['node-name'] !== undefined) overrides.nodeName = values['node-name'];
-  if (values.host !== undefined) overrides.host = values.host;
-  if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
-  if (values.nats !== undefined) overrides.nats = { ...(overrides.nats as object | undefined), servers: values.nats.split(',') };
-  const su: Record<string, unknown> = { ...(overrides.su as object | undefined) };
-  if (values['su-wallet'] !== undefined) su.wallet = values['su-wallet'];
-  if (values['su-wallet-kind'] !== undefined) su.walletKind = values['su-wallet-kind'];
-  if (Object.keys(su).length > 0) overrides.su = su;
-  const config = loadConfig(overrides);
-  const running = await startNode(config);
-  running.log.info({ url: running.url, node: config.nodeName, bus: config.nats ? 'nats' : 'local', dataDir: config.dataDir }, `aotp node listening on ${running.url}`);
-  const u = running.url;
-  running.log.info(
-    { MU_URL: `${u}/mu`, CU_URL: `${u}/cu`, GRAPHQL_URL: `${u}/graphql`, scheduler: running.su.address, authority: running.mu.address, modules: running.cu.modules.bundled() },
-    `for aoconnect: MU_URL=${u}/mu CU_URL=${u}/cu GRAPHQL_URL=${u}/graphql; spawn with scheduler ${running.su.address} and an Authority tag of ${running.mu.address} (the MU, which signs pushed messages)`,
-  );
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      running.log.info({ signal: sig }, 'shutting down');
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  await running.stop();
-  running.log.info('stopped');
-  return 0;
 }
 
 async function main(): Promise<number> {
   const [cmd, ...rest] = process.argv.slice(2);
   try {
-    switch (cmd) {
-      case 'start':
-        return await start(rest);
-      case 'status':
-        return await status(rest);
-      case 'verify':
-        return await verifyCommand(rest);
-      case 'drain':
-        return await drainCommand(rest);
-      case 'chaos':
-        return await chaosCommand(rest);
-      default:
-        console.error(USAGE);
-        return 2;
-    }
+    return await run(cmd, rest);
   } catch (e) {
-    if (e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    const code = (e as { code?: unknown })?.code;
+    if (e instanceof ConfigError || e instanceof StartError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       console.error(`aotp: ${(e as Error).message}`);
       return 2;
     }
-    console.error(`aotp: ${(e as Error).stack ?? e}`);
+    // Anything else is unexpected: one line, and the stack only when asked for.
+    console.error(`aotp: ${e instanceof Error ? e.message : formatReason(e)}`);
+    if (process.env.AOTP_DEBUG) console.error(e instanceof Error ? e.stack : e);
     return 1;
   }
 }

@@ -4,7 +4,8 @@
  * leases, so they take over at once). Resolves when it writes none, or after `timeoutMs`.
  * `--undo` makes it a member again.
  */
-import { NatsTransport, Node, STATUS_NAME, type NodeStatus } from '../runtime/index.js';
+import { STATUS_NAME, type NodeStatus } from '../runtime/index.js';
+import { observerNode } from './observer-node.js';
 
 export interface DrainOptions {
   servers: string[];
@@ -25,8 +26,7 @@ export interface DrainResult {
 
 export async function drain(o: DrainOptions): Promise<DrainResult> {
   const started = Date.now();
-  const transport = new NatsTransport({ servers: o.servers, cluster: o.cluster ?? 'aotp', observer: true, auth: o.auth ?? {} });
-  const self = await Node.start({ name: `drain-${process.pid}-${Date.now().toString(36)}`, transport });
+  const self = await observerNode('drain', o);
   try {
     await self.connect(o.node, 5000);
     const target = { name: STATUS_NAME, node: o.node };

@@ -3,18 +3,27 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
-import { NatsTransport, Node, service, supervisorSpec, type Pid } from '../runtime/index.js';
+import { DuplicateNode, formatReason, isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid } from '../runtime/index.js';
+import { checkDataDir, checkDataDirIdentity, checkPort, ensureWallets, knownWallets, StartError, writeDataDirIdentity } from './preflight.js';
+import { claimClusterIdentity, clusterChecks, identityMismatch } from './cluster-identity.js';
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
 import { muTree } from '../supervisors/mu.js';
 import { nodeTree } from '../supervisors/node-tree.js';
 import { secTree } from '../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
-import { loadOrCreateWallet, loadWallet, parseDataItem } from '../units/ans104/index.js';
+import { ownerAddress, parseDataItem } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
+import { Health, type HealthCheck } from '../units/http/health.js';
+import { NodeMetrics } from '../units/http/metrics.js';
+import { responseBudget } from '../units/http/response-budget.js';
+import { instrumentUnits, logNatsStatus, observedReplica } from './instrument.js';
+import { aoView } from '../units/observer/ao-view.js';
+import { observerRoutes } from '../units/observer/routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
 import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
+import { isTransient } from '../units/cluster/retry.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
 import { crashPoint } from '../units/cluster/crash-point.js';
@@ -23,13 +32,22 @@ import { SharedCu } from '../units/cluster/cu-shared.js';
 import { clusterItems } from '../units/cluster/items.js';
 import { MU_TAKEOVER, muTakeover } from '../units/cluster/mu-takeover.js';
 import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
-import { createMu, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
+import { assignJobId, createMu, isTerminal, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 
 export interface RunningNode {
   node: Node;
+  /** The node's LMDB environment. */
+  store: Store;
+  health: Health;
+  /** `stopping` once a stop began: readiness fails, new work (POST) is answered 503. */
+  lifecycle: { stopping: boolean };
+  /** On NATS, with other nodes to take its work over. */
+  clustered: boolean;
   root: Pid;
+  /** Resolves with the root supervisor's exit reason if it ever exits. */
+  exited: Promise<ExitReason>;
   url: string;
   log: Logger;
   su: Su;
@@ -39,18 +57,16 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** A unit's wallet: the configured file, or `<dataDir>/<unit>-wallet.json` (created on first start). */
-async function unitWallet(unit: 'su' | 'cu' | 'mu', c: { wallet?: string | undefined; walletKind: 'ed25519' | 'rsa' }, dataDir: string, log: Logger) {
-  if (c.wallet) return loadWallet(c.wallet);
-  const { wallet, created, path } = await loadOrCreateWallet(dataDir, { kind: c.walletKind, fileName: `${unit}-wallet.json` });
-  if (created) log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} ${unit.toUpperCase()} wallet at ${path}`);
-  return wallet;
-}
-
 /** Starts a node and its supervision tree from a validated config. */
 export async function startNode(config: Config, logger?: Logger): Promise<RunningNode> {
-  const log = logger ?? createLogger({ level: config.logLevel });
-  mkdirSync(config.dataDir, { recursive: true });
+  const log = logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const startedAt = Date.now();
+  const lifecycle = { stopping: false };
+  // Checks first: nothing (data dir, wallet, stream, bucket) is created until they pass.
+  checkDataDir(config.dataDir);
+  await checkPort(config.host, config.port);
+  const dataDirIdentity = checkDataDirIdentity(config);
+  const known = await knownWallets(config);
   const transport = config.nats
     ? new NatsTransport({
         servers: config.nats.servers,
@@ -58,29 +74,62 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         heartbeatMs: config.nats.heartbeatMs,
         downAfterMs: config.nats.downAfterMs,
         auth: { user: config.nats.user, pass: config.nats.pass, token: config.nats.token, ...(config.nats.tls ? { tls: config.nats.tls } : {}) },
+        // Not a member (nothing is placed here) until every check has passed.
+        observer: true,
+        uniqueNameWaitMs: 500,
       })
     : undefined;
-  const wallet = await unitWallet('su', config.su, config.dataDir, log);
-  const muWallet = await unitWallet('mu', config.mu, config.dataDir, log);
-  const cuWallet = await unitWallet('cu', config.cu, config.dataDir, log);
-  const node = await Node.start({ name: config.nodeName, logger: log, transport });
+  const node = await Node.start({ name: config.nodeName, logger: log, transport }).catch((e: Error & { code?: string }) => {
+    if (e instanceof DuplicateNode) throw new StartError(e.message);
+    // The first connection to NATS failed (nobody there, credentials, TLS): a start error, exit 2.
+    if (transport) throw Object.assign(new StartError(`${e.message.split('\n')[0]} (check nats.servers / --nats, and that nats-server runs there)`), { code: e.code });
+    throw e;
+  });
   // Clustered: one writer per process log, kept by a lease and a replicated stream on NATS.
   let replica: ClusterReplica | undefined;
-  if (transport && config.nats) {
-    try {
+  /** Replicas of the cluster's streams and buckets (as the servers allow: see clusterChecks). */
+  let replicas = config.nats?.replicas ?? 3;
+  let wallets: Awaited<ReturnType<typeof ensureWallets>>;
+  try {
+    const addresses = Object.fromEntries(Object.entries(known).map(([u, w]) => [u, w.wallet.address]));
+    const files = Object.fromEntries(Object.entries(known).map(([u, w]) => [u, w.path]));
+    const checked = transport && config.nats
+      ? await clusterChecks(transport.connection, { cluster: config.nats.cluster, servers: config.nats.servers, replicas: config.nats.replicas, addresses, files })
+      : undefined;
+    mkdirSync(config.dataDir, { recursive: true });
+    wallets = await ensureWallets(config, known, (unit, wallet, path) =>
+      log.info({ path, address: wallet.address, kind: wallet.kind }, `created a new ${wallet.kind} ${unit.toUpperCase()} wallet at ${path}`),
+    );
+    writeDataDirIdentity(config.dataDir, dataDirIdentity);
+    if (transport && config.nats && checked) {
+      replicas = checked.replicas;
+      const mine = { su: wallets.su.address, mu: wallets.mu.address, cu: wallets.cu.address };
+      if (!checked.identity) {
+        const recorded = await claimClusterIdentity(transport.connection, { cluster: config.nats.cluster, addresses: mine, by: config.nodeName, at: Date.now() }, checked.replicas);
+        const bad = identityMismatch(recorded, mine, files);
+        if (bad) throw new StartError(bad);
+      }
       replica = await clusterReplica(transport.connection, config.nodeName, {
         // A process whose owner membership knows to be down is taken over at once (the log's
         // fence keeps one writer); the lease's ttl matters only for owners up but not renewing.
-        lease: { ttlMs: config.nats.leaseTtlMs, replicas: config.nats.replicas, holderDown: (holder) => node.knownDown(holder) },
-        log: { replicas: config.nats.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
-        ids: { cluster: config.nats.cluster, replicas: config.nats.replicas },
+        lease: { ttlMs: config.nats.leaseTtlMs, replicas: checked.replicas, holderDown: (holder) => node.knownDown(holder) },
+        log: { replicas: checked.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
+        ids: { cluster: config.nats.cluster, replicas: checked.replicas },
       });
-    } catch (e) {
-      await node.stop();
-      throw e;
+      node.setDraining(false);
+      void logNatsStatus(transport.connection, log);
     }
+  } catch (e) {
+    await node.stop();
+    // JetStream still not answering after the retries (no leader, servers without -js).
+    if (isTransient(e)) throw new StartError(`JetStream did not answer (${(e as Error).message}): check that the NATS servers run with -js and, clustered, that a majority of them are up`);
+    throw e;
   }
+  const wallet = wallets.su;
+  const muWallet = wallets.mu;
+  const cuWallet = wallets.cu;
   const place = replica ? placement(node.name, () => node.members()) : undefined;
+  const metrics = new NodeMetrics({ node, clustered: replica !== undefined });
   // One LMDB environment per node; each unit keeps its sub-databases in it.
   const store = Store.open(join(config.dataDir, 'lmdb'));
   // The AO-Sec origin's view of who hosts what; the SU refuses processes it no longer hosts.
@@ -91,8 +140,9 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     signers: config.su.signers ?? (wallet.kind === 'rsa' ? availableParallelism() : 0),
     idleMs: config.su.idleMs,
     maxRun: config.su.maxRun,
+    pageBytes: config.su.pageBytes,
     hosting: sec.hosting(wallet.address),
-    ...(replica ? { replica } : {}),
+    ...(replica ? { replica: observedReplica(replica, metrics, log) } : {}),
   });
   const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs, place);
   // Clustered, a process's log reaches this node's LMDB when its sequencer starts here (and
@@ -107,12 +157,12 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     // spawned with no network.
     // Clustered: results and checkpoints are shared through JetStream, so a process's next owner
     // starts from the newest any node made.
-    const shared = transport && config.nats ? await SharedCu.open(transport.connection, { cluster: config.nats.cluster, replicas: config.nats.replicas, keep: config.cu.checkpointKeep, log }) : undefined;
+    const shared = transport && config.nats ? await SharedCu.open(transport.connection, { cluster: config.nats.cluster, replicas, keep: config.cu.checkpointKeep, log }) : undefined;
     cu = await createCu({ store, wallet: cuWallet, reader, config: config.cu, ...(shared ? { cuStore: (s: Store) => shared.store(s) } : {}) });
     if (transport && config.nats) {
       jobs = await ClusterMuStore.open(transport.connection, node.name, new LmdbMuStore(store), {
         cluster: config.nats.cluster,
-        replicas: config.nats.replicas,
+        replicas,
         crashAt: config.chaos ? crashPoint(process.env.AOTP_CRASH_AT) : undefined,
       });
       // Before the MU resumes its jobs: JetStream's, not this disk's (lost, or taken over meanwhile).
@@ -131,18 +181,27 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     await store.close();
   };
   let url = '';
-  sec.schedulers.add(localScheduler(su, client, () => (url ? `${url}/su` : undefined)));
-  const cuApi = cu.api(node);
+  // What clients are told to use: the configured public URL, else http://<host>:<bound port>.
+  const publicUrl = () => config.publicUrl ?? (url ? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(url).port}` : '');
+  sec.schedulers.add(localScheduler(su, client, () => (url ? `${publicUrl()}/su` : undefined)));
+  // A result asked for before the SU has assigned the message is waited for only when this
+  // node's MU has accepted it (its push job has no slot yet); any other unknown message is a 404 at once.
+  let inFlight: (processId: string, messageId: string) => boolean = () => false;
+  const cuApi = cu.api(node, { pending: (p, m) => inFlight(p, m) });
   const localSu = muScheduler(su.reader, client, su.address);
   // What this node answers about the processes it owns (to itself and, as `svc/su`, to others).
   const ownSu: SuService | undefined = fresh
     ? {
         ...fresh.reads,
-        // Any node answers a spawn's tags: from its LMDB, or the stream's slot 0 (never "not
-        // found" for a process whose owner is still taking it over).
+        // Any node answers a spawn's tags and owner: from its LMDB, or the stream's slot 0
+        // (never "not found" for a process whose owner is still taking it over).
         processTags: async (pid) => {
           const spawn = await fresh.spawn(pid);
           return spawn ? parseDataItem(spawn).tags : undefined;
+        },
+        processOwner: async (pid) => {
+          const spawn = await fresh.spawn(pid);
+          return spawn ? ownerAddress(parseDataItem(spawn)) : undefined;
         },
       }
     : undefined;
@@ -152,11 +211,19 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const mu = createMu({
     store,
     wallet: muWallet,
-    scheduler: { ...localSu, processTags: (processId) => suService.processTags(processId) },
+    scheduler: {
+      ...localSu,
+      processTags: (processId) => suService.processTags(processId),
+      processOwner: (processId) => suService.processOwner(processId),
+    },
     compute: localCompute(cuRoutesApi, config.cu.resultWaitMs),
     config: config.mu,
     ...(jobs ? { jobs } : {}),
   });
+  inFlight = (processId, messageId) => {
+    const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
+    return job !== undefined && job.processId === processId && job.slot === undefined && !isTerminal(job);
+  };
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
@@ -169,29 +236,45 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
         })
       : undefined;
   const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), locations, ...(fetched ? [fetched.source] : [])], ...(fetched ? { prefetch: fetched.prefetch } : {}) });
+  instrumentUnits({ su, cu, mu }, metrics);
+  const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
+  metrics.withAo(ao);
+  const health = new Health(readinessChecks({ node, store, transport, stream: replica?.log.stream, lifecycle }));
   const tree = nodeTree({
     http: {
       host: config.host,
       port: config.port,
+      // A lame duck takes no new work; reads still answer (routed to the new owners).
+      refuse: (method) => (lifecycle.stopping && method === 'POST' ? `node ${config.nodeName} is stopping: send new work to another node` : undefined),
       onListening: (u) => {
         url = u;
         // Signed again on every (re)bind; the newest record wins.
-        void schedulerLocation(wallet, `${u}/su`).then((item) => locations.add(item));
+        void schedulerLocation(wallet, `${publicUrl()}/su`).then((item) => locations.add(item));
       },
     },
     plugins: [
+      // First: its hook counts the responses of every route below.
+      { prefix: '/', plugin: responseBudget(config.responseBytesInFlight).plugin },
       {
         prefix: '/',
-        plugin: nodeRoutes(node, (base) => ({
-          mu: `${base}/mu`,
-          cu: `${base}/cu`,
-          su: `${base}/su`,
-          graphql: `${base}/graphql`,
-          addresses: { mu: mu.address, su: su.address, cu: cu.address },
-          modules: cu.modules.bundled(),
-          bus: config.nats ? 'nats' : 'local',
-        })),
+        plugin: nodeRoutes({
+          node,
+          health,
+          metrics: metrics.registry,
+          startedAt,
+          info: () => ({
+            url: publicUrl(),
+            mu: `${publicUrl()}/mu`,
+            cu: `${publicUrl()}/cu`,
+            su: `${publicUrl()}/su`,
+            graphql: `${publicUrl()}/graphql`,
+            addresses: { mu: mu.address, su: su.address, cu: cu.address },
+            modules: cu.modules.bundled(),
+            bus: config.nats ? 'nats' : 'local',
+          }),
+        }),
       },
+      { prefix: '/observer', plugin: observerRoutes({ node }) },
       { prefix: '/graphql', plugin: gateway.routes() },
       { prefix: '/', plugin: gateway.rawRoutes() },
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
@@ -202,6 +285,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     shutdownMs: config.shutdownMs,
     node,
     chaos: config.chaos,
+    describe: ao,
     units: [
       // Clustered: what other nodes ask of this node's SU and CU about the processes it owns.
       ...(place
@@ -278,11 +362,22 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   if (!('ok' in started)) {
     await node.stop();
     await release();
-    throw new Error(`node failed to start: ${JSON.stringify(started)}`);
+    throw new Error(`node failed to start: ${whyNotStarted((started as { error: unknown }).error)}`);
   }
+  // The root exits only when a subtree gave up past its restart budget (or the node stops):
+  // whoever runs the node hears it, with the reason, instead of the process just ending.
+  const watcher = node.inbox();
+  const rootRef = watcher.monitor(started.ok);
+  const exited = watcher.receive<DownMessage>((m): m is DownMessage => isDownMessage(m) && m.ref === rootRef, Infinity).then((m) => m.reason);
+  exited.catch(() => undefined);
   return {
     node,
+    store,
+    health,
+    lifecycle,
+    clustered: replica !== undefined,
     root: started.ok,
+    exited,
     url,
     log,
     su,
@@ -294,4 +389,54 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       await release();
     },
   };
+}
+
+/** What /health/ready asks: see units/http/health.ts. */
+function readinessChecks(o: { node: Node; store: Store; transport: NatsTransport | undefined; stream: string | undefined; lifecycle: { stopping: boolean } }): HealthCheck[] {
+  const checks: HealthCheck[] = [
+    {
+      name: 'lifecycle',
+      check: () => (o.lifecycle.stopping ? 'stopping: handing work over before exit' : o.node.draining ? 'draining: no new work is placed here' : undefined),
+      cacheMs: 0,
+    },
+    {
+      // A committed write: LMDB open, the disk writable and syncing.
+      name: 'store',
+      check: async () => {
+        if (o.store.closed) return 'the LMDB environment is closed';
+        await o.store.transact(() => o.store.db('health').put('probe', Date.now()));
+        return undefined;
+      },
+      cacheMs: 2000,
+    },
+  ];
+  const t = o.transport;
+  if (t) {
+    checks.push({ name: 'nats', check: () => (o.node.busConnected ? undefined : 'disconnected from every NATS server (reconnecting)'), cacheMs: 0 });
+    const stream = o.stream;
+    if (stream) {
+      checks.push({
+        // The SU log's stream answers (it needs a JetStream leader): without it no slot can be assigned.
+        name: 'jetstream',
+        check: async () => {
+          if (!o.node.busConnected) return 'no NATS connection';
+          const jsm = await t.connection.jetstreamManager({ timeout: 1500 });
+          await jsm.streams.info(stream);
+          return undefined;
+        },
+      });
+    }
+  }
+  return checks;
+}
+
+/** A supervisor's start failure (`{shutdown: {failed_to_start_child: {id, reason}}}`), as one line. */
+function whyNotStarted(e: unknown): string {
+  const f = (e as { shutdown?: { failed_to_start_child?: { id: string; reason: unknown } } })?.shutdown?.failed_to_start_child;
+  if (f) return `${f.id}: ${whyNotStarted(f.reason)}`;
+  if (e instanceof Error) return e.message;
+  const c = e as { code?: unknown; message?: unknown };
+  if (typeof c?.message === 'string') return c.message;
+  if (typeof c?.code === 'string') return c.code;
+  return formatReason(e);
 }

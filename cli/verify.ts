@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { connect, type ConnectionOptions } from 'nats';
 import { Store } from '../runtime/store.js';
 import { ReplicatedLog } from '../units/cluster/replicated-log.js';
+import { isNotFound } from '../units/cluster/retry.js';
 import { verify, type VerifyReport } from '../units/cluster/verify.js';
 import { SuStore } from '../units/su/store.js';
 
@@ -20,6 +21,8 @@ export interface VerifyClusterOptions {
 }
 
 export interface ClusterVerdict {
+  cluster: string;
+  /** Process logs checked; 0 means nothing was checked (no such cluster, or it has no logs yet). */
   processes: number;
   violations: number;
   reports: VerifyReport[];
@@ -33,10 +36,17 @@ export async function verifyCluster(o: VerifyClusterOptions): Promise<ClusterVer
   const nc = await connect({ servers: o.servers, ...o.auth });
   const stores = (o.dataDirs ?? []).map((d) => Store.open(join(d, 'lmdb')));
   try {
-    const log = await ReplicatedLog.open(nc, { prefix: `${cluster}.su`, stream: `${cluster.toUpperCase()}_SU_LOG` });
+    const stream = `${cluster.toUpperCase()}_SU_LOG`;
     const jsm = await nc.jetstreamManager();
     const prefix = `${cluster}.su.log.`;
-    const info = await jsm.streams.info(log.stream, { subjects_filter: `${prefix}>` });
+    // Read-only: a cluster without a stream (a typo in --cluster) has nothing to check, and
+    // must not get one created by the checker.
+    const info = await jsm.streams.info(stream, { subjects_filter: `${prefix}>` }).catch((e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+    if (!info) return { cluster, processes: 0, violations: 0, reports: [] };
+    const log = await ReplicatedLog.open(nc, { prefix: `${cluster}.su`, stream });
     const processIds = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length)).sort();
     const reports: VerifyReport[] = [];
     for (const processId of processIds) {
@@ -50,11 +60,16 @@ export async function verifyCluster(o: VerifyClusterOptions): Promise<ClusterVer
         if (local.length > 0) reports.push(verify(processId, entries, { local }));
       }
     }
-    return { processes: processIds.length, violations: reports.reduce((n, r) => n + violations(r), 0), reports };
+    return { cluster, processes: processIds.length, violations: reports.reduce((n, r) => n + violations(r), 0), reports };
   } finally {
     for (const s of stores) await s.close();
     await nc.close();
   }
+}
+
+/** Checking nothing is not a pass: `aotp verify` exits 1 with this. */
+export function nothingChecked(v: ClusterVerdict): string | undefined {
+  return v.processes === 0 ? `no process logs found for cluster ${v.cluster}` : undefined;
 }
 
 export function formatVerdict(v: ClusterVerdict): string {

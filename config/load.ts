@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ConfigSchema, type Config } from './schema.js';
 
-/** A configuration that does not validate; the message lists every bad field. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+import { ConfigError } from './errors.js';
+
+export { ConfigError };
 
 const ENV: Record<string, { key: keyof Config; kind: 'string' | 'number' }> = {
   AOTP_NODE_NAME: { key: 'nodeName', kind: 'string' },
@@ -12,6 +11,7 @@ const ENV: Record<string, { key: keyof Config; kind: 'string' | 'number' }> = {
   AOTP_PORT: { key: 'port', kind: 'number' },
   AOTP_DATA_DIR: { key: 'dataDir', kind: 'string' },
   AOTP_LOG_LEVEL: { key: 'logLevel', kind: 'string' },
+  AOTP_LOG_FORMAT: { key: 'logFormat', kind: 'string' },
 };
 
 function num(name: string, raw: string): number {
@@ -50,8 +50,9 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
   if (typeof raw.nats === 'object' && raw.nats !== null && Object.keys(natsAuth).length > 0) raw.nats = { ...natsAuth, ...raw.nats };
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
+    // One line, every bad field named: `aotp start` prints it as it is.
     const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const tls = parsed.data.nats?.tls;
   for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
@@ -60,7 +61,7 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
     try {
       readFileSync(file);
     } catch (e) {
-      throw new ConfigError(`invalid configuration:\n  nats.tls.${key}: cannot read ${file}: ${(e as Error).message}`);
+      throw new ConfigError(`invalid configuration: nats.tls.${key}: cannot read ${file}: ${(e as Error).message}`);
     }
   }
   return parsed.data;

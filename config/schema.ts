@@ -48,10 +48,14 @@ export const NatsConfigSchema = z.object({
    * several seconds after its leader dies, so less than ~10 s risks losing live leases.
    */
   leaseTtlMs: z.number().int().min(500).default(20_000),
-  /** Replicas of the lease bucket and the replicated SU log (1 for a single nats-server). */
-  replicas: z.number().int().min(1).max(5).default(3),
+  /**
+   * Replicas of the lease bucket, the replicated SU log and the cluster's identity. Absent: as
+   * many as the NATS cluster reports servers, at most 3 (1 for a single nats-server).
+   */
+  replicas: z.number().int().min(1).max(5).optional(),
   tls: NatsTlsSchema.optional(),
 })
+  .strict()
   .refine((n) => n.user === undefined || n.pass !== undefined, { message: 'nats.user is set but nats.pass is not: give both', path: ['pass'] })
   .refine((n) => n.pass === undefined || n.user !== undefined, { message: 'nats.pass is set but nats.user is not: give both', path: ['user'] });
 
@@ -78,6 +82,8 @@ export const SuConfigSchema = z
     restartPeriod: z.number().int().min(1).default(5),
     /** How long an HTTP request waits for its sequencer, ms. */
     callTimeoutMs: z.number().int().min(1).default(30_000),
+    /** Item bytes one page of `GET /su/:processId` holds at most (a page always holds one entry). */
+    pageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
   })
   .strict();
 
@@ -86,13 +92,36 @@ export const ConfigSchema = z
     nodeName: nodeName.default('aotp1'),
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8734),
+    /**
+     * The URL clients reach this node by (behind a proxy, a public name): the units' URLs in
+     * `GET /` and the SU's Scheduler-Location record are built from it. Absent:
+     * http://<host>:<port> (the port the listener bound).
+     */
+    publicUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL without query or fragment, like https://node.example')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+    /**
+     * Bytes of large responses (64 KiB and more) the node holds for clients still reading them;
+     * past it, another large response is a 503 until they have read (one is always sent).
+     */
+    responseBytesInFlight: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
     /** LMDB environment and wallets live here. */
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `json`: one JSON object per line (for log collectors); `pretty`: readable lines (pino-pretty). */
+    logFormat: z.enum(['json', 'pretty']).default('json'),
     /** Accept chaos requests (kill actors, pause the bus) from `aotp chaos` over the bus. For test clusters only. */
     chaos: z.boolean().default(false),
     /** Milliseconds each top-level service gets to stop on shutdown. */
     shutdownMs: z.number().int().min(0).default(5000),
+    /**
+     * On SIGTERM/SIGINT, how long a clustered node drains first (lame duck: no new work, its
+     * process logs handed over, its push jobs finished) before its tree stops. A stop takes at
+     * most drainMs + 2 × shutdownMs.
+     */
+    drainMs: z.number().int().min(0).default(15_000),
     /** Absent: the embedded in-process bus (a single node). */
     nats: NatsConfigSchema.optional(),
     /** The Scheduler Unit, served under /su. */

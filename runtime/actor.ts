@@ -35,6 +35,9 @@ export class Actor extends Process {
   /** The process that started this one linked (gen_server's Parent): its EXIT means stop. */
   readonly parent: Pid | undefined;
   readonly log: Logger;
+  /** For operators (the observer, status): when it started (node clock, ms) and messages handled. */
+  readonly startedAt: number;
+  handled = 0;
 
   constructor(
     node: Node,
@@ -47,6 +50,22 @@ export class Actor extends Process {
     this.parent = parent;
     this.mailbox = new Mailbox(node.clock);
     this.log = node.log.child(name ? { actor: pid.key, name } : { actor: pid.key });
+    this.startedAt = node.clock.now();
+  }
+
+  /** Messages waiting in its mailbox. */
+  get queued(): number {
+    return this.mailbox.length;
+  }
+
+  /** What it is doing: starting, waiting for a message, handling one, or terminating. */
+  get activity(): 'init' | 'waiting' | 'running' | 'terminating' {
+    return this.phase === 'running' ? (this.running ? 'running' : 'waiting') : this.phase;
+  }
+
+  /** The behaviour it runs (the status actor tells supervisors from workers by it). */
+  get behaviourOf(): Behaviour {
+    return this.behaviour;
   }
 
   get clock() {
@@ -106,8 +125,12 @@ export class Actor extends Process {
   /** A failed init: the starter learns it from the start result, not from an exit signal. */
   private failStart(reason: ExitReason): void {
     if (this.parent) this.unlink(this.parent);
+    this.startRefused = true;
     this.die(reason);
   }
+
+  /** Its init refused to start (a lease held elsewhere, say): the starter decides, it is no crash. */
+  private startRefused = false;
 
   protected onMessage(env: Envelope): void {
     this.mailbox.push(env);
@@ -126,6 +149,7 @@ export class Actor extends Process {
     while (!this.dead && this.phase === 'running') {
       const env = this.mailbox.shift();
       if (env === undefined) break;
+      this.handled++;
       try {
         const r = this.dispatch(env);
         if (r !== undefined) await r;
@@ -218,6 +242,14 @@ export class Actor extends Process {
     this.timers.clear();
     this.mailbox.cancel();
     this.mailbox.drain();
+    this.node.stats.forget(this.pid.key);
+    if (this.startRefused) {
+      this.log.debug({ reason: formatReason(reason) }, 'actor did not start');
+      return;
+    }
+    if (!isNormalExit(reason)) {
+      this.node.stats.crashed({ at: Date.now(), pid: this.pid.key, ...(this.name !== undefined ? { name: this.name } : {}), reason: formatReason(reason) });
+    }
     if (!isNormalExit(reason) && reason !== 'killed') {
       this.log.error({ reason: formatReason(reason) }, 'actor crashed');
     } else {
@@ -292,6 +324,7 @@ function makeContext(a: Actor): ActorContext {
     get clock() { return a.clock; },
     get signal() { return a.signal_; },
     get nodeName() { return a.nodeName; },
+    get stats() { return a.node.stats; },
     trapExit: (on) => a.trapExit(on),
     link: (pid) => a.link(pid),
     unlink: (pid) => a.unlink(pid),

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { From, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Pid, Target } from './pid.js';
+import type { NodeStats } from './stats.js';
 import type { ExitReason } from './reason.js';
 
 export interface CallOptions {
@@ -27,6 +28,8 @@ export interface ActorContext extends Caller {
   readonly signal: AbortSignal;
   /** The node this actor runs on. */
   readonly nodeName: string;
+  /** The node's counters for operators (a supervisor counts its restarts there). */
+  readonly stats: NodeStats;
 
   /** Turn exit signals into `{ tag: 'EXIT' }` info messages. Returns the previous value. */
   trapExit(on: boolean): boolean;

@@ -23,8 +23,9 @@ export {
 } from './behaviour.js';
 export type { ActorContext, Caller, CallOptions } from './context.js';
 export * from './supervisor/index.js';
-export { NatsTransport, type NatsTransportOptions } from './nats-transport.js';
+export { DuplicateNode, NatsTransport, type NatsTransportOptions } from './nats-transport.js';
 export { createLogger, type Logger } from './logger.js';
-export { nodeStatus, STATUS_NAME, type NodeStatus, type StatusRequest } from './status.js';
+export { nodeStatus, STATUS_NAME, type ActorView, type KillReply, type NodeStatus, type NodeView, type StatusRequest } from './status.js';
 export { service, serviceProxy, ServiceError, type ServiceArgs, type ServiceCall } from './service.js';
 export { prng } from './prng.js';
+export { NodeStats, type CrashRecord } from './stats.js';

@@ -18,21 +18,41 @@ export interface NatsTransportOptions {
    * but not one of the cluster's members, so nothing is placed on it.
    */
   observer?: boolean;
+  /**
+   * Refuse to start (DuplicateNode) when a live node already has this name: the start waits
+   * this many ms for its answer to this node's hello (0 or absent: no check).
+   */
+  uniqueNameWaitMs?: number;
+}
+
+/** Another live node of the cluster has this node's name. */
+export class DuplicateNode extends Error {
+  override readonly name = 'DuplicateNode';
 }
 
 interface Member {
   creation: number;
   lastSeen: number;
   observer: boolean;
+  draining: boolean;
+  /** The peer's own heartbeat interval, ms: it is judged by its own rhythm, not this node's. */
+  heartbeatMs: number;
 }
 
 interface Beat {
   name: string;
   creation: number;
-  /** `hello`: a node just started and wants everyone's beat now; `bye`: it is leaving. */
-  kind: 'beat' | 'hello' | 'bye';
+  /**
+   * `hello`: a node just started and wants everyone's beat now; `bye`: it is leaving; `probe`:
+   * a node about to start asks whether its name is taken (not a member, nothing else answers).
+   */
+  kind: 'beat' | 'hello' | 'bye' | 'probe';
   /** Set by observers (see NatsTransportOptions.observer). */
   observer?: true;
+  /** Set by a member that left the members to hand its work over (an observer that was one). */
+  draining?: true;
+  /** The sender's heartbeat interval, ms (absent from older nodes). */
+  hb?: number;
 }
 
 /**
@@ -58,6 +78,14 @@ export class NatsTransport implements Transport {
   private readonly prefix: string;
   private readonly heartbeatMs: number;
   private readonly downAfterMs: number;
+  /** Set by setObserver(true): a member handing its work over, not an operator's tool. */
+  private draining = false;
+  /** Members that went down, and since when (ms since the epoch). */
+  private readonly gone = new Map<string, number>();
+  /** The creation of another live node that beats with this node's name, if one was heard. */
+  private clash: number | undefined;
+  /** False from a disconnect until the client reconnects. */
+  private up = false;
   /** While set, this node neither sends nor hears anything: a partition, for chaos tests. */
   private paused: NodeJS.Timeout | undefined;
   /** Since when this node has heard the bus without a gap (unix ms). */
@@ -93,18 +121,32 @@ export class NatsTransport implements Transport {
       const why = e.code === 'AUTHORIZATION_VIOLATION' ? 'NATS authorization failed (check nats.user/pass or nats.token)' : 'cannot connect to NATS';
       throw Object.assign(new Error(`${why} at ${[this.options.servers].flat().join(', ')}: ${e.message}`, { cause: e }), { code: e.code });
     });
+    this.up = true;
+    const beats = this.nc.subscribe(`${this.prefix}.hb`, { callback: (err, msg) => !err && !this.paused && this.onBeat(msg.data) });
+    this.subs = [beats];
+    void this.watchStatus(this.nc);
+    await this.nc.flush();
+    if (this.options.uniqueNameWaitMs) {
+      // A probe is not a hello: nobody takes it for a new incarnation of the name (which would
+      // mark the running one down); a live node of that name answers it with a beat at once.
+      this.beat('probe');
+      await new Promise((r) => setTimeout(r, this.options.uniqueNameWaitMs));
+      if (this.clash !== undefined) {
+        const servers = [this.options.servers].flat().join(', ');
+        for (const sub of this.subs) sub.unsubscribe();
+        await this.nc.close();
+        throw new DuplicateNode(`a node named ${self.name} is already running in cluster ${this.prefix} (on NATS ${servers}): give this node another name (nodeName, --node-name)`);
+      }
+    }
+    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true, draining: false, heartbeatMs: this.heartbeatMs });
+    this.listeningSince = this.lastCheck = Date.now();
+    this.beat('hello');
     const frames = this.nc.subscribe(`${this.prefix}.node.${self.name}`, {
       callback: (err, msg) => {
         if (!err && !this.paused) handlers.frame(msg.data);
       },
     });
-    const beats = this.nc.subscribe(`${this.prefix}.hb`, { callback: (err, msg) => !err && !this.paused && this.onBeat(msg.data) });
-    this.subs = [frames, beats];
-    void this.watchStatus(this.nc);
-    await this.nc.flush();
-    this.live.set(self.name, { creation: self.creation, lastSeen: Date.now(), observer: this.options.observer === true });
-    this.listeningSince = this.lastCheck = Date.now();
-    this.beat('hello');
+    this.subs.push(frames);
     this.timer = setInterval(() => this.beat('beat'), this.heartbeatMs);
     this.timer.unref();
     // Silence is looked for more often than beats go out, so that a node is down within
@@ -115,7 +157,14 @@ export class NatsTransport implements Transport {
 
   private beat(kind: Beat['kind']): void {
     if (!this.nc || this.nc.isClosed() || this.paused) return;
-    const beat: Beat = { name: this.self.name, creation: this.self.creation, kind, ...(this.options.observer ? { observer: true as const } : {}) };
+    const beat: Beat = {
+      name: this.self.name,
+      creation: this.self.creation,
+      kind,
+      hb: this.heartbeatMs,
+      ...(this.options.observer ? { observer: true as const } : {}),
+      ...(this.draining ? { draining: true as const } : {}),
+    };
     this.nc.publish(`${this.prefix}.hb`, encode(beat));
   }
 
@@ -127,21 +176,36 @@ export class NatsTransport implements Transport {
     } catch {
       return; // a malformed beat is ignored
     }
-    if (b.name === this.self.name) return;
+    if (b.kind === 'probe') {
+      // A node about to start with this node's name: tell it at once that the name is taken.
+      if (b.name === this.self.name && b.creation !== this.self.creation && this.live.has(this.self.name)) this.beat('beat');
+      return;
+    }
+    if (b.name === this.self.name) {
+      if (b.creation !== this.self.creation && b.kind !== 'bye') this.clash = b.creation;
+      return;
+    }
     const known = this.live.get(b.name);
     if (b.kind === 'bye') {
       if (known && known.creation === b.creation) this.down(b.name, known.creation);
       return;
     }
     if (known && known.creation !== b.creation) this.down(b.name, known.creation);
+    const heartbeatMs = typeof b.hb === 'number' && b.hb > 0 ? b.hb : this.heartbeatMs;
     if (!known || known.creation !== b.creation) {
-      this.live.set(b.name, { creation: b.creation, lastSeen: Date.now(), observer: b.observer === true });
-      this.handlers.nodeUp?.(b.name, b.creation);
+      this.live.set(b.name, { creation: b.creation, lastSeen: Date.now(), observer: b.observer === true, draining: b.draining === true, heartbeatMs });
+      this.gone.delete(b.name);
+      this.handlers.nodeUp?.(b.name, b.creation, b.observer === true);
       for (const resolve of this.waiting.get(b.name) ?? []) resolve();
       this.waiting.delete(b.name);
     } else {
       known.lastSeen = Date.now();
-      known.observer = b.observer === true;
+      known.heartbeatMs = heartbeatMs;
+      known.draining = b.draining === true;
+      if (known.observer !== (b.observer === true)) {
+        known.observer = b.observer === true;
+        this.handlers.memberChanged?.(b.name, !known.observer);
+      }
     }
     if (b.kind === 'hello') this.beat('beat');
   }
@@ -159,25 +223,39 @@ export class NatsTransport implements Transport {
       return;
     }
     for (const [name, m] of this.live) {
-      if (name !== this.self.name && now - m.lastSeen > this.downAfterMs) this.down(name, m.creation);
+      // A peer that beats more slowly than this node (an operator's tool on the default interval)
+      // is given three of its own beats.
+      if (name !== this.self.name && now - m.lastSeen > Math.max(this.downAfterMs, 3 * m.heartbeatMs)) this.down(name, m.creation);
     }
   }
 
   private down(name: string, creation: number): void {
+    const m = this.live.get(name);
+    const observer = m?.observer === true && !m.draining;
+    if (!observer) {
+      this.gone.set(name, Date.now());
+      if (this.gone.size > 256) this.gone.delete(this.gone.keys().next().value!);
+    }
     this.live.delete(name);
-    this.handlers.nodeDown(name, creation);
+    this.handlers.nodeDown(name, creation, observer);
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {
+        this.up = false;
         // Cut off from NATS: every other node is unreachable, as in a net split.
         for (const [name, m] of [...this.live]) if (name !== this.self.name) this.down(name, m.creation);
       } else if (s.type === 'reconnect') {
         this.listeningSince = Date.now();
+        this.up = true;
         this.beat('hello');
       }
     }
+  }
+
+  connected(): boolean {
+    return this.up && !!this.nc && !this.nc.isClosed();
   }
 
   send(node: string, frame: Uint8Array): boolean {
@@ -205,10 +283,22 @@ export class NatsTransport implements Transport {
 
   setObserver(on: boolean): void {
     this.options.observer = on;
+    this.draining = on;
     const me = this.live.get(this.self.name);
     if (me) me.observer = on;
     // Everyone hears it now, not at the next beat.
     this.beat('beat');
+  }
+
+  /** Members up, draining, and gone (until they come back); operators' tools are left out. */
+  peers(): { name: string; state: 'up' | 'draining' | 'down'; since?: number }[] {
+    const out: { name: string; state: 'up' | 'draining' | 'down'; since?: number }[] = [];
+    for (const [name, m] of this.live) {
+      if (!m.observer) out.push({ name, state: 'up' });
+      else if (m.draining) out.push({ name, state: 'draining' });
+    }
+    for (const [name, since] of this.gone) out.push({ name, state: 'down', since });
+    return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
   members(): string[] {

@@ -9,6 +9,7 @@ import { LocalBus } from './local-bus.js';
 import { createLogger, type Logger } from './logger.js';
 import { Pid, type Target } from './pid.js';
 import type { Process } from './process.js';
+import { NodeStats } from './stats.js';
 import { formatReason, type ExitReason } from './reason.js';
 import type { Endpoint, Envelope, Signal } from './signal.js';
 import type { Transport } from './transport.js';
@@ -57,6 +58,8 @@ export class Node implements Caller {
   readonly creation: number;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Restarts and crashes, for operators. */
+  readonly stats = new NodeStats();
   private readonly transport: Transport;
   private readonly encodeLocal: boolean;
   private readonly callTimeout: number;
@@ -68,6 +71,7 @@ export class Node implements Caller {
   private serial = 0;
   private refs = 0;
   private stopped = false;
+  private isDraining = false;
 
   private constructor(options: NodeOptions) {
     this.name = options.name;
@@ -88,7 +92,13 @@ export class Node implements Caller {
       { name: node.name, creation: node.creation },
       {
         frame: (bytes) => node.onFrame(bytes),
-        nodeDown: (name, creation) => node.onNodeDown(name, creation),
+        nodeDown: (name, creation, observer) => node.onNodeDown(name, creation, observer === true),
+        nodeUp: (name, _creation, observer) => {
+          if (observer) node.log.debug({ observer: name }, 'observer connected');
+          else node.log.info({ member: name }, `member joined: ${name}`);
+        },
+        memberChanged: (name, member) =>
+          node.log.info({ member: name, joined: member }, member ? `member joined: ${name}` : `member draining: ${name} (reachable, no new work)`),
       },
     );
     return node;
@@ -132,9 +142,21 @@ export class Node implements Caller {
     return out;
   }
 
+  /** The local actors themselves (for the status actor's detailed view). */
+  actorProcesses(): Actor[] {
+    const out: Actor[] = [];
+    for (const ep of this.procs.values()) if (ep instanceof Actor) out.push(ep);
+    return out;
+  }
+
   /** Wait until node `name` is reachable (net_kernel:connect_node). */
   connect(name: string, timeoutMs = 5000): Promise<void> {
     return this.transport.whenUp(name, timeoutMs);
+  }
+
+  /** The cluster's members as this node sees them: up, draining or down. */
+  peers(): { name: string; state: 'up' | 'draining' | 'down'; since?: number }[] {
+    return this.transport.peers?.() ?? this.members().map((name) => ({ name, state: 'up' as const }));
   }
 
   /** Nodes the transport sees up, this one included (unless it is draining). */
@@ -147,19 +169,35 @@ export class Node implements Caller {
     return this.transport.isDown?.(name) ?? false;
   }
 
-  /**
-   * Draining: the node stays reachable but leaves the members, so placement gives its work to
-   * the others (`aotp drain`). Only a bus that has members (NATS) supports it.
-   */
+  /** Whether `pauseBus` can work on this node's bus (the in-process bus has nothing to cut). */
+  canPauseBus(): boolean {
+    return this.transport.pause !== undefined;
+  }
+
   /** Cut this node off its bus for `ms` (a partition, for chaos tests). */
   pauseBus(ms: number): void {
     if (!this.transport.pause) throw new Error('this bus cannot be paused');
     this.transport.pause(ms);
   }
 
+  /**
+   * Draining: the node stays reachable but leaves the members, so placement gives its work to
+   * the others (`aotp drain`). Only a bus that has members (NATS) supports it.
+   */
   setDraining(on: boolean): void {
     if (!this.transport.setObserver) throw new Error('this bus has no membership to leave');
     this.transport.setObserver(on);
+    this.isDraining = on;
+  }
+
+  /** Set by `setDraining`: reachable, but no longer a member that work is placed on. */
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  /** Whether the bus reaches the other nodes now (a NATS connection that is up); true on the in-process bus. */
+  get busConnected(): boolean {
+    return this.transport.connected?.() ?? true;
   }
 
   unregister(proc: Endpoint): void {
@@ -237,8 +275,10 @@ export class Node implements Caller {
     }
   }
 
-  private onNodeDown(name: string, creation: number | undefined): void {
-    this.log.info({ down: name }, 'node down');
+  private onNodeDown(name: string, creation: number | undefined, observer: boolean): void {
+    // An operator's tool (aotp status, chaos) coming and going is routine, not an event.
+    if (observer) this.log.debug({ observer: name }, 'observer left');
+    else this.log.info({ down: name }, `member left: ${name} (node down)`);
     for (const ep of [...this.procs.values()]) ep.nodeDown(name, creation);
     for (const [ref, p] of this.pendingSpawns) {
       if (p.node === name) {

@@ -4,6 +4,8 @@
  */
 import type { Behaviour } from './behaviour.js';
 import type { Node } from './node.js';
+import type { CrashRecord } from './stats.js';
+import { supervisorBehaviour } from './supervisor/supervisor.js';
 
 export const STATUS_NAME = 'node/status';
 
@@ -14,51 +16,141 @@ export interface NodeStatus {
   actors: { pid: string; name?: string }[];
 }
 
+/** One actor as the observer shows it. */
+export interface ActorView {
+  pid: string;
+  name?: string;
+  /** The actor that started it linked (its supervisor), when it has one. */
+  parent?: string;
+  /** Its id in its supervisor's child specs. */
+  childId?: string;
+  kind: 'supervisor' | 'worker';
+  activity: 'init' | 'waiting' | 'running' | 'terminating';
+  /** Messages in its mailbox. */
+  queued: number;
+  handled: number;
+  uptimeMs: number;
+  /** Restarts: for a supervisor, those it did; for a named worker, its crashes under that name. */
+  restarts: number;
+}
+
+/** What `observe` answers: the node's tree, members, recent crashes, and what the node adds (its AO view). */
+export interface NodeView {
+  node: string;
+  at: number;
+  members: { name: string; state: 'up' | 'draining' | 'down'; since?: number }[];
+  draining: boolean;
+  actors: ActorView[];
+  /** Actors left out past the limit (the tree keeps supervisors and named actors first). */
+  truncated: number;
+  crashes: CrashRecord[];
+  chaos: boolean;
+  extra?: unknown;
+}
+
 export type StatusRequest =
   | { op: 'status' }
-  /** Kill (untrappable) the local actors whose names match `pattern` (a RegExp source); answers their pids. */
-  | { op: 'kill'; pattern: string; reason?: string }
+  /** The node's supervision tree with each actor's numbers, its members, recent crashes. */
+  | { op: 'observe'; limit?: number }
+  /** Kill (untrappable) the local actors whose names match `pattern` (a RegExp source), or the one actor `pid`; answers their pids. */
+  | { op: 'kill'; pattern?: string; pid?: string; reason?: string }
   /** Leave (or rejoin) the cluster's placement: see Node.setDraining. */
   | { op: 'drain'; on: boolean }
   /** Chaos (only with `chaos` on): cut the node off its bus for `ms`. */
   | { op: 'pause-bus'; ms: number };
 
+/** The answer to `kill`: what was killed, and which of those were still alive once the exit signals were delivered. */
+export interface KillReply {
+  killed: { pid: string; name: string }[];
+  /** Pids that outlived their kill (should be none: `kill` is untrappable). */
+  survivors: string[];
+}
+
 export interface NodeStatusArgs {
   node: Node;
   /** Accept the chaos requests (`kill`, `pause-bus`) from other nodes. Off unless a test or an operator turns it on. */
   chaos?: boolean;
+  /** What the node adds to `observe` (the units' view: AO processes, push jobs…). */
+  describe?: () => Promise<unknown> | unknown;
 }
+
+const OBSERVE_LIMIT = 2000;
+
+function observe(s: NodeStatusArgs, limit: number): Omit<NodeView, 'extra'> {
+  const now = s.node.clock.now();
+  const all = s.node.actorProcesses();
+  // Supervisors and named actors first: they are the tree; anonymous workers fill what is left.
+  all.sort((a, b) => Number(b.behaviourOf === supervisorBehaviour) - Number(a.behaviourOf === supervisorBehaviour) || Number(b.name !== undefined) - Number(a.name !== undefined));
+  const kept = all.slice(0, limit);
+  const actors = kept.map((a): ActorView => {
+    const supervisor = a.behaviourOf === supervisorBehaviour;
+    return {
+      pid: a.pid.key,
+      ...(a.name !== undefined ? { name: a.name } : {}),
+      ...(a.parent ? { parent: a.parent.key } : {}),
+      ...(s.node.stats.childIds.has(a.pid.key) ? { childId: s.node.stats.childIds.get(a.pid.key)! } : {}),
+      kind: supervisor ? 'supervisor' : 'worker',
+      activity: a.activity,
+      queued: a.queued,
+      handled: a.handled,
+      uptimeMs: now - a.startedAt,
+      restarts: supervisor ? (s.node.stats.supervisorRestarts.get(a.name ?? a.pid.key) ?? 0) : a.name !== undefined ? (s.node.stats.crashesByName.get(a.name) ?? 0) : 0,
+    };
+  });
+  return {
+    node: s.node.name,
+    at: Date.now(),
+    members: s.node.peers(),
+    draining: s.node.draining,
+    actors,
+    truncated: all.length - kept.length,
+    crashes: s.node.stats.crashes.slice(-20),
+    chaos: s.chaos === true,
+  };
+}
+
+/** Signals are delivered in a microtask; a macrotask later every exit signal sent now has landed. */
+const afterSignals = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export const nodeStatus: Behaviour<NodeStatusArgs, NodeStatusArgs> = {
   init(args) {
     return { ok: args };
   },
-  handleCall(req: StatusRequest, _from, s) {
+  async handleCall(req: StatusRequest, from, s, ctx) {
     if ((req?.op === 'kill' || req?.op === 'pause-bus') && !s.chaos) {
       return { reply: { error: `chaos requests are off on ${s.node.name} (config: chaos)` }, state: s };
     }
     if (req?.op === 'pause-bus') {
-      try {
-        s.node.pauseBus(req.ms);
-      } catch (e) {
-        return { reply: { error: (e as Error).message }, state: s };
-      }
-      return { reply: { paused: req.ms }, state: s };
+      if (!(Number.isFinite(req.ms) && req.ms > 0)) return { reply: { error: `bad pause: ${String(req.ms)} ms` }, state: s };
+      if (!s.node.canPauseBus()) return { reply: { error: `the bus of ${s.node.name} cannot be paused` }, state: s };
+      // Answer first: once paused, this node sends nothing, the reply included.
+      ctx.reply(from, { paused: req.ms });
+      ctx.log.warn({ ms: req.ms }, `chaos: bus paused for ${req.ms} ms`);
+      s.node.pauseBus(req.ms);
+      return { noreply: true, state: s };
     }
     if (req?.op === 'kill') {
-      let re: RegExp;
-      try {
-        re = new RegExp(req.pattern);
-      } catch (e) {
-        return { reply: { error: `bad pattern: ${(e as Error).message}` }, state: s };
+      let match: (a: { pid: { key: string }; name: string | undefined }) => boolean;
+      if (req.pid !== undefined) match = (a) => a.pid.key === req.pid;
+      else {
+        let re: RegExp;
+        try {
+          re = new RegExp(req.pattern ?? '(?!)');
+        } catch (e) {
+          return { reply: { error: `bad pattern: ${(e as Error).message}` }, state: s };
+        }
+        match = (a) => a.name !== undefined && re.test(a.name);
       }
       // Never this actor itself: chaos tooling must be able to ask again.
-      const killed = s.node
-        .actors()
-        .filter((a) => a.name !== STATUS_NAME && a.name !== undefined && re.test(a.name))
-        .flatMap((a) => s.node.kill(a.pid, req.reason ?? 'kill'))
-        .map((p) => p.key);
-      return { reply: { killed }, state: s };
+      const targets = s.node.actors().filter((a) => a.name !== STATUS_NAME && match(a));
+      for (const a of targets) s.node.kill(a.pid, req.reason ?? 'kill');
+      await afterSignals();
+      const reply: KillReply = {
+        killed: targets.map((a) => ({ pid: a.pid.key, name: a.name ?? a.pid.key })),
+        survivors: targets.filter((a) => s.node.isAlive(a.pid)).map((a) => a.pid.key),
+      };
+      if (targets.length > 0) ctx.log.warn({ killed: reply.killed.map((k) => k.name), survivors: reply.survivors }, `chaos: killed ${targets.length} actor(s)`);
+      return { reply, state: s };
     }
     if (req?.op === 'drain') {
       try {
@@ -67,6 +159,17 @@ export const nodeStatus: Behaviour<NodeStatusArgs, NodeStatusArgs> = {
         return { reply: { error: (e as Error).message }, state: s };
       }
       return { reply: { draining: req.on }, state: s };
+    }
+    if (req?.op === 'observe') {
+      const view: NodeView = observe(s, Math.max(1, Math.min(req.limit ?? OBSERVE_LIMIT, OBSERVE_LIMIT)));
+      if (s.describe) {
+        try {
+          view.extra = await s.describe();
+        } catch (e) {
+          view.extra = { error: (e as Error).message };
+        }
+      }
+      return { reply: view, state: s };
     }
     if (req?.op !== 'status') return { reply: { error: 'unknown request' }, state: s };
     const actors = s.node

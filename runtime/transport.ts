@@ -2,9 +2,14 @@
 export interface TransportHandlers {
   /** A frame for this node (bytes as sent; the node decodes them). */
   frame(bytes: Uint8Array): void;
-  /** Node `name` (of incarnation `creation`, or every incarnation) is gone. */
-  nodeDown(name: string, creation?: number): void;
-  nodeUp?(name: string, creation: number): void;
+  /**
+   * Node `name` (of incarnation `creation`, or every incarnation) is gone. `observer`: it was an
+   * operator's tool (aotp status, chaos…), not a member, so its going is routine.
+   */
+  nodeDown(name: string, creation?: number, observer?: boolean): void;
+  nodeUp?(name: string, creation: number, observer?: boolean): void;
+  /** A known node became a member (`member`) or left the members while staying reachable (draining). */
+  memberChanged?(name: string, member: boolean): void;
 }
 
 /**
@@ -22,6 +27,10 @@ export interface Transport {
   stop(): Promise<void>;
   /** Stay reachable but stop being a member (draining), or be one again. */
   setObserver?(on: boolean): void;
+  /** Members up, draining (reachable, taking no new work) and down (absent: `members()`, all up). */
+  peers?(): { name: string; state: 'up' | 'draining' | 'down'; since?: number }[];
+  /** Whether it is connected now (absent: always, as the in-process bus). */
+  connected?(): boolean;
   /** Drop everything to and from this node for `ms`, as a partition would (chaos tests). */
   pause?(ms: number): void;
   /**

@@ -12,6 +12,8 @@ export interface NodeTreeOptions {
   node?: Node;
   /** Let other nodes' chaos tooling kill actors and pause this node's bus. */
   chaos?: boolean;
+  /** What `node/status` adds to the observer's view of this node (the units' AO view). */
+  describe?: () => Promise<unknown>;
 }
 
 /**
@@ -24,7 +26,7 @@ export function nodeTree(o: NodeTreeOptions): SupervisorSpec {
     intensity: 3,
     period: 5,
     children: [
-      ...(o.node ? [{ id: 'status', start: { behaviour: nodeStatus, args: { node: o.node }, options: { name: STATUS_NAME } } }] : []),
+      ...(o.node ? [{ id: 'status', start: { behaviour: nodeStatus, args: { node: o.node, chaos: o.chaos === true, ...(o.describe ? { describe: o.describe } : {}) }, options: { name: STATUS_NAME } } }] : []),
       ...(o.units ?? []),
       {
         id: 'http',

@@ -33,6 +33,11 @@ export interface ProcessInfo {
 
 export interface ScheduleReader {
   process(processId: string): Promise<ProcessInfo | undefined>;
-  /** Slots `from`..`to` (both inclusive; `to` defaults to the latest), at most `limit` entries. */
-  read(processId: string, from: number, to?: number, limit?: number): Promise<ScheduledMessage[]>;
+  /**
+   * Slots `from`..`to` (both inclusive; `to` defaults to the latest), at most `limit` entries
+   * and, past the first entry, at most `maxBytes` of item bytes (assignment + message): a
+   * reader buffers a bounded amount whatever the log's messages weigh. A read shorter than
+   * `limit` does not mean the log ends there.
+   */
+  read(processId: string, from: number, to?: number, limit?: number, maxBytes?: number): Promise<ScheduledMessage[]>;
 }

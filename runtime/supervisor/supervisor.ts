@@ -81,7 +81,11 @@ async function startChildProcess(ctx: ActorContext, spec: Spec, extra?: unknown)
   } catch (e) {
     return { error: e };
   }
-  if ('ok' in r) return { ok: r.ok };
+  if ('ok' in r) {
+    // Its child id names an actor that has no registered name (in the observer, status --tree).
+    if (ctx.isAlive(r.ok)) ctx.stats.labelled(r.ok.key, spec.id);
+    return { ok: r.ok };
+  }
   if ('ignore' in r) return { ok: undefined };
   return { error: r.error };
 }
@@ -229,6 +233,7 @@ async function restartChild(ctx: ActorContext, state: State, child: Child): Prom
     delChild(state, child);
     return 'shutdown';
   }
+  ctx.stats.restarted(ctx.name ?? ctx.self.key);
   const tryAgain = await restartByStrategy(ctx, state, child);
   // Back to the mailbox before retrying, so calls (and a shutdown) can come in between.
   if (tryAgain !== undefined) ctx.cast(ctx.self, { op: '$tryAgainRestart', id: tryAgain });

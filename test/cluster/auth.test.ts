@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startNode, type RunningNode } from '../../cli/start.js';
+import { clusterWallets, type ClusterWallets } from '../support/aotp-cluster.js';
 import { ConfigError, loadConfig } from '../../config/load.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
@@ -22,8 +23,16 @@ function dir(prefix: string): string {
   return d;
 }
 
+/** The nodes of one NATS server form one cluster: they share its wallets (a node with others is refused). */
+let wallets: ClusterWallets;
+beforeAll(async () => {
+  wallets = await clusterWallets();
+  dirs.push(wallets.dir);
+});
+const shared = () => ({ su: { wallet: join(wallets.dir, 'su.json') }, mu: { wallet: join(wallets.dir, 'mu.json') }, cu: { wallet: join(wallets.dir, 'cu.json') } });
+
 function config(nodeName: string, nats: Record<string, unknown>) {
-  return loadConfig({ dataDir: dir(`aotp-auth-${nodeName}-`), port: 0, logLevel: 'silent', nodeName, nats: { replicas: 1, heartbeatMs: 200, ...nats } }, {});
+  return loadConfig({ dataDir: dir(`aotp-auth-${nodeName}-`), port: 0, logLevel: 'silent', nodeName, nats: { replicas: 1, heartbeatMs: 200, ...nats }, ...shared() }, {});
 }
 
 async function start(nodeName: string, nats: Record<string, unknown>): Promise<RunningNode> {
@@ -87,7 +96,7 @@ describe('NATS user and password', () => {
 
   it('credentials from AOTP_NATS_USER / AOTP_NATS_PASS', async () => {
     const c = loadConfig(
-      { dataDir: dir('aotp-auth-env-'), port: 0, logLevel: 'silent', nodeName: 'upenv', nats: { servers: [nats.url], replicas: 1 } },
+      { dataDir: dir('aotp-auth-env-'), port: 0, logLevel: 'silent', nodeName: 'upenv', nats: { servers: [nats.url], replicas: 1 }, ...shared() },
       { AOTP_NATS_USER: 'aotp', AOTP_NATS_PASS: 's3cret' },
     );
     expect(c.nats).toMatchObject({ user: 'aotp', pass: 's3cret' });

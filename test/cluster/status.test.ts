@@ -5,6 +5,8 @@ import { clusterStatus, formatStatus } from '../../cli/status.js';
 import { startNode, type RunningNode } from '../../cli/start.js';
 import { loadConfig } from '../../config/load.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
+import { clusterWallets } from '../support/aotp-cluster.js';
+import { join } from 'node:path';
 import { tempDir } from '../units/cu/support/harness.js';
 
 let nats: NatsServerHandle;
@@ -13,10 +15,13 @@ const dirs: string[] = [];
 
 beforeAll(async () => {
   nats = await startNatsServer({ jetstream: true });
+  const wallets = await clusterWallets();
+  dirs.push(wallets.dir);
+  const shared = { su: { wallet: join(wallets.dir, 'su.json') }, mu: { wallet: join(wallets.dir, 'mu.json') }, cu: { wallet: join(wallets.dir, 'cu.json') } };
   for (const name of ['n1', 'n2']) {
     const dir = tempDir(`aotp-status-${name}-`);
     dirs.push(dir);
-    nodes.push(await startNode(loadConfig({ dataDir: dir, port: 0, logLevel: 'silent', nodeName: name, nats: { servers: [nats.url], heartbeatMs: 200, replicas: 1 } }, {})));
+    nodes.push(await startNode(loadConfig({ dataDir: dir, port: 0, logLevel: 'silent', nodeName: name, nats: { servers: [nats.url], heartbeatMs: 200, replicas: 1 }, ...shared }, {})));
   }
   await nodes[0]!.node.connect('n2');
 });

@@ -17,6 +17,8 @@ export interface AotpProcess {
   exited: Promise<unknown>;
   config: string;
   dataDir: string;
+  /** stdout and stderr so far, when started with `keepOutput` (else up to the listening line). */
+  output(): string;
   /** What the node wrote to stderr so far. */
   stderr(): string;
 }
@@ -45,6 +47,8 @@ export interface AotpNodeOptions {
   config?: Record<string, unknown>;
   /** Reuse this data dir (a restart). */
   dataDir?: string;
+  /** Keep all of the node's output (its logs), not only up to the listening line. */
+  keepOutput?: boolean;
   /** Extra environment variables for the node's process (e.g. AOTP_CRASH_AT). */
   env?: Record<string, string>;
   /** A single node on the embedded bus (no NATS; `servers` unused). */
@@ -68,10 +72,10 @@ export async function startAotpNode(o: AotpNodeOptions): Promise<AotpProcess> {
   };
   const file = join(dataDir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
-  return launchAotp(o.name, file, dataDir, o.env);
+  return launchAotp(o.name, file, dataDir, o.keepOutput, o.env);
 }
 
-export async function launchAotp(name: string, config: string, dataDir: string, env?: Record<string, string>): Promise<AotpProcess> {
+export async function launchAotp(name: string, config: string, dataDir: string, keepOutput = false, env?: Record<string, string>): Promise<AotpProcess> {
   // AOTP_PROFILE_DIR=<dir>: a V8 CPU profile per node, written when it exits normally (SIGTERM).
   const profile = process.env.AOTP_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.AOTP_PROFILE_DIR, '--cpu-prof-name', `${name}.cpuprofile`] : [];
   const child = spawn(process.execPath, [...profile, 'bin/aotp.js', 'start', '--config', config, '--log-level', 'info'], {
@@ -82,13 +86,14 @@ export async function launchAotp(name: string, config: string, dataDir: string, 
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
+  if (keepOutput) child.stdout!.on('data', (d) => (out += d));
   // AOTP_TEST_LOGS=<dir>: each node's log goes to <dir>/<name>.log too (to find out why a run failed).
   if (process.env.AOTP_TEST_LOGS) child.stdout!.pipe(createWriteStream(join(process.env.AOTP_TEST_LOGS, `${name}.log`), { flags: 'a' }));
   const url = await new Promise<string>((resolve, reject) => {
     let found = false;
     child.stdout!.on('data', (d) => {
       if (found) return; // keep draining the pipe, stop collecting
-      out += d;
+      if (!keepOutput) out += d;
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
       if (m) {
         found = true;
@@ -97,7 +102,7 @@ export async function launchAotp(name: string, config: string, dataDir: string, 
     });
     void exited.then(() => reject(new Error(`${name} exited: ${err || out}`)));
   });
-  return { name, child, url, exited, config, dataDir, stderr: () => err };
+  return { name, child, url, exited, config, dataDir, output: () => out + err, stderr: () => err };
 }
 
 /** Until every node given sees `n` members. */

@@ -60,9 +60,9 @@ export function caughtUp(reader: SuReader, client: SuClient, log: ReplicatedLog)
       await ensure(processId);
       return reader.process(processId);
     },
-    async read(processId: string, from: number, to?: number, limit?: number): Promise<ScheduledMessage[]> {
+    async read(processId: string, from: number, to?: number, limit?: number, maxBytes?: number): Promise<ScheduledMessage[]> {
       await ensure(processId);
-      return reader.read(processId, from, to, limit);
+      return reader.read(processId, from, to, limit, maxBytes);
     },
   };
   const local = localReads(reader);

@@ -30,7 +30,7 @@
 import { pack, unpack } from 'msgpackr';
 import { ErrorCode, NatsError, StorageType, type JetStreamClient, type JetStreamManager, type KV, type KvEntry, type NatsConnection } from 'nats';
 import { isTerminal, type JobRecord } from '../mu/job.js';
-import { StaleJob, type LmdbMuStore, type MonitorRecord, type MuStore } from '../mu/store.js';
+import { PushBudgetExceeded, StaleJob, type LmdbMuStore, type MonitorRecord, type MuStore } from '../mu/store.js';
 import { isNotFound, isWrongLastSequence, retrying } from './retry.js';
 
 interface Stored {
@@ -245,15 +245,31 @@ export class ClusterMuStore implements MuStore {
     return this.local.push(root);
   }
 
+  pushSize(root: string): number {
+    return this.local.pushSize(root);
+  }
+
   unfinished(): JobRecord[] {
     return this.local.unfinished().filter((r) => this.revs.has(r.id));
   }
 
-  async write(update: JobRecord | undefined, created: JobRecord[] = []): Promise<void> {
+  async write(update: JobRecord | undefined, created: JobRecord[] = [], maxPushJobs = Infinity): Promise<void> {
+    // The budget is counted by the node that runs the push (a push that moved starts its count
+    // again on its new node, from the jobs it took over).
+    const root = created[0]?.root;
+    if (root !== undefined && this.local.pushSize(root) + created.length > maxPushJobs) {
+      throw new PushBudgetExceeded(
+        `push budget exhausted: the push has made ${this.local.pushSize(root)} of at most ${maxPushJobs} jobs; ${created.length} outbox item(s) of this message were not pushed`,
+      );
+    }
+    if (update && !this.revs.has(update.id)) {
+      // Another node runs it now (this one was thought down, or started again meanwhile).
+      await this.local.drop(update.id);
+      throw new StaleJob(`job ${update.id} is not this node's (${this.node}) to write`);
+    }
     for (const c of created) await this.create(c);
     if (update) {
-      const rev = this.revs.get(update.id);
-      if (rev === undefined) throw new StaleJob(`job ${update.id} is not this node's (${this.node}) to write`);
+      const rev = this.revs.get(update.id)!;
       // Between pushing an outbox item (the SU answered) and recording it.
       if (update.depth > 0 && update.slot !== undefined && this.local.job(update.id)?.stage === 'schedule') this.o.crashAt?.('mu:pushed-unrecorded');
       try {
@@ -299,12 +315,24 @@ export class ClusterMuStore implements MuStore {
   /** After a refused write: this node's copy follows JetStream's, and ownership with it. */
   private async refresh(id: string): Promise<void> {
     const cur = await this.get(id);
-    if (cur && cur.stored.owner === this.node && !isTerminal(cur.stored.record)) {
-      this.revs.set(id, cur.rev);
-      await this.local.adopt(cur.stored.record);
-    } else {
+    if (!cur || cur.stored.owner !== this.node) {
+      // Another node's now: this copy goes, so that the actor that wrote it stops.
       this.revs.delete(id);
+      await this.local.drop(id);
+      return;
     }
+    const r = cur.stored.record;
+    if (isTerminal(r)) this.revs.delete(id);
+    else this.revs.set(id, cur.rev);
+    // A `done` written by an earlier incarnation: its children, so that this one starts them.
+    const children: JobRecord[] = [];
+    for (const c of r.stage === 'done' ? (r.children ?? []) : []) {
+      const child = await this.get(c);
+      if (!child || child.stored.owner !== this.node || isTerminal(child.stored.record)) continue;
+      this.revs.set(c, child.rev);
+      children.push(child.stored.record);
+    }
+    await this.local.adopt(r, children);
   }
 
   async forget(r: JobRecord): Promise<void> {

@@ -38,12 +38,13 @@ export function routedCuApi(local: CuRoutesApi, caller: Caller, p: Placement, ti
   };
 }
 
-/** What the SU service answers for other nodes: its reads, and a process's spawn tags (for the MU). */
+/** What the SU service answers for other nodes: its reads, and a process's spawn tags and owner (for the MU). */
 export interface SuService extends SuReads {
   processTags(processId: string): Promise<Tag[] | undefined>;
+  processOwner(processId: string): Promise<string | undefined>;
 }
 
-export const SU_SERVICE_METHODS = [...SU_READS, 'processTags'] as const;
+export const SU_SERVICE_METHODS = [...SU_READS, 'processTags', 'processOwner'] as const;
 
 /**
  * The SU's reads and lookups, each answered by the owner of the process it is about. A message
@@ -57,6 +58,7 @@ export function routedSuService(local: SuService, caller: Caller, p: Placement, 
   return {
     // A spawn never changes and the stream holds it: this node answers, with no hop.
     processTags: (pid) => local.processTags(pid),
+    processOwner: (pid) => at(pid).processOwner(pid),
     hosts: (pid) => at(pid).hosts(pid),
     process: (pid) => at(pid).process(pid),
     latest: (pid) => at(pid).latest(pid),

@@ -4,11 +4,12 @@
  * restarted) is made again.
  */
 import { CallError, type Caller, type Pid } from '../../runtime/index.js';
-import { comparePositions, type CuRuntime, type Position } from './engine.js';
+import { isTxId } from '../su/validate.js';
+import type { CuRuntime, Position } from './engine.js';
 import { CU_MANAGER, type EnsureReply, type ManagerRequest } from './manager.js';
 import { dryRunMessage, type EvalOutput } from './message.js';
 import type { ProcessReply, ProcessRequest, ProcessStatus } from './process.js';
-import type { CronRecord, ResultRecord } from './store.js';
+import { resultsPage, type ResultsPage } from './results.js';
 
 /** An error with the HTTP status that says what kind it is. */
 export class CuError extends Error {
@@ -29,17 +30,7 @@ const canFind = (r: unknown): r is SlotFinder => typeof (r as SlotFinder).find =
 
 export type ResultAnswer = { result: EvalOutput } | { busy: string } | { missing: string };
 
-export interface ResultsPage {
-  pageInfo: { hasNextPage: boolean };
-  edges: { node: EvalOutput; cursor: string }[];
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The reference CU's cursor: base64 of { timestamp, ordinate, cron, sort }. */
-export function cursorOf(r: { timestamp: number; slot: number; cron?: string }, sort: 'ASC' | 'DESC'): string {
-  return Buffer.from(JSON.stringify({ timestamp: r.timestamp, ordinate: String(r.slot), ...(r.cron ? { cron: r.cron } : {}), sort })).toString('base64');
-}
 
 /**
  * A cursor gives a position in the log (a slot; for a cron result, the slot it follows and its
@@ -60,26 +51,24 @@ export function parseBound(raw: string | undefined): { position: Position } | { 
     // not a cursor
   }
   const n = Number(raw);
-  if (!Number.isFinite(n)) throw new CuError(400, `'${raw}' is neither a cursor nor a timestamp`);
+  if (!Number.isFinite(n)) throw new CuError(400, `'${raw.slice(0, 64)}' is neither a cursor nor a timestamp`);
   return { timestamp: n };
 }
 
-/** A scheduled message's result or a cron message's, with its place in the log. */
-interface Evaluation {
-  position: Position;
-  timestamp: number;
-  cron?: string;
-  output: EvalOutput;
-}
-
-const fromResult = (r: ResultRecord): Evaluation => ({ position: { slot: r.slot, cron: -1 }, timestamp: r.timestamp, output: r.output });
-const fromCron = (r: CronRecord): Evaluation => ({ position: { slot: r.slot, cron: r.at }, timestamp: r.at, cron: r.cron, output: r.output });
-
 export class CuApi {
+  /** Dry-runs waiting or running, by process. */
+  private readonly dryRuns = new Map<string, number>();
+
   constructor(
     private readonly caller: Caller,
     readonly cu: CuRuntime,
-    private readonly o: { manager?: string; callTimeoutMs: number; address: string },
+    private readonly o: {
+      manager?: string;
+      callTimeoutMs: number;
+      address: string;
+      /** Whether this node has accepted `messageId` for `processId` and it is on its way to the SU (an MU push job). */
+      pending?: (processId: string, messageId: string) => boolean;
+    },
   ) {}
 
   private async actor(processId: string): Promise<Pid> {
@@ -115,19 +104,30 @@ export class CuApi {
   }
 
   /**
-   * A message's result, evaluating up to it if needed. When the message is not (yet) in the
-   * process's log this waits up to `waitMs` for it; an evaluation still running then is `busy`.
+   * A message's result, evaluating up to it if needed (a message assigned but not evaluated yet
+   * waits for its evaluation; one still running after `waitMs` is `busy`). An id that cannot be
+   * a message id, or a message the process's log does not hold, is `missing` at once, unless
+   * this node has accepted the message and it is on its way to the SU: that one is waited for,
+   * up to `waitMs`. (With a reader that cannot look ids up, every unknown id is waited for.)
    */
   async result(processId: string, messageId: string, waitMs: number): Promise<ResultAnswer> {
+    if (!isTxId(messageId)) return { missing: `'${messageId.slice(0, 64)}' cannot be a message id (43 base64url characters)` };
     const deadline = Date.now() + waitMs;
     // An unknown process (or one that cannot run here) is an error now, not after the wait.
     if (!this.cu.store.resultOf(processId, messageId)) await this.actor(processId);
+    const finder = canFind(this.cu.reader) ? this.cu.reader : undefined;
     for (;;) {
       const stored = this.cu.store.resultOf(processId, messageId);
       if (stored) return { result: stored.output };
       const remaining = deadline - Date.now();
-      const entry = canFind(this.cu.reader) ? this.cu.reader.find(messageId, processId) : undefined;
-      if (entry || !canFind(this.cu.reader)) {
+      let entry = finder?.find(messageId, processId);
+      if (finder && !entry && !this.o.pending?.(processId, messageId)) {
+        // Read through the process (in a cluster that catches this node's copy of the log up) and look again.
+        await this.cu.reader.process(processId);
+        entry = finder.find(messageId, processId);
+        if (!entry) return { missing: `message ${messageId} was never assigned to process ${processId}` };
+      }
+      if (entry || !finder) {
         try {
           await this.evaluate(processId, entry?.slot, Math.max(remaining, 1));
         } catch (e) {
@@ -144,7 +144,8 @@ export class CuApi {
 
   /**
    * Results of scheduled and cron messages in log order (from exclusive, to inclusive), as the
-   * reference CU pages them. `onlyCron`: cron results only, ascending (GET /cron).
+   * reference CU pages them (results.ts), within `cu.pageBytes`. `onlyCron`: cron results only,
+   * ascending (GET /cron).
    */
   async results(processId: string, q: { from?: string; to?: string; sort?: string; limit?: number; onlyCron?: boolean }): Promise<ResultsPage> {
     const sort = (q.sort ?? 'ASC').toUpperCase();
@@ -155,46 +156,16 @@ export class CuApi {
     const to = parseBound(q.to);
     // Catch up first (cron messages up to the present included), so the page has what the log has.
     await this.evaluate(processId);
-    const store = this.cu.store;
-    const lo: Position = from && 'position' in from ? from.position : { slot: -1, cron: -1 };
-    const hi: Position = to && 'position' in to ? to.position : { slot: Number.MAX_SAFE_INTEGER - 1, cron: Number.MAX_SAFE_INTEGER };
-    const inRange = (e: Evaluation) =>
-      comparePositions(e.position, lo) > 0 &&
-      comparePositions(e.position, hi) <= 0 &&
-      (!from || !('timestamp' in from) || e.timestamp > from.timestamp) &&
-      (!to || !('timestamp' in to) || e.timestamp <= to.timestamp);
-    const desc = sort === 'DESC';
-    const take = limit + 1;
-    const out: Evaluation[] = [];
-    // Pages from both tables, merged by position; timestamp bounds filter (they grow with the log).
-    let cursorLo = lo;
-    let cursorHi = hi;
-    for (;;) {
-      const results = q.onlyCron
-        ? []
-        : store
-            .resultRange(processId, { from: cursorLo.slot, to: cursorHi.slot, limit: 512, reverse: desc })
-            .map(fromResult);
-      const crons = store
-        .cronRange(processId, { from: [cursorLo.slot, cursorLo.cron], to: [cursorHi.slot, cursorHi.cron], limit: 512, reverse: desc })
-        .map(fromCron);
-      const merged = [...results, ...crons]
-        .filter((e) => comparePositions(e.position, cursorLo) > 0 && comparePositions(e.position, cursorHi) <= 0)
-        .sort((a, b) => (desc ? -1 : 1) * comparePositions(a.position, b.position));
-      if (merged.length === 0) break;
-      // Only what both pages cover for sure: up to the nearer end of the two.
-      const ends = [results, crons].filter((l) => l.length === 512).map((l) => l[l.length - 1]!.position);
-      const edge = ends.length ? ends.sort((a, b) => (desc ? -1 : 1) * comparePositions(a, b))[0]! : undefined;
-      const safe = edge ? merged.filter((e) => (desc ? comparePositions(e.position, edge) >= 0 : comparePositions(e.position, edge) <= 0)) : merged;
-      for (const e of safe) if (inRange(e) && out.length < take) out.push(e);
-      if (out.length >= take || !edge) break;
-      if (desc) cursorHi = { slot: edge.slot, cron: edge.cron - 1 };
-      else cursorLo = edge;
-    }
-    return {
-      pageInfo: { hasNextPage: out.length > limit },
-      edges: out.slice(0, limit).map((e) => ({ node: e.output, cursor: cursorOf({ timestamp: e.timestamp, slot: e.position.slot, cron: e.cron }, sort) })),
-    };
+    return resultsPage(this.cu.store, processId, {
+      lo: from && 'position' in from ? from.position : { slot: -1, cron: -1 },
+      hi: to && 'position' in to ? to.position : { slot: Number.MAX_SAFE_INTEGER - 1, cron: Number.MAX_SAFE_INTEGER },
+      ...(from && 'timestamp' in from ? { fromTs: from.timestamp } : {}),
+      ...(to && 'timestamp' in to ? { toTs: to.timestamp } : {}),
+      desc: sort === 'DESC',
+      limit,
+      maxBytes: this.cu.config.pageBytes,
+      ...(q.onlyCron ? { onlyCron: true } : {}),
+    });
   }
 
   /** Cron results, ascending (GET /cron/:processId). */
@@ -202,13 +173,29 @@ export class CuApi {
     return this.results(processId, { ...q, sort: 'ASC', onlyCron: true, limit: Math.min(q.limit ?? 500, 1000) });
   }
 
+  /**
+   * Evaluates `body` against the latest state. Dry-runs of a process take turns in its actor, so
+   * at most `cu.maxDryRunsPerProcess` wait at once: a flood of them is 503s, not an ever longer
+   * queue of held requests in front of the process's own messages.
+   */
   async dryRun(processId: string, body: unknown): Promise<EvalOutput> {
     try {
       dryRunMessage(body, processId, {});
     } catch (e) {
       throw new CuError(400, (e as Error).message);
     }
-    return this.ask<EvalOutput>(processId, { op: 'dryRun', message: body });
+    const waiting = this.dryRuns.get(processId) ?? 0;
+    if (waiting >= this.cu.config.maxDryRunsPerProcess) {
+      throw new CuError(503, `${waiting} dry-runs of process ${processId} are already waiting; try again later`);
+    }
+    this.dryRuns.set(processId, waiting + 1);
+    try {
+      return await this.ask<EvalOutput>(processId, { op: 'dryRun', message: body });
+    } finally {
+      const n = (this.dryRuns.get(processId) ?? 1) - 1;
+      if (n > 0) this.dryRuns.set(processId, n);
+      else this.dryRuns.delete(processId);
+    }
   }
 
   state(processId: string): Promise<Uint8Array> {

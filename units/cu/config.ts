@@ -27,6 +27,12 @@ export const CuConfigSchema = z
     evalTimeoutMs: z.number().int().min(1).default(30_000),
     /** Messages read from the SU per page (and sent to the evaluator as one batch). */
     readPage: z.number().int().min(1).max(10_000).default(256),
+    /**
+     * ... and item bytes per page (a page always holds one message). A process actor holds at
+     * most two pages (the one evaluated, the next one read ahead) and its evaluator one batch,
+     * so this bounds the message bytes evaluation buffers, however large the log's messages.
+     */
+    readPageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
     /** Messages evaluated before a process actor looks at its mailbox again. */
     stepMessages: z.number().int().min(1).default(256),
     /**
@@ -34,6 +40,12 @@ export const CuConfigSchema = z
      * present (a slot timestamped earlier than that is assumed visible in the log by then).
      */
     cronSafetyMs: z.number().int().min(0).default(2000),
+    /** JSON bytes one page of `/results` or `/cron` holds at most (a page always holds one result). */
+    pageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+    /** Largest `POST /dry-run` body, bytes (a dry-run's message is held while it waits its turn). */
+    dryRunBodyBytes: z.number().int().min(1024).default(1024 * 1024),
+    /** Dry-runs of one process waiting or running at once on this node; more are 503 (try again). */
+    maxDryRunsPerProcess: z.number().int().min(1).default(32),
     /** How long a result request waits for the message to be scheduled and evaluated, ms. */
     resultWaitMs: z.number().int().min(0).default(30_000),
     /** The largest Memory-Limit accepted, bytes. */

@@ -39,6 +39,8 @@ export interface CuRuntime {
   config: CuConfig;
   /** Wall clock, unix ms. */
   now(): number;
+  /** Told the time each message took in its module (the node's metrics). */
+  onEvaluated?: (ms: number) => void;
 }
 
 /** Why a process cannot be evaluated here (no such process, missing module, bad limits, …). */
@@ -232,7 +234,7 @@ export class ProcessEngine {
       this.moveTo({ slot: -1, cron: -1 }, { timestamp: 0, blockHeight: 0 });
     }
     while (isBefore(this.position(), target)) {
-      const page = await this.cu.reader.read(this.processId, this.pos + 1, target.slot, this.cu.config.readPage);
+      const page = await this.cu.reader.read(this.processId, this.pos + 1, target.slot, this.cu.config.readPage, this.cu.config.readPageBytes);
       const reached = (page.length ? page[page.length - 1]!.slot : this.pos) === target.slot;
       const items = this.items(page, target, Number.MAX_SAFE_INTEGER, reached ? 'limit' : 'none');
       if (items.length === 0) throw new Error(`cannot restore ${this.processId} to slot ${target.slot}: the scheduler has no slot ${this.pos + 1}`);
@@ -279,12 +281,16 @@ export class ProcessEngine {
     return { slot: this.pos, cron: this.cronAt, ...this.slotTime };
   }
 
-  /** Items after `from`, up to `limit`: one page of the log and the crons around it. */
+  /**
+   * Items after `from`, up to `limit`: one page of the log (bounded in messages and in bytes)
+   * and the crons around it. Only an empty page says the scheduler has nothing more now: a page
+   * cut at its byte budget is short too.
+   */
   private async readItems(from: Cursor, limit: Position, to: number, max: number): Promise<Item[]> {
     if (!isBefore({ slot: from.slot, cron: from.cron }, limit)) return [];
     const want = Math.min(this.cu.config.readPage, max);
-    const page = await this.cu.reader.read(this.processId, from.slot + 1, Number.isFinite(to) ? to : undefined, want);
-    return this.items(page, limit, max, page.length < want ? 'present' : 'none', from);
+    const page = await this.cu.reader.read(this.processId, from.slot + 1, Number.isFinite(to) ? to : undefined, want, this.cu.config.readPageBytes);
+    return this.items(page, limit, max, page.length === 0 ? 'present' : 'none', from);
   }
 
   /**
@@ -373,6 +379,7 @@ export class ProcessEngine {
       const take = (v: EvalValue) => {
         if (discarded) return; // nothing follows a discarded message: the thread stops there
         this.stats.moduleMs += v.ms;
+        this.cu.onEvaluated?.(v.ms);
         const { it, prior } = run[done]!;
         if ('trap' in v || v.discard) discarded = { at: done, value: v };
         else this.accept(it, prior, v.result);

@@ -37,7 +37,8 @@ export interface Cu {
   modules: ModuleStore;
   /** name → id of the registered bundled modules. */
   bundled: Record<string, string>;
-  api(caller: Caller): CuApi;
+  /** `pending`: whether this node has accepted a message for a process that the SU has not assigned yet (see CuApi.result). */
+  api(caller: Caller, o?: { pending?: (processId: string, messageId: string) => boolean }): CuApi;
   routes(api: CuRoutesApi): FastifyPluginAsync;
   /** Stops the spare evaluator threads (after the process actors have stopped). */
   close(): Promise<void>;
@@ -54,13 +55,14 @@ export async function createCu(o: CuOptions): Promise<Cu> {
     runtime,
     modules,
     bundled,
-    api: (caller) => new CuApi(caller, runtime, { callTimeoutMs: Math.max(config.resultWaitMs, 60_000), address: o.wallet.address }),
-    routes: (api) => cuRoutes(api, { resultWaitMs: config.resultWaitMs }),
+    api: (caller, a) => new CuApi(caller, runtime, { callTimeoutMs: Math.max(config.resultWaitMs, 60_000), address: o.wallet.address, ...(a?.pending ? { pending: a.pending } : {}) }),
+    routes: (api) => cuRoutes(api, { resultWaitMs: config.resultWaitMs, dryRunBodyBytes: config.dryRunBodyBytes }),
     close: () => pool.close(),
   };
 }
 
-export { CuApi, CuError, cursorOf, parseBound, type ResultAnswer, type ResultsPage } from './api.js';
+export { CuApi, CuError, parseBound, type ResultAnswer } from './api.js';
+export { cursorOf, resultsPage, type ResultsPage } from './results.js';
 export { CuConfigSchema, cuDefaults, type CuConfig } from './config.js';
 export { ProcessEngine, ProcessUnavailable, errorOutput, comparePositions, type CuRuntime, type EngineStats, type Position } from './engine.js';
 export { parseSize, processLimits, InvalidLimit, type Limits } from './limits.js';

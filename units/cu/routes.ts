@@ -9,7 +9,9 @@
  * - `GET /results/:processId?from=&to=&sort=&limit=`
  *                                             { pageInfo: { hasNextPage }, edges: [{ node, cursor }] }
  * - `POST /dry-run?process-id=`               the output of the body message against the latest state
- *                                             (the reference's `to` is not supported: always the latest)
+ *                                             (the reference's `to` is not supported: always the latest);
+ *                                             a body over cu.dryRunBodyBytes is a 413, a process with
+ *                                             cu.maxDryRunsPerProcess dry-runs waiting a 503
  * - `GET /state/:processId`                   the memory after the latest slot (application/octet-stream)
  * - `GET /cron/:processId?from=&to=&limit=`   the results of cron messages (cron.ts), ascending, paged as
  *                                             /results; /results has them too, in log order
@@ -36,22 +38,30 @@ function fail(reply: FastifyReply, e: unknown) {
 
 function processId(raw: string | undefined, where: string): string {
   if (!raw) throw new CuError(400, `a process id is required (${where})`);
-  if (!ID.test(raw)) throw new CuError(400, `'${raw}' is not a process id (43 base64url characters)`);
+  if (!ID.test(raw)) throw new CuError(400, `'${raw.slice(0, 64)}' is not a process id (43 base64url characters)`);
   return raw;
 }
 
 function limitOf(raw: string | undefined, dflt: number): number {
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new CuError(400, `limit must be a positive integer, got '${raw}'`);
+  if (!Number.isInteger(n) || n < 1) throw new CuError(400, `limit must be a positive integer, got '${raw.slice(0, 32)}'`);
   return n;
 }
 
 /** What the routes ask: the CU's API, or in a cluster one that asks each process's owner node. */
 export type CuRoutesApi = Pick<CuApi, 'info' | 'result' | 'results' | 'dryRun' | 'state' | 'cron'>;
 
-export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number }): FastifyPluginAsync {
+export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number; dryRunBodyBytes?: number }): FastifyPluginAsync {
+  const dryRunBodyBytes = o.dryRunBodyBytes ?? 1024 * 1024;
   return async (app) => {
+    // Errors before a handler runs (a body too large, JSON that does not parse) in the CU's shape.
+    app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+      if (err.statusCode === 413) return reply.code(413).send({ error: `the body is larger than ${dryRunBodyBytes} bytes` });
+      if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+      return fail(reply, err);
+    });
+
     app.get('/', async () => api.info());
 
     app.get<{ Params: { messageId: string }; Querystring: ProcessQuery }>('/result/:messageId', async (req, reply) => {
@@ -79,7 +89,7 @@ export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number }): Fastify
       },
     );
 
-    app.post<{ Querystring: ProcessQuery; Body: unknown }>('/dry-run', async (req, reply) => {
+    app.post<{ Querystring: ProcessQuery; Body: unknown }>('/dry-run', { bodyLimit: dryRunBodyBytes }, async (req, reply) => {
       try {
         const pid = processId(req.query['process-id'], 'the process-id query parameter');
         return await api.dryRun(pid, req.body);

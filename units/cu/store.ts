@@ -108,12 +108,15 @@ export class CuStore {
 
   /** Cron evaluations with position after `from` and at most `to` ([slot, at] order), at most `limit`. */
   cronRange(processId: string, o: { from?: [number, number]; to?: [number, number]; limit: number; reverse?: boolean }): CronRecord[] {
-    const out: CronRecord[] = [];
+    return take(this.cronsBetween(processId, o), o.limit);
+  }
+
+  /** As cronRange, read one at a time as the caller takes them (nothing is loaded ahead). */
+  *cronsBetween(processId: string, o: { from?: [number, number]; to?: [number, number]; reverse?: boolean }): Generator<CronRecord> {
     const lo: CronKey = o.from ? [processId, o.from[0], o.from[1], Number.MAX_SAFE_INTEGER] : [processId, -1, -1, -1];
     const hi: CronKey = o.to ? [processId, o.to[0], o.to[1], Number.MAX_SAFE_INTEGER] : [processId, Number.MAX_SAFE_INTEGER, 0, 0];
-    const range = o.reverse ? this.crons.getRange({ start: hi, end: lo, reverse: true, limit: o.limit }) : this.crons.getRange({ start: lo, end: hi, limit: o.limit });
-    for (const { value } of range) out.push(value);
-    return out;
+    const range = o.reverse ? this.crons.getRange({ start: hi, end: lo, reverse: true }) : this.crons.getRange({ start: lo, end: hi });
+    for (const { value } of range) yield value;
   }
 
   putResult(processId: string, r: ResultRecord): Promise<void> {
@@ -143,12 +146,15 @@ export class CuStore {
 
   /** Results with `from` < slot <= `to`, in slot order (or reversed), at most `limit`. */
   resultRange(processId: string, o: { from: number; to: number; limit: number; reverse?: boolean }): ResultRecord[] {
-    const out: ResultRecord[] = [];
+    return take(this.resultsBetween(processId, o), o.limit);
+  }
+
+  /** As resultRange, read one at a time as the caller takes them (nothing is loaded ahead). */
+  *resultsBetween(processId: string, o: { from: number; to: number; reverse?: boolean }): Generator<ResultRecord> {
     const range = o.reverse
-      ? this.results.getRange({ start: [processId, o.to], end: [processId, o.from], reverse: true, limit: o.limit })
-      : this.results.getRange({ start: [processId, o.from + 1], end: [processId, o.to + 1], limit: o.limit });
-    for (const { value } of range) out.push(value);
-    return out;
+      ? this.results.getRange({ start: [processId, o.to], end: [processId, o.from], reverse: true })
+      : this.results.getRange({ start: [processId, o.from + 1], end: [processId, o.to + 1] });
+    for (const { value } of range) yield value;
   }
 
   putCheckpoint(c: CheckpointRecord): Promise<boolean> {
@@ -175,4 +181,14 @@ export class CuStore {
     const old = this.checkpointSlots(processId).slice(keep);
     if (old.length) await this.store.transact(() => old.forEach((s) => void this.checkpoints.remove([processId, s])));
   }
+}
+
+function take<T>(items: Iterable<T>, limit: number): T[] {
+  const out: T[] = [];
+  if (limit <= 0) return out;
+  for (const item of items) {
+    out.push(item);
+    if (out.length >= limit) break;
+  }
+  return out;
 }

@@ -3,9 +3,11 @@
  * a request that cannot be run (no query, bad variables JSON, a syntax error, a query that does
  * not validate against the schema, variables that do not coerce) → 400 with `{ errors }`;
  * a query that runs → 200 with `{ data }` (and `errors` for fields that failed). Nothing a
- * client sends makes a 500.
+ * client sends makes a 500. An answer is bounded: at most MAX_ROOT_FIELDS root fields, and
+ * `maxBytes` of JSON (budget.ts).
  */
-import { execute, getOperationAST, GraphQLError, parse, validate, type DocumentNode, type ExecutionResult } from 'graphql';
+import { execute, getOperationAST, GraphQLError, parse, validate, type DocumentNode, type ExecutionResult, type FragmentDefinitionNode, type GraphQLResolveInfo, Kind } from 'graphql';
+import { DEFAULT_ANSWER_BYTES, fieldsOf, nodeWeigher, overBudget, spend, type AnswerBudget } from './budget.js';
 import type { ItemIndex } from './items.js';
 import { transactions, type TransactionsArgs } from './query.js';
 import { gatewaySchema } from './schema.js';
@@ -23,15 +25,24 @@ export interface GraphQLAnswer {
 
 const fail = (status: number, message: string): GraphQLAnswer => ({ status, body: { errors: [{ message }] } });
 
-/** The root resolvers over an item index. */
+/** Most root fields (aliases included) one request may ask for. */
+export const MAX_ROOT_FIELDS = 32;
+
+/** The root resolvers over an item index; each node handed out is weighed against the answer's budget. */
 export function rootValue(index: ItemIndex) {
   return {
-    transaction: ({ id }: { id: string }) => index.node(id) ?? null,
-    transactions: (args: TransactionsArgs) => transactions(index, args),
+    transaction: ({ id }: { id: string }, budget: AnswerBudget, info: GraphQLResolveInfo) => {
+      const node = index.node(id);
+      if (!node) return null;
+      if (!spend(budget, nodeWeigher(info, 'node')(node))) throw overBudget(budget);
+      return node;
+    },
+    transactions: (args: TransactionsArgs, budget: AnswerBudget, info: GraphQLResolveInfo) =>
+      transactions(index, args, { budget, weigh: nodeWeigher(info, 'connection') }),
   };
 }
 
-export function runGraphQL(index: ItemIndex, request: GraphQLRequest): GraphQLAnswer {
+export function runGraphQL(index: ItemIndex, request: GraphQLRequest, maxBytes = DEFAULT_ANSWER_BYTES): GraphQLAnswer {
   const { query, operationName } = request;
   if (typeof query !== 'string' || query.trim() === '') return fail(400, 'a GraphQL request needs a "query" string');
   let variables = request.variables;
@@ -63,11 +74,17 @@ export function runGraphQL(index: ItemIndex, request: GraphQLRequest): GraphQLAn
     return fail(400, operationName != null ? `no operation named '${operationName}' in the document` : 'the document has several operations: name one in "operationName"');
   }
   if (operation.operation !== 'query') return fail(400, `this gateway answers queries only, not a ${operation.operation}`);
+  const fragments = Object.fromEntries(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+  const roots = fieldsOf(operation.selectionSet, fragments).length;
+  if (roots > MAX_ROOT_FIELDS) return fail(400, `the query asks for ${roots} root fields; at most ${MAX_ROOT_FIELDS} are served in one request`);
   try {
     const result = execute({
       schema,
       document,
       rootValue: rootValue(index),
+      contextValue: { remaining: maxBytes, total: maxBytes } satisfies AnswerBudget,
       variableValues: (variables as Record<string, unknown> | undefined) ?? undefined,
       operationName: (operationName as string | undefined) ?? undefined,
     }) as ExecutionResult;

@@ -24,6 +24,8 @@ export interface GatewayOptions {
   prefetch?: (ids: string[]) => Promise<void>;
   /** Transaction nodes kept parsed (default 10 000). */
   maxCached?: number;
+  /** JSON bytes one GraphQL answer may hold (default DEFAULT_ANSWER_BYTES). */
+  maxAnswerBytes?: number;
 }
 
 export interface Gateway {
@@ -45,8 +47,8 @@ export function createGateway(o: GatewayOptions): Gateway {
     item: (id) => index.raw(id),
     transaction: (id) => index.node(id),
     transactions: (args) => transactions(index, args),
-    graphql: (request) => runGraphQL(index, request),
-    routes: () => graphqlRoutes(index, o.prefetch),
+    graphql: (request) => runGraphQL(index, request, o.maxAnswerBytes),
+    routes: () => graphqlRoutes(index, o.maxAnswerBytes, o.prefetch),
     rawRoutes: () => rawRoutes(index, o.prefetch),
   };
 }
@@ -54,6 +56,8 @@ export function createGateway(o: GatewayOptions): Gateway {
 export { itemList, moduleSource, type ItemList, type ItemSource, type ModuleItems } from './sources.js';
 export { DEFAULT_LOCATION_TTL_MS, schedulerLocation, schedulerLocationTags } from './scheduler-location.js';
 export { SCHEMA_SDL } from './schema.js';
-export { DEFAULT_FIRST, MAX_FIRST, type TagFilter, type TransactionConnection, type TransactionsArgs } from './query.js';
+export { DEFAULT_ANSWER_BYTES } from './budget.js';
+export { MAX_ROOT_FIELDS } from './graphql.js';
+export { DEFAULT_FIRST, MAX_FILTER_VALUES, MAX_FIRST, type TagFilter, type TransactionConnection, type TransactionsArgs } from './query.js';
 export type { GraphQLAnswer, GraphQLRequest } from './graphql.js';
 export type { TransactionNode } from './transaction.js';

@@ -6,7 +6,9 @@
  *   is served;
  * - bundledIn, block: these items are in no bundle and no block, so a non-empty bundledIn list
  *   or any block range matches nothing (`bundledIn: []` / `null` match everything);
- * - first (default 10, at most 100, as arweave.net) and after (a cursor from an earlier edge).
+ * - first (default 10, at most 100, as arweave.net) and after (a cursor from an earlier edge);
+ *   a page also ends at the answer's byte budget (budget.ts);
+ * - at most MAX_FILTER_VALUES values in each filter list.
  *
  * Order: none of these items has a height, so the order among them is the gateway's: when ids
  * are given, the order they were given in; otherwise the order items became known to their
@@ -14,11 +16,14 @@
  * `sort: HEIGHT_DESC, first: 1` over a wallet's Scheduler-Location records finds the newest.
  */
 import { GraphQLError } from 'graphql';
+import { overBudget, spend, type AnswerBudget } from './budget.js';
 import type { ItemIndex } from './items.js';
 import type { TransactionNode } from './transaction.js';
 
 export const DEFAULT_FIRST = 10;
 export const MAX_FIRST = 100;
+/** Most values one filter list (ids, owners, recipients, tags, a tag's values) may hold. */
+export const MAX_FILTER_VALUES = 1000;
 
 export interface TagFilter {
   name: string;
@@ -52,6 +57,19 @@ function idOfCursor(cursor: string): string {
   return text.slice(5);
 }
 
+function checkSizes(args: TransactionsArgs): void {
+  const lists: [string, readonly unknown[] | null | undefined][] = [
+    ['ids', args.ids],
+    ['owners', args.owners],
+    ['recipients', args.recipients],
+    ['tags', args.tags],
+    ...(args.tags ?? []).map((t, i): [string, readonly unknown[]] => [`tags[${i}].values`, t.values]),
+  ];
+  for (const [name, list] of lists) {
+    if (list && list.length > MAX_FILTER_VALUES) throw new GraphQLError(`${name} has ${list.length} entries; at most ${MAX_FILTER_VALUES} are served`);
+  }
+}
+
 function matcher(args: TransactionsArgs): (n: TransactionNode) => boolean {
   const owners = args.owners ? new Set(args.owners) : undefined;
   const recipients = args.recipients ? new Set(args.recipients) : undefined;
@@ -69,7 +87,12 @@ function matcher(args: TransactionsArgs): (n: TransactionNode) => boolean {
   };
 }
 
-export function transactions(index: ItemIndex, args: TransactionsArgs): TransactionConnection {
+/**
+ * A page of matching items. With a budget, each node is weighed as the query selects it
+ * (budget.ts): the page ends before a node that does not fit, and its first node must fit.
+ */
+export function transactions(index: ItemIndex, args: TransactionsArgs, answer?: { budget: AnswerBudget; weigh: (n: TransactionNode) => number }): TransactionConnection {
+  checkSizes(args);
   const first = args.first ?? DEFAULT_FIRST;
   if (!Number.isInteger(first) || first < 0) throw new GraphQLError(`first must be a non-negative integer, got ${first}`);
   const limit = Math.min(first, MAX_FIRST);
@@ -100,6 +123,11 @@ export function transactions(index: ItemIndex, args: TransactionsArgs): Transact
       continue;
     }
     if (edges.length === limit) {
+      hasNextPage = true;
+      break;
+    }
+    if (answer && !spend(answer.budget, answer.weigh(node))) {
+      if (edges.length === 0) throw overBudget(answer.budget);
       hasNextPage = true;
       break;
     }

@@ -22,7 +22,7 @@ export function namedIds(request: GraphQLRequest): string[] {
   return [...new Set(text.match(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g) ?? [])].slice(0, 100);
 }
 
-export function graphqlRoutes(index: ItemIndex, prefetch?: (ids: string[]) => Promise<void>): FastifyPluginAsync {
+export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number, prefetch?: (ids: string[]) => Promise<void>): FastifyPluginAsync {
   return async (app) => {
     const answer = async (request: GraphQLRequest, reply: FastifyReply) => {
       try {
@@ -31,7 +31,7 @@ export function graphqlRoutes(index: ItemIndex, prefetch?: (ids: string[]) => Pr
         // Items held elsewhere could not be fetched now: not an answer that they do not exist.
         return reply.code(503).send({ errors: [{ message: `items could not be fetched from the cluster, try again: ${(e as Error).message}` }] });
       }
-      const { status, body } = runGraphQL(index, request);
+      const { status, body } = runGraphQL(index, request, maxAnswerBytes);
       return reply.code(status).type('application/json; charset=utf-8').send(body);
     };
     app.post('/', async (req, reply) => answer(typeof req.body === 'object' && req.body !== null ? (req.body as GraphQLRequest) : {}, reply));

@@ -1,28 +1,40 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Node } from '../../runtime/index.js';
+import type { Health } from './health.js';
+
+export interface NodeRoutesArgs {
+  node: Node;
+  /** What `GET /` answers (the units' URLs from the node's configured public URL). */
+  info: () => Record<string, unknown>;
+  health: Health;
+  metrics: Registry;
+  /** When the node started (ms since the epoch), for uptime. */
+  startedAt: number;
+}
 
 /**
- * Node-level routes: `GET /` (what this node is), `GET /health`, `GET /metrics`. `info` gets the
- * base URL the client reached this node by (scheme and Host header), to build the units' URLs.
+ * Node-level routes: `GET /` (what this node is), `GET /health/live`, `GET /health/ready`,
+ * `GET /health` (= ready, kept for the clients that ask it), `GET /metrics` (Prometheus).
+ * `info` builds the units' URLs from the node's configured public URL: never from the
+ * request's Host header, which any client sets (a page naming `evil.example` as this node's MU
+ * would send its readers there).
  */
-export function nodeRoutes(node: Node, info: (base: string) => Record<string, unknown>): FastifyPluginAsync {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  new Gauge({
-    name: 'aotp_actors',
-    help: 'Actors alive on this node',
-    registers: [registry],
-    collect() {
-      this.set(node.actors().length);
-    },
-  });
+export function nodeRoutes(a: NodeRoutesArgs): FastifyPluginAsync {
   return async (app) => {
-    app.get('/', async (req) => ({ ...info(`${req.protocol}://${req.host}`), node: node.name, members: node.members() }));
-    app.get('/health', async () => ({ ok: true, node: node.name }));
+    app.get('/', async () => ({ ...a.info(), node: a.node.name, members: a.node.members() }));
+    // Live: this process answers. Nothing it depends on is asked, so a NATS outage restarts nobody.
+    app.get('/health/live', async () => ({ live: true, node: a.node.name, uptimeMs: Date.now() - a.startedAt }));
+    for (const path of ['/health/ready', '/health']) {
+      app.get(path, async (_req, reply) => {
+        const r = await a.health.readiness();
+        reply.code(r.ready ? 200 : 503);
+        return { ...r, node: a.node.name };
+      });
+    }
     app.get('/metrics', async (_req, reply) => {
-      reply.header('content-type', registry.contentType);
-      return registry.metrics();
+      reply.header('content-type', a.metrics.contentType);
+      return a.metrics.metrics();
     });
   };
 }

@@ -5,8 +5,8 @@
  * from the CU at once.
  */
 import { CallError, type Caller } from '../../runtime/index.js';
-import { parseDataItem, verifyDataItem, InvalidDataItem } from '../ans104/index.js';
-import { isTxId, validateItem } from '../su/validate.js';
+import { InvalidDataItem, ownerAddress, parseDataItem, verifyDataItem, type ParsedDataItem } from '../ans104/index.js';
+import { checkExclude, isTxId, validateItem } from '../su/validate.js';
 import { assignJobId, isTerminal, type JobRecord } from './job.js';
 import { startJob, startMonitor, stopMonitor, type NameRegistry } from './launcher.js';
 import type { PushJobRequest, ScheduledReply } from './push-job.js';
@@ -39,7 +39,7 @@ export class MuApi {
     private readonly caller: Caller,
     private readonly names: NameRegistry,
     readonly mu: MuRuntime,
-    private readonly o: { scheduleWaitMs: number },
+    private readonly o: { scheduleWaitMs: number; maxMonitorsPerOwner: number },
   ) {}
 
   /** `POST /` with a data item: a Message to a hosted process, or a Process to spawn. */
@@ -73,6 +73,8 @@ export class MuApi {
   async assign(processId: string, messageId: string, exclude: string[] = []): Promise<Accepted> {
     if (!isTxId(processId)) throw new MuError(400, `process-id must be a process id (43 base64url characters), got '${processId.slice(0, 64)}'`);
     if (!isTxId(messageId)) throw new MuError(400, `assign must be a transaction id (43 base64url characters), got '${messageId.slice(0, 64)}'`);
+    const badExclude = checkExclude(exclude);
+    if (badExclude) throw new MuError(400, badExclude);
     if (!(await this.mu.scheduler.processTags(processId))) throw new MuError(400, `Process not found: ${processId}`);
     const now = Date.now();
     const job: JobRecord = {
@@ -118,21 +120,46 @@ export class MuApi {
     return now;
   }
 
-  /** `POST /monitor/:processId`: its cron results are pushed from now on. */
+  /**
+   * `POST /monitor/:processId`: its cron results are pushed from now on. Each monitor makes the
+   * node evaluate its process every poll, so only the process's owner or one of its Authority
+   * addresses may start one, and one address may start at most `maxMonitorsPerOwner`.
+   */
   async monitor(processId: string, raw: Uint8Array): Promise<{ message: string; processId: string }> {
-    await this.checkSigned(raw);
-    if (!isTxId(processId) || !(await this.mu.scheduler.processTags(processId))) throw new MuError(404, `Process not found: ${processId.slice(0, 64)}`);
-    if (!this.mu.store.monitor(processId)) await this.mu.store.putMonitor({ processId, cursor: String(Date.now()), since: Date.now() });
+    const by = await this.monitorRequest(processId, raw);
+    if (!this.mu.store.monitor(processId)) {
+      const started = this.mu.store.allMonitors().filter((m) => m.by === by).length;
+      if (started >= this.o.maxMonitorsPerOwner) {
+        throw new MuError(429, `${by} already monitors ${started} processes, the most one address may; unmonitor one first`);
+      }
+      await this.mu.store.putMonitor({ processId, cursor: String(Date.now()), since: Date.now(), by });
+    }
     await startMonitor(this.caller, processId);
     return { message: 'Monitoring process', processId };
   }
 
-  /** `DELETE /monitor/:processId`. */
+  /** `DELETE /monitor/:processId`: by the same people who may start it. */
   async unmonitor(processId: string, raw: Uint8Array): Promise<{ message: string; processId: string }> {
-    await this.checkSigned(raw);
+    await this.monitorRequest(processId, raw);
     if (!(await this.mu.store.removeMonitor(processId))) throw new MuError(404, `Process ${processId.slice(0, 64)} is not monitored`);
     await stopMonitor(this.caller, this.names, processId);
     return { message: 'Process deleted', processId };
+  }
+
+  /** Checks a monitor request (signed, aimed at the process, by its owner or an Authority); answers its signer. */
+  private async monitorRequest(processId: string, raw: Uint8Array): Promise<string> {
+    const item = await this.checkSigned(raw);
+    if (!isTxId(processId)) throw new MuError(404, `Process not found: ${processId.slice(0, 64)}`);
+    // aoconnect signs monitor requests with the process as target: one signed for another process is not this request.
+    if (item.target !== processId) throw new MuError(400, `The signed item must target the process ${processId} (its target is ${item.target ?? 'empty'})`);
+    const [owner, tags] = await Promise.all([this.mu.scheduler.processOwner(processId), this.mu.scheduler.processTags(processId)]);
+    if (owner === undefined || tags === undefined) throw new MuError(404, `Process not found: ${processId}`);
+    const by = ownerAddress(item);
+    const authorities = tags.filter((t) => t.name === 'Authority').flatMap((t) => t.value.split(',').map((a) => a.trim()));
+    if (by !== owner && !authorities.includes(by)) {
+      throw new MuError(403, `Only the owner of ${processId} or one of its Authority addresses may start or stop its monitor; ${by} is neither`);
+    }
+    return by;
   }
 
   /** A job and the rest of its push. */
@@ -142,13 +169,16 @@ export class MuApi {
     return { job: jobView(job), push: this.mu.store.push(job.root).map(jobView) };
   }
 
-  private async checkSigned(raw: Uint8Array): Promise<void> {
+  private async checkSigned(raw: Uint8Array): Promise<ParsedDataItem> {
     if (raw.length === 0) throw new MuError(400, 'Signed data item is required');
+    let item: ParsedDataItem;
     try {
-      if (!(await verifyDataItem(parseDataItem(raw)))) throw new MuError(400, 'Invalid signature: the data item does not verify against its owner');
+      item = parseDataItem(raw);
     } catch (e) {
       if (e instanceof InvalidDataItem) throw new MuError(400, `Not a valid ANS-104 data item: ${e.message}`);
       throw e;
     }
+    if (!(await verifyDataItem(item))) throw new MuError(400, 'Invalid signature: the data item does not verify against its owner');
+    return item;
   }
 }

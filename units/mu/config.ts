@@ -11,10 +11,17 @@ export const MuConfigSchema = z
     maxDepth: z.number().int().min(0).default(256),
     /** Most outbox items (messages, spawns, assignment targets) one evaluation may push. */
     maxFanOut: z.number().int().min(1).default(256),
+    /** Most jobs one push may make in all (the client's message and everything it causes). */
+    maxPushJobs: z.number().int().min(1).default(1000),
+    /** Outbox items per second one process may have pushed (0: no limit), and the burst allowed after a quiet spell. */
+    processRate: z.number().min(0).default(200),
+    processBurst: z.number().int().min(1).default(2000),
     /** Backoff while the SU or CU is out of reach or a result is not ready: first delay, cap, and tries before a job fails. */
     retryFirstMs: z.number().int().min(1).default(100),
     retryMaxMs: z.number().int().min(1).default(10_000),
     retryAttempts: z.number().int().min(1).default(30),
+    /** Most cron monitors one address may have started (each evaluates its process every cronPollMs). */
+    maxMonitorsPerOwner: z.number().int().min(0).default(16),
     /** How often a monitored process's cron results are fetched, ms. */
     cronPollMs: z.number().int().min(10).default(1000),
     /** How long `POST /` waits for the SU to assign the message before answering 202 anyway, ms. */

@@ -11,6 +11,7 @@ import { muDefaults, type MuConfig } from './config.js';
 import type { NameRegistry } from './launcher.js';
 import type { MuCompute, MuScheduler } from './ports.js';
 import type { MuRuntime } from './push-job.js';
+import { PushRate } from './push-rate.js';
 import { muRoutes } from './routes.js';
 import { LmdbMuStore, type MuStore } from './store.js';
 
@@ -42,7 +43,8 @@ export function createMu(o: MuOptions): Mu {
     scheduler: o.scheduler,
     compute: o.compute,
     wallet: o.wallet,
-    limits: { maxDepth: config.maxDepth, maxFanOut: config.maxFanOut },
+    limits: { maxDepth: config.maxDepth, maxFanOut: config.maxFanOut, maxPushJobs: config.maxPushJobs },
+    rate: new PushRate({ perSecond: config.processRate, burst: config.processBurst }),
     retry: { firstMs: config.retryFirstMs, maxMs: config.retryMaxMs, attempts: config.retryAttempts },
   };
   return {
@@ -50,7 +52,7 @@ export function createMu(o: MuOptions): Mu {
     config,
     runtime,
     store,
-    api: (caller, names) => new MuApi(caller, names, runtime, { scheduleWaitMs: config.scheduleWaitMs }),
+    api: (caller, names) => new MuApi(caller, names, runtime, { scheduleWaitMs: config.scheduleWaitMs, maxMonitorsPerOwner: config.maxMonitorsPerOwner }),
     routes: (api) => muRoutes(api, o.wallet.address),
   };
 }
@@ -60,8 +62,9 @@ export { MuConfigSchema, muDefaults, type MuConfig } from './config.js';
 export { assignJobId, isTerminal, jobName, type JobKind, type JobRecord, type JobStage } from './job.js';
 export { MU_JOBS, MU_MONITORS, monitorName, startJob, startMonitor, stopMonitor } from './launcher.js';
 export { cronMonitor, type MonitorArgs } from './monitor.js';
-export { outboxJobs, spawnedMessage, type OutboxLimits, type OutboxSource } from './outbox.js';
+export { outboxCount, outboxJobs, spawnedMessage, type OutboxLimits, type OutboxSource } from './outbox.js';
 export { localCompute, localScheduler, type MuCompute, type MuScheduler, type ResultReply } from './ports.js';
 export { pushJob, type MuRuntime, type PushJobArgs } from './push-job.js';
+export { PushRate, type PushRateOptions } from './push-rate.js';
 export { MU_RESUMER, resumer } from './resumer.js';
 export { LmdbMuStore, StaleJob, type MonitorRecord, type MuStore } from './store.js';

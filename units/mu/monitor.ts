@@ -6,7 +6,7 @@
  */
 import type { ActorContext, Behaviour } from '../../runtime/index.js';
 import { startJob } from './launcher.js';
-import { outboxJobs } from './outbox.js';
+import { outboxCount, outboxJobs } from './outbox.js';
 import type { MuRuntime } from './push-job.js';
 
 export interface MonitorArgs {
@@ -16,7 +16,8 @@ export interface MonitorArgs {
 }
 
 interface State extends MonitorArgs {
-  module: string;
+  /** The process's Module tag, once looked up. */
+  module: string | undefined;
 }
 
 type Info = { tag: 'tick' };
@@ -24,12 +25,12 @@ const TICK: Info = { tag: 'tick' };
 const PAGE = 50;
 
 export const cronMonitor: Behaviour<MonitorArgs, State> = {
-  async init(args, ctx) {
+  init(args, ctx) {
     if (!args.mu.store.monitor(args.processId)) return { ignore: true };
-    const tags = await args.mu.scheduler.processTags(args.processId);
-    if (!tags) return { stop: `process ${args.processId} is not hosted by this node's SU` };
+    // The process is looked up at the first tick, not here: a lookup that fails for now (the
+    // SU out of reach) is retried at the next tick instead of failing starts in a loop.
     ctx.send(ctx.self, TICK);
-    return { ok: { ...args, module: tags.find((t) => t.name === 'Module')?.value ?? '' } };
+    return { ok: { ...args, module: undefined } };
   },
 
   async handleInfo(msg: Info, s, ctx) {
@@ -50,13 +51,24 @@ export const cronMonitor: Behaviour<MonitorArgs, State> = {
 async function tick(s: State, ctx: ActorContext): Promise<boolean | undefined> {
   const record = s.mu.store.monitor(s.processId);
   if (!record) return undefined;
+  if (s.module === undefined) {
+    const tags = await s.mu.scheduler.processTags(s.processId);
+    if (!tags) {
+      ctx.log.warn({ processId: s.processId }, 'cron monitor stops: the process is not hosted by this node\'s SU');
+      return undefined;
+    }
+    s.module = tags.find((t) => t.name === 'Module')?.value ?? '';
+  }
   const page = await s.mu.compute.cron(s.processId, record.cursor, PAGE);
   if (page.edges.length === 0) return false;
   const created = [];
   for (const { node, cursor } of page.edges) {
     const root = `cron/${s.processId}/${cursor}`;
-    const { jobs, notes } = await outboxJobs(node, { fromProcess: s.processId, fromModule: s.module, root, depth: 0 }, s.mu.wallet, s.mu.limits, s.mu.scheduler.address);
-    if (notes.length) ctx.log.warn({ processId: s.processId, cron: cursor, notes }, 'cron outbox not fully pushed');
+    const limited = s.mu.rate.admit(s.processId, outboxCount(node), ctx.clock.now());
+    const { jobs, notes } = limited
+      ? { jobs: [], notes: [limited] }
+      : await outboxJobs(node, { fromProcess: s.processId, fromModule: s.module, root, depth: 0 }, s.mu.wallet, s.mu.limits, s.mu.scheduler.address);
+    if (notes.length) ctx.log.warn({ processId: s.processId, cron: cursor, notes: notes.slice(0, 8) }, 'cron outbox not fully pushed');
     created.push(...jobs);
   }
   await s.mu.store.advanceMonitor({ ...record, cursor: page.edges[page.edges.length - 1]!.cursor }, created);

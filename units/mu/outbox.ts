@@ -11,10 +11,12 @@
  *   with Action=Spawned and Process=<new id> (spawnedMessage).
  * - Assignments: { Processes, Message } → one assignment job per process.
  *
- * Depth and fan-out are bounded: past either, nothing of that outbox is pushed and the parent
- * job says why.
+ * Depth, fan-out and the push's budget (total jobs one push may make) are bounded: past any of
+ * them, nothing of that outbox is pushed and the parent job says why. An item that cannot be
+ * signed (a tag or the data over the item limits, ans104/limits.ts) is left out with its reason;
+ * the rest of the outbox is pushed. Nothing a process outputs makes this throw.
  */
-import { createDataItem, type Tag, type Wallet } from '../ans104/index.js';
+import { createDataItem, InvalidDataItem, type SignedDataItem, type Tag, type Wallet } from '../ans104/index.js';
 import type { EvalOutput } from '../cu/index.js';
 import { assignJobId, type JobRecord } from './job.js';
 
@@ -31,11 +33,15 @@ export interface OutboxSource {
   parent?: string;
   /** Depth of that job (children are one deeper). */
   depth: number;
+  /** Jobs the push has made so far (counted against `maxPushJobs`); 0 for a new push. */
+  pushed?: number;
 }
 
 export interface OutboxLimits {
   maxDepth: number;
   maxFanOut: number;
+  /** Most jobs one push may make, its root included. */
+  maxPushJobs: number;
 }
 
 export interface OutboxJobs {
@@ -81,17 +87,51 @@ function base(src: OutboxSource, now: number) {
   };
 }
 
+interface Outbox {
+  messages: OutMessage[];
+  spawns: OutMessage[];
+  assignments: { Processes?: unknown; Message?: unknown }[];
+}
+
+const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+
+function outbox(output: EvalOutput): Outbox {
+  return { messages: list(output.Messages), spawns: list(output.Spawns), assignments: list(output.Assignments) };
+}
+
+/** How many jobs an evaluation's outbox asks for (messages, spawns, assignment targets). */
+export function outboxCount(output: EvalOutput): number {
+  const o = outbox(output);
+  return o.messages.length + o.spawns.length + o.assignments.reduce((n, a) => n + (Array.isArray(a?.Processes) ? a.Processes.length : 0), 0);
+}
+
+/** Signs one outbox item; an item past the limits is a note, not an error. */
+async function sign(fields: Parameters<typeof createDataItem>[0], wallet: Wallet, what: string, notes: string[]): Promise<SignedDataItem | undefined> {
+  try {
+    return await createDataItem(fields, wallet);
+  } catch (e) {
+    if (!(e instanceof InvalidDataItem)) throw e;
+    notes.push(`${what}: not pushed: ${e.message}`);
+    return undefined;
+  }
+}
+
 export async function outboxJobs(output: EvalOutput, src: OutboxSource, wallet: Wallet, limits: OutboxLimits, schedulerAddress: string): Promise<OutboxJobs> {
-  const messages = (Array.isArray(output.Messages) ? output.Messages : []) as OutMessage[];
-  const spawns = (Array.isArray(output.Spawns) ? output.Spawns : []) as OutMessage[];
-  const assignments = (Array.isArray(output.Assignments) ? output.Assignments : []) as { Processes?: unknown; Message?: unknown }[];
-  const count = messages.length + spawns.length + assignments.reduce((n, a) => n + (Array.isArray(a?.Processes) ? a.Processes.length : 0), 0);
+  const { messages, spawns, assignments } = outbox(output);
+  const count = outboxCount(output);
   if (count === 0) return { jobs: [], notes: [] };
   if (src.depth + 1 > limits.maxDepth) {
     return { jobs: [], notes: [`depth limit ${limits.maxDepth} reached: ${count} outbox item(s) of this message were not pushed`] };
   }
   if (count > limits.maxFanOut) {
     return { jobs: [], notes: [`fan-out limit ${limits.maxFanOut} exceeded: the outbox has ${count} items; none were pushed`] };
+  }
+  const pushed = src.pushed ?? 0;
+  if (pushed + count > limits.maxPushJobs) {
+    return {
+      jobs: [],
+      notes: [`push budget exhausted: the push has made ${pushed} of at most ${limits.maxPushJobs} jobs; ${count} outbox item(s) of this message were not pushed`],
+    };
   }
   const now = Date.now();
   const jobs: JobRecord[] = [];
@@ -111,12 +151,13 @@ export async function outboxJobs(output: EvalOutput, src: OutboxSource, wallet: 
     );
     if (src.pushedFor) tags.push({ name: 'Pushed-For', value: src.pushedFor });
     const anchor = anchorOf(m.Anchor);
-    const item = await createDataItem({ data: dataOf(m.Data), tags, target: m.Target, ...(anchor ? { anchor } : {}) }, wallet);
+    const item = await sign({ data: dataOf(m.Data), tags, target: m.Target, ...(anchor ? { anchor } : {}) }, wallet, `message ${i} to ${m.Target}`, notes);
+    if (!item) continue;
     const cast = tags.some((t) => t.name === 'Cast' && t.value.toLowerCase() === 'true');
     jobs.push({ ...base(src, now), id: item.id, kind: 'message', processId: m.Target, messageId: item.id, raw: item.raw, follow: !cast, stage: 'schedule' });
   }
 
-  for (const s of spawns) {
+  for (const [i, s] of spawns.entries()) {
     const given = tagsOf(s.Tags);
     const tags = given.filter((t) => !DROPPED_ON_SPAWN.has(t.name));
     tags.push(
@@ -127,7 +168,8 @@ export async function outboxJobs(output: EvalOutput, src: OutboxSource, wallet: 
     );
     if (src.pushedFor) tags.push({ name: 'Pushed-For', value: src.pushedFor });
     if (!tags.some((t) => t.name === 'Scheduler')) tags.push({ name: 'Scheduler', value: schedulerAddress });
-    const item = await createDataItem({ data: dataOf(s.Data), tags }, wallet);
+    const item = await sign({ data: dataOf(s.Data), tags }, wallet, `spawn ${i}`, notes);
+    if (!item) continue;
     jobs.push({
       ...base(src, now),
       id: item.id,
@@ -157,7 +199,10 @@ export async function outboxJobs(output: EvalOutput, src: OutboxSource, wallet: 
   return { jobs, notes };
 }
 
-/** The message that tells a spawning process its spawn was scheduled (reference: build-success-tx). */
+/**
+ * The message that tells a spawning process its spawn was scheduled (reference: build-success-tx).
+ * Throws InvalidDataItem when the spawn's tags leave no room for the ones it adds.
+ */
 export async function spawnedMessage(spawn: JobRecord, wallet: Wallet): Promise<JobRecord> {
   const by = spawn.spawnedBy!;
   const tags = by.tags.filter((t) => !(t.name === 'Data-Protocol' || t.name === 'Variant' || t.name === 'Type'));

@@ -3,7 +3,7 @@
  * results from the CU, on one node by local actor calls (the functions below build these from
  * the SU client and the CU API), and in a cluster over the bus.
  */
-import { parseDataItem, type Tag } from '../ans104/index.js';
+import { ownerAddress, parseDataItem, type Tag } from '../ans104/index.js';
 import type { CuApi, EvalOutput, ResultsPage } from '../cu/index.js';
 import type { ScheduleReply, SequencerRequest, SuClient, SuReader } from '../su/index.js';
 
@@ -12,6 +12,8 @@ export interface MuScheduler {
   address: string;
   /** The spawn's tags of a process this SU hosts; undefined for anything else (a wallet, say). */
   processTags(processId: string): Promise<Tag[] | undefined>;
+  /** The address that signed the spawn of a process this SU hosts. */
+  processOwner(processId: string): Promise<string | undefined>;
   schedule(processId: string, request: SequencerRequest): Promise<ScheduleReply>;
 }
 
@@ -30,6 +32,10 @@ export function localScheduler(reader: SuReader, client: SuClient, address: stri
     async processTags(processId) {
       const info = reader.processSync(processId);
       return info ? parseDataItem(info.spawn).tags : undefined;
+    },
+    async processOwner(processId) {
+      const info = reader.processSync(processId);
+      return info ? ownerAddress(parseDataItem(info.spawn)) : undefined;
     },
     schedule: (processId, request) => client.schedule(processId, request),
   };

@@ -5,17 +5,22 @@
  *
  * Work is done one stage per `step` message the actor sends itself, so calls (`scheduled`)
  * are answered between stages. What may pass (the SU or CU unreachable, a result not ready yet)
- * is retried with backoff; what will not (the SU refusing the item) ends the job as `failed`.
- * Anything else is a crash, and the supervisor restarts the job from its record.
+ * is retried with backoff; what will not (the SU refusing the item, an item past the limits)
+ * ends the job as `failed` at once, with its reason. An error of any other kind is retried a
+ * few times, then ends the job too: a job never crashes over what its message or its process
+ * did, so no push can use up the restart budget its siblings share. (A crash is left for the
+ * node's own failures, such as a store that cannot write.)
  */
 import type { ActorContext, Behaviour, From } from '../../runtime/index.js';
-import type { Wallet } from '../ans104/index.js';
+import { formatReason } from '../../runtime/index.js';
+import { InvalidDataItem, type Wallet } from '../ans104/index.js';
 import type { SequencerRequest } from '../su/index.js';
 import { isTerminal, type JobRecord, type JobStage } from './job.js';
 import { startJob } from './launcher.js';
-import { outboxJobs, spawnedMessage, type OutboxLimits } from './outbox.js';
+import { outboxCount, outboxJobs, spawnedMessage, type OutboxLimits } from './outbox.js';
 import type { MuCompute, MuScheduler } from './ports.js';
-import type { MuStore } from './store.js';
+import type { PushRate } from './push-rate.js';
+import { PushBudgetExceeded, StaleJob, type MuStore } from './store.js';
 
 /** What the job actors of a node share. */
 export interface MuRuntime {
@@ -25,8 +30,19 @@ export interface MuRuntime {
   /** Signs outbox items. */
   wallet: Wallet;
   limits: OutboxLimits;
+  /** Outbox items per second per sending process. */
+  rate: PushRate;
   retry: { firstMs: number; maxMs: number; attempts: number };
 }
+
+/** Tries for an error that is neither known to pass nor known to repeat. */
+const UNKNOWN_ERROR_ATTEMPTS = 3;
+
+/** At most this many notes are kept in a job's reason; the rest are counted. */
+const MAX_NOTES = 8;
+
+export const summarize = (notes: string[]): string =>
+  notes.length <= MAX_NOTES ? notes.join('; ') : `${notes.slice(0, MAX_NOTES).join('; ')}; and ${notes.length - MAX_NOTES} more`;
 
 export interface PushJobArgs {
   id: string;
@@ -42,7 +58,9 @@ interface State {
   mu: MuRuntime;
   /** Aborted when this actor dies: a handler still awaiting then must not write. */
   signal: AbortSignal;
+  /** Retries of the current stage: waits for another unit, and unexpected errors. */
   attempts: number;
+  errors: number;
   waiting: From[];
 }
 
@@ -72,9 +90,10 @@ async function save(s: State, patch: Partial<JobRecord>, created: JobRecord[] = 
   // this stage from the record; this one writes nothing.
   s.signal.throwIfAborted();
   const next = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: Date.now() };
-  await s.mu.store.write(next, created);
+  await s.mu.store.write(next, created, s.mu.limits.maxPushJobs);
   s.job = next;
   s.attempts = 0;
+  s.errors = 0;
 }
 
 function request(job: JobRecord): SequencerRequest {
@@ -93,13 +112,16 @@ async function schedule(s: State): Promise<void> {
   if ('error' in r) return save(s, { stage: 'failed', reason: r.error });
   const { slot, assignmentId } = r.ok;
   if (job.kind === 'spawn' && job.spawnedBy) {
-    const told = await spawnedMessage(job, mu.wallet);
-    return save(s, { stage: 'done', slot, assignmentId, children: [told.id] }, [told]);
+    const told = await spawnedMessage(job, mu.wallet).catch((e: unknown) => {
+      if (e instanceof InvalidDataItem) return `the Spawned notice to ${job.spawnedBy!.processId} was not pushed: ${e.message}`;
+      throw e;
+    });
+    return typeof told === 'string' ? finish(s, [], [told], { slot, assignmentId }) : finish(s, [told], [], { slot, assignmentId });
   }
   return save(s, { stage: job.follow ? 'result' : 'done', slot, assignmentId });
 }
 
-async function result(s: State): Promise<boolean> {
+async function result(s: State, ctx: ActorContext): Promise<boolean> {
   const { job, mu } = s;
   let r;
   try {
@@ -111,6 +133,11 @@ async function result(s: State): Promise<boolean> {
     return true;
   }
   if ('wait' in r) return false;
+  const limited = mu.rate.admit(job.processId, outboxCount(r.result), ctx.clock.now());
+  if (limited) {
+    await save(s, { stage: 'done', reason: limited });
+    return true;
+  }
   const tags = (await mu.scheduler.processTags(job.processId)) ?? [];
   const { jobs, notes } = await outboxJobs(
     r.result,
@@ -121,13 +148,25 @@ async function result(s: State): Promise<boolean> {
       ...(job.pushedFor ? { pushedFor: job.pushedFor } : {}),
       parent: job.id,
       depth: job.depth,
+      pushed: mu.store.pushSize(job.root),
     },
     mu.wallet,
     mu.limits,
     mu.scheduler.address,
   );
-  await save(s, { stage: 'done', children: jobs.map((j) => j.id), ...(notes.length ? { reason: notes.join('; ') } : {}) }, jobs);
+  await finish(s, jobs, notes);
   return true;
+}
+
+/** Moves the job to `done` with its children, or without them when they would overrun the push's budget. */
+async function finish(s: State, children: JobRecord[], notes: string[], patch: Partial<JobRecord> = {}): Promise<void> {
+  try {
+    await save(s, { ...patch, stage: 'done', children: children.map((j) => j.id), ...(notes.length ? { reason: summarize(notes) } : {}) }, children);
+  } catch (e) {
+    // Sibling jobs used up the push's budget since it was read.
+    if (!(e instanceof PushBudgetExceeded)) throw e;
+    await save(s, { ...patch, stage: 'done', reason: e.message });
+  }
 }
 
 /** Starts the children of a done job; those that ended already start nothing. */
@@ -145,7 +184,7 @@ export const pushJob: Behaviour<PushJobArgs, State> = {
     // In a cluster another node may have taken the job over (this one was thought down).
     if (!mu.store.owns(id)) return { ignore: true };
     ctx.send(ctx.self, STEP);
-    return { ok: { job, mu, signal: ctx.signal, attempts: 0, waiting: [] } };
+    return { ok: { job, mu, signal: ctx.signal, attempts: 0, errors: 0, waiting: [] } };
   },
 
   handleCall(req: PushJobRequest, from, s) {
@@ -166,7 +205,7 @@ export const pushJob: Behaviour<PushJobArgs, State> = {
           answerWaiting(s, ctx);
           break;
         case 'result':
-          if (!(await result(s))) return retry(s, ctx, `result of ${s.job.messageId} not ready`);
+          if (!(await result(s, ctx))) return retry(s, ctx, `result of ${s.job.messageId} not ready`);
           break;
         case 'done':
           await startChildren(s, ctx);
@@ -175,8 +214,12 @@ export const pushJob: Behaviour<PushJobArgs, State> = {
           return { stop: 'normal', state: s };
       }
     } catch (e) {
-      if (!transient(e)) throw e;
-      return retry(s, ctx, (e as Error).message);
+      // This incarnation was killed while it awaited: whatever it does now is dropped.
+      if (s.signal.aborted) throw e;
+      if (e instanceof StaleJob) return reload(s, ctx);
+      if (e instanceof InvalidDataItem) return fail(s, ctx, `${s.job.stage}: ${e.message}`);
+      if (transient(e)) return retry(s, ctx, (e as Error).message);
+      return retry(s, ctx, `${s.job.stage} failed: ${formatReason(e)}`, 'unknown');
     }
     ctx.send(ctx.self, STEP);
     return { state: s };
@@ -188,16 +231,40 @@ export const pushJob: Behaviour<PushJobArgs, State> = {
   },
 };
 
-async function retry(s: State, ctx: ActorContext, why: string) {
-  const { firstMs, maxMs, attempts } = s.mu.retry;
-  s.attempts += 1;
-  if (s.attempts > attempts) {
-    await save(s, { stage: 'failed', reason: `gave up after ${attempts} attempts: ${why}` });
-    answerWaiting(s, ctx);
-    return { stop: 'normal' as const, state: s };
+/**
+ * The record moved on without this incarnation: a killed one, whose handler could not be stopped,
+ * finished a write after this one read the record. Go on from what is stored.
+ */
+function reload(s: State, ctx: ActorContext) {
+  const job = s.mu.store.job(s.job.id);
+  if (!job) return { stop: 'normal' as const, state: s };
+  s.job = job;
+  answerWaiting(s, ctx);
+  // From `done` too: its step starts the children the other write created.
+  ctx.send(ctx.self, STEP);
+  return { state: s };
+}
+
+/** Ends the job as failed, for good: the record says why. */
+async function fail(s: State, ctx: ActorContext, reason: string) {
+  try {
+    await save(s, { stage: 'failed', reason });
+  } catch (e) {
+    if (e instanceof StaleJob) return reload(s, ctx);
+    throw e;
   }
-  const delay = Math.min(maxMs, firstMs * 2 ** (s.attempts - 1));
-  ctx.log.debug({ job: s.job.id, stage: s.job.stage, attempt: s.attempts, delay }, `push job waits: ${why}`);
+  answerWaiting(s, ctx);
+  return { stop: 'normal' as const, state: s };
+}
+
+/** Tries the stage again after a backoff; `unknown` counts against UNKNOWN_ERROR_ATTEMPTS instead. */
+async function retry(s: State, ctx: ActorContext, why: string, kind: 'transient' | 'unknown' = 'transient') {
+  const { firstMs, maxMs } = s.mu.retry;
+  const attempts = kind === 'unknown' ? UNKNOWN_ERROR_ATTEMPTS : s.mu.retry.attempts;
+  const tries = kind === 'unknown' ? ++s.errors : ++s.attempts;
+  if (tries > attempts) return fail(s, ctx, `gave up after ${attempts} attempts: ${why}`);
+  const delay = Math.min(maxMs, firstMs * 2 ** (tries - 1));
+  ctx.log[kind === 'unknown' ? 'warn' : 'debug']({ job: s.job.id, stage: s.job.stage, attempt: tries, delay }, `push job waits: ${why}`);
   ctx.sendAfter(delay, STEP);
   return { state: s };
 }

@@ -12,6 +12,7 @@
  * 503 when the SU cannot be reached.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { parseExclude } from '../su/validate.js';
 import { MuError, type MuApi } from './api.js';
 import { ITEM_LIMITS } from '../ans104/index.js';
 
@@ -53,9 +54,9 @@ export function muRoutes(api: MuApi, address: string): FastifyPluginAsync {
       if ((processId === undefined) !== (assign === undefined)) throw new MuError(400, 'You must set both process-id and assign to send an assignment, not just one');
       if (processId !== undefined && assign !== undefined) {
         if (q['base-layer'] !== undefined) throw new MuError(400, 'base-layer assignments need a gateway to count confirmations; this node has none');
-        const raw = q.exclude;
-        const exclude = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-        const r = await api.assign(processId, assign, exclude);
+        const exclude = parseExclude(q.exclude);
+        if ('error' in exclude) throw new MuError(400, exclude.error);
+        const r = await api.assign(processId, assign, exclude.ok);
         return reply.code(202).send({ message: r.message, id: r.id });
       }
       const body = bytes(req.body);

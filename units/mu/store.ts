@@ -5,6 +5,7 @@
  *   mu.jobs      job id → JobRecord
  *   mu.tree      [root, job id] → true   (the jobs of one push)
  *   mu.monitors  process id → MonitorRecord
+ *   mu.push-size root → how many jobs the push has (what its budget is counted against)
  *
  * A parent's move to `done` and its children's records are written in one transaction, so
  * after a crash either both exist or neither does. Listeners hear about each committed change
@@ -23,6 +24,8 @@ export interface MonitorRecord {
   /** Where the next page of cron results starts (a CU cursor, or a unix-ms timestamp). */
   cursor: string;
   since: number;
+  /** The address that started it (counted against its per-owner cap). */
+  by?: string;
 }
 
 /** A job write that does not follow the revision it was based on: another incarnation moved on. */
@@ -47,7 +50,9 @@ export interface MuStore {
    * jobs (one that exists already is left as it is), all or nothing as far as a reader can
    * tell: a created job counts only once its parent's update that lists it is written.
    */
-  write(update: JobRecord | undefined, created?: JobRecord[]): Promise<void>;
+  write(update: JobRecord | undefined, created?: JobRecord[], maxPushJobs?: number): Promise<void>;
+  /** How many jobs the push rooted at `root` has made, as far as this node counts (its budget). */
+  pushSize(root: string): number;
   /** Removes a root job that was refused before anything came of it. */
   forget(r: JobRecord): Promise<void>;
   monitor(processId: string): MonitorRecord | undefined;
@@ -62,16 +67,23 @@ export interface MuStore {
   settled(root: string, timeoutMs?: number): Promise<JobRecord[]>;
 }
 
+/** A write whose new jobs would take their push past its budget (nothing was written). */
+export class PushBudgetExceeded extends Error {
+  override readonly name = 'PushBudgetExceeded';
+}
+
 export class LmdbMuStore implements MuStore {
   private readonly jobs: Database<JobRecord, string>;
   private readonly tree: Database<true, [string, string]>;
   private readonly monitors: Database<MonitorRecord, string>;
+  private readonly pushSizes: Database<number, string>;
   private readonly events = new EventEmitter();
 
   constructor(private readonly store: Store) {
     this.jobs = store.db<JobRecord, string>('mu.jobs');
     this.tree = store.db<true, [string, string]>('mu.tree');
     this.monitors = store.db<MonitorRecord, string>('mu.monitors');
+    this.pushSizes = store.db<number, string>('mu.push-size');
     this.events.setMaxListeners(0);
   }
 
@@ -93,11 +105,7 @@ export class LmdbMuStore implements MuStore {
    */
   async adopt(r: JobRecord | undefined, created: JobRecord[] = []): Promise<void> {
     await this.store.transact(() => {
-      for (const c of created) {
-        if (this.jobs.get(c.id)) continue;
-        this.jobs.put(c.id, c);
-        this.tree.put([c.root, c.id], true);
-      }
+      this.create(created);
       if (r) {
         this.jobs.put(r.id, r);
         this.tree.put([r.root, r.id], true);
@@ -126,6 +134,11 @@ export class LmdbMuStore implements MuStore {
     return out;
   }
 
+  /** How many jobs the push rooted at `root` has made (its root included). */
+  pushSize(root: string): number {
+    return this.pushSizes.get(root) ?? 0;
+  }
+
   /** Jobs that have not ended (to resume at start). */
   unfinished(): JobRecord[] {
     const out: JobRecord[] = [];
@@ -139,8 +152,10 @@ export class LmdbMuStore implements MuStore {
    * stored, or nothing is written (StaleJob): a job actor killed while it awaited something may
    * still finish its handler, and its restarted incarnation works from the same record, so
    * without this check both could write an outbox — signed twice, with different ids under RSA.
+   * With `maxPushJobs`, the created jobs must also fit their push's budget (PushBudgetExceeded):
+   * checked here, in the write, because sibling jobs of one push finish their results at once.
    */
-  async write(update: JobRecord | undefined, created: JobRecord[] = []): Promise<void> {
+  async write(update: JobRecord | undefined, created: JobRecord[] = [], maxPushJobs = Infinity): Promise<void> {
     await this.store.transact(() => {
       if (update) {
         const current = this.jobs.get(update.id);
@@ -148,11 +163,13 @@ export class LmdbMuStore implements MuStore {
           throw new StaleJob(`job ${update.id}: revision ${update.rev - 1} was replaced (stored: ${current?.rev ?? 'none'})`);
         }
       }
-      for (const c of created) {
-        if (this.jobs.get(c.id)) continue;
-        this.jobs.put(c.id, c);
-        this.tree.put([c.root, c.id], true);
+      const root = created[0]?.root;
+      if (root !== undefined && this.pushSize(root) + created.length > maxPushJobs) {
+        throw new PushBudgetExceeded(
+          `push budget exhausted: the push has made ${this.pushSize(root)} of at most ${maxPushJobs} jobs; ${created.length} outbox item(s) of this message were not pushed`,
+        );
       }
+      this.create(created);
       if (update) {
         this.jobs.put(update.id, update);
         this.tree.put([update.root, update.id], true);
@@ -161,11 +178,24 @@ export class LmdbMuStore implements MuStore {
     for (const r of [...created, ...(update ? [update] : [])]) this.events.emit('job', r);
   }
 
+  /** Inside a transaction: new jobs (one that exists already is left as it is), counted in their push. */
+  private create(created: JobRecord[]): void {
+    const added = new Map<string, number>();
+    for (const c of created) {
+      if (this.jobs.get(c.id)) continue;
+      this.jobs.put(c.id, c);
+      this.tree.put([c.root, c.id], true);
+      added.set(c.root, (added.get(c.root) ?? 0) + 1);
+    }
+    for (const [root, n] of added) this.pushSizes.put(root, this.pushSize(root) + n);
+  }
+
   /** Removes a root job that was refused before anything came of it. */
   async forget(r: JobRecord): Promise<void> {
     await this.store.transact(() => {
       this.jobs.remove(r.id);
       this.tree.remove([r.root, r.id]);
+      if (r.root === r.id) this.pushSizes.remove(r.root);
     });
   }
 
@@ -182,11 +212,7 @@ export class LmdbMuStore implements MuStore {
     await this.store.transact(() => {
       // An unmonitored process keeps no cursor; its last page's jobs are still pushed.
       if (this.monitors.get(m.processId)) this.monitors.put(m.processId, m);
-      for (const c of created) {
-        if (this.jobs.get(c.id)) continue;
-        this.jobs.put(c.id, c);
-        this.tree.put([c.root, c.id], true);
-      }
+      this.create(created);
     });
     for (const r of created) this.events.emit('job', r);
   }

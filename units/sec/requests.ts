@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createDataItem, InvalidDataItem, ownerAddress, parseDataItem, tagValue, verifyDataItem, type ParsedDataItem, type Tag, type Wallet } from '../ans104/index.js';
+import { validateItem } from '../su/validate.js';
 
 /** A request the origin turns down, with the reason; nothing was changed. */
 export class Rejected extends Error {
@@ -63,6 +64,16 @@ function nested(item: ParsedDataItem, count: number): Uint8Array[] {
   return items.map((s: string) => Buffer.from(s, 'base64url'));
 }
 
+/** Whether `raw` is a spawn (which validateItem would judge against an SU address; no challenge message is one). */
+function isSpawn(raw: Uint8Array): boolean {
+  try {
+    const tags = parseDataItem(raw).tags;
+    return (tagValue(tags, 'Type') ?? tagValue(tags, 'type')) === 'Process';
+  } catch {
+    return false;
+  }
+}
+
 const processTag = (item: ParsedDataItem): string => {
   const p = tagValue(item.tags, 'Process');
   if (p === undefined || !/^[A-Za-z0-9_-]{43}$/.test(p)) throw new Rejected('Process tag missing or not a process id');
@@ -76,10 +87,15 @@ export async function parseChallenge(raw: Uint8Array): Promise<SecRequest> {
   const processId = processTag(item);
   const kind = tagValue(item.tags, 'Challenge');
   if (kind === 'Liveness') {
-    const message = await signed(nested(item, 1)[0]!, 'the challenge message');
-    if (tagValue(message.tags, 'Type') !== 'Message') throw new Rejected('the challenge message must be Type=Message');
-    if (message.target !== processId) throw new Rejected(`the challenge message targets ${message.target ?? 'nothing'}, not ${processId}`);
-    return { kind: 'liveness', id: item.id, processId, message };
+    // The SU will schedule this message: it gets the checks `POST /su` applies, through the
+    // same function, so a challenge cannot put into a log what the SU itself would refuse.
+    const raw = nested(item, 1)[0]!;
+    if (isSpawn(raw)) throw new Rejected('the challenge message must be Type=Message, not a spawn');
+    const v = await validateItem(raw, '');
+    if ('error' in v) throw new Rejected(`the challenge message: ${v.error}`);
+    if (v.ok.kind !== 'message') throw new Rejected('the challenge message must be Type=Message');
+    if (v.ok.processId !== processId) throw new Rejected(`the challenge message targets ${v.ok.processId}, not ${processId}`);
+    return { kind: 'liveness', id: item.id, processId, message: v.ok.item };
   }
   if (kind === 'Non-Publication') {
     const assignment = await signed(nested(item, 1)[0]!, 'the challenged assignment');

@@ -7,7 +7,7 @@
  * restarted or a fresh sequencer. That is safe because scheduling is idempotent by message id:
  * the retry gets the slot the first attempt got, or the first slot if it never got one.
  */
-import { CallError, startChild, type Caller, type Pid } from '../../runtime/index.js';
+import { CallError, formatReason, startChild, type Caller, type Pid } from '../../runtime/index.js';
 import type { ReadyReply, ScheduleReply, SequencerCall, SequencerRequest } from './sequencer.js';
 
 export const sequencerName = (processId: string) => `su/${processId}`;
@@ -74,7 +74,7 @@ export class SuClient {
     }
     const now = remote ? undefined : this.names.whereis(name);
     if (now) return now;
-    throw new SchedulerUnavailable(`cannot start the sequencer of ${processId}: ${JSON.stringify('error' in r ? String(r.error) : r)}`);
+    throw new SchedulerUnavailable(`cannot start the sequencer of ${processId}: ${formatReason('error' in r ? r.error : r)}`);
   }
 
   async schedule(processId: string, request: SequencerRequest): Promise<ScheduleReply> {

@@ -34,6 +34,8 @@ export interface SuOptions {
   hosting?: (processId: string) => string | undefined;
   /** In a cluster: the replicated log that keeps one writer per process. */
   replica?: SuReplica;
+  /** Item bytes one page of a log holds at most (default DEFAULT_PAGE_BYTES). */
+  pageBytes?: number;
 }
 
 export interface Su {
@@ -70,7 +72,7 @@ export function createSu(o: SuOptions): Su {
     store,
     reader,
     pool,
-    routes: (client, reads) => suRoutes({ client, reader, address: o.wallet.address, blockHeight, now, clustered: o.replica !== undefined, ...(reads ? { reads } : {}) }),
+    routes: (client, reads) => suRoutes({ client, reader, address: o.wallet.address, blockHeight, now, clustered: o.replica !== undefined, ...(reads ? { reads } : {}), ...(o.pageBytes ? { pageBytes: o.pageBytes } : {}) }),
     close: async () => {
       await pool?.close();
     },
@@ -84,6 +86,6 @@ export function suClient(caller: Caller, names: NameRegistry, supervisor: string
 export { SuClient, SchedulerUnavailable, sequencerName, type Placement } from './client.js';
 export { localReads, SU_READS, type SuReads } from './reads.js';
 export { LogDiverged, NotOwner, type ReplicaWriter, type SuReplica } from './replica.js';
-export { SuReader, type SuEntry, type Page, type PageQuery } from './reader.js';
+export { DEFAULT_PAGE_BYTES, SuReader, entryBytes, type SuEntry, type Page, type PageQuery } from './reader.js';
 export { SuStore, type ProcessRecord, type SlotRecord } from './store.js';
 export type { ScheduleReply, Scheduled, SequencerRequest, SuRuntime } from './sequencer.js';

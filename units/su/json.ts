@@ -110,12 +110,17 @@ export function processJson(spawn: Uint8Array, first: { assignment: Uint8Array; 
   };
 }
 
-export function pageJson(page: Page): PageJson {
-  return {
-    page_info: { has_next_page: page.hasNextPage },
-    edges: page.entries.map((e) => ({
-      node: messageJson(e),
-      cursor: String(page.mode === 'nonce' ? e.slot : e.timestamp),
-    })),
-  };
+const edgeJson = (page: Page, e: SuEntry): PageJson['edges'][number] => ({ node: messageJson(e), cursor: String(page.mode === 'nonce' ? e.slot : e.timestamp) });
+
+/**
+ * A page (PageJson) as JSON text in parts, one per edge: a page is bounded in item bytes, but JSON
+ * can take up to six characters for one byte of data (`\u0001`), and a whole page in one string
+ * could pass the longest string V8 makes. Built before anything is sent, so an entry that does
+ * not serialise is still an error answer.
+ */
+export function pageJsonParts(page: Page): string[] {
+  const parts = [`{"page_info":${JSON.stringify({ has_next_page: page.hasNextPage })},"edges":[`];
+  page.entries.forEach((e, i) => parts.push((i ? ',' : '') + JSON.stringify(edgeJson(page, e))));
+  parts.push(']}');
+  return parts;
 }

@@ -22,6 +22,8 @@ export interface PageQuery {
   fromNonce?: number;
   toNonce?: number;
   limit: number;
+  /** Item bytes a page holds at most (it always holds one entry); default DEFAULT_PAGE_BYTES. */
+  maxBytes?: number;
 }
 
 export interface Page {
@@ -32,6 +34,15 @@ export interface Page {
 }
 
 export const DEFAULT_PAGE_LIMIT = 100;
+/**
+ * Item bytes (assignment + message) one page or one read holds at most, unless its first entry
+ * alone is larger. A page is serialised whole (JSON for HTTP, msgpack across the bus), so its
+ * size must not follow what users put in their messages.
+ */
+export const DEFAULT_PAGE_BYTES = 8 * 1024 * 1024;
+
+/** The bytes an entry holds (what a page or a read buffers for it). */
+export const entryBytes = (e: ScheduledMessage): number => e.assignment.byteLength + (e.message?.byteLength ?? 0);
 
 export class SuReader implements ScheduleReader {
   constructor(private readonly store: SuStore) {}
@@ -71,11 +82,24 @@ export class SuReader implements ScheduleReader {
     return this.store.process(processId) !== undefined;
   }
 
-  async read(processId: string, from: number, to?: number, limit = Number.MAX_SAFE_INTEGER): Promise<SuEntry[]> {
+  /**
+   * Slots `from`..`to` (inclusive), at most `limit` entries and, past the first, at most
+   * `maxBytes` of item bytes: a log of large messages is read a few at a time.
+   */
+  async read(processId: string, from: number, to?: number, limit = Number.MAX_SAFE_INTEGER, maxBytes = Number.MAX_SAFE_INTEGER): Promise<SuEntry[]> {
     const record = this.store.process(processId);
     if (!record) return [];
     const last = Math.min(to ?? Infinity, record.nextSlot - 1);
-    return this.store.slotRange(processId, Math.max(0, from), last, limit).map((r) => this.entry(processId, r));
+    const out: SuEntry[] = [];
+    let bytes = 0;
+    for (const r of this.store.slotsFrom(processId, Math.max(0, from), last)) {
+      if (out.length >= limit) break;
+      const e = this.entry(processId, r);
+      bytes += entryBytes(e);
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(e);
+    }
+    return out;
   }
 
   /** The entry of a message or assignment id: in `processId`'s log, or wherever it is. */
@@ -100,10 +124,13 @@ export class SuReader implements ScheduleReader {
   /**
    * One page of a log, as the reference SU pages it: by Timestamp (from exclusive, to
    * inclusive) unless a nonce bound is given. Timestamps never decrease within a log, so the
-   * first slot after `from` is found by binary search. Several slots can share a millisecond;
-   * a timestamp page never ends inside such a run (it takes the rest of the run, going past
-   * `limit`), so that the next page, which starts after the last cursor's timestamp, skips
-   * nothing.
+   * first slot after `from` is found by binary search. A page ends at `limit` entries or at
+   * `maxBytes` of item bytes, whichever comes first, and always holds at least one entry.
+   *
+   * Several slots can share a millisecond. A timestamp page never ends inside such a run, so
+   * that the next page, which starts after the last cursor's timestamp, skips nothing: it ends
+   * before the run when the run does not fit, or, when the run is where the page starts, takes
+   * the whole run (past `limit` and `maxBytes`: a run is at most one sequencer batch).
    */
   page(processId: string, q: PageQuery): Page {
     const record = this.store.process(processId);
@@ -112,39 +139,42 @@ export class SuReader implements ScheduleReader {
     if (!record) return { entries: [], hasNextPage: false, mode };
     const lastSlot = record.nextSlot - 1;
     const limit = Math.max(1, q.limit);
+    const maxBytes = q.maxBytes ?? DEFAULT_PAGE_BYTES;
+    const entries: SuEntry[] = [];
+    let bytes = 0;
     if (nonceMode) {
       const start = q.fromNonce === undefined ? 0 : Math.max(0, Math.floor(q.fromNonce) + 1);
       const end = Math.min(lastSlot, q.toNonce === undefined ? lastSlot : Math.floor(q.toNonce));
-      const rows = this.store.slotRange(processId, start, end, limit);
-      const hasNextPage = rows.length === limit && rows[rows.length - 1]!.slot < end;
-      return { entries: rows.map((r) => this.entry(processId, r)), hasNextPage, mode };
+      for (const r of this.store.slotsFrom(processId, start, end)) {
+        // Something follows this page: the row just read.
+        if (entries.length >= limit) return { entries, hasNextPage: true, mode };
+        const e = this.entry(processId, r);
+        bytes += entryBytes(e);
+        if (entries.length > 0 && bytes > maxBytes) return { entries, hasNextPage: true, mode };
+        entries.push(e);
+      }
+      return { entries, hasNextPage: false, mode };
     }
     const start = q.from === undefined ? 0 : this.firstSlotAfter(processId, q.from, lastSlot);
     const to = q.to ?? Infinity;
-    const rows: SlotRecord[] = [];
-    let hasNextPage = false;
-    let slot = start;
-    while (slot <= lastSlot) {
-      const batch = this.store.slotRange(processId, slot, lastSlot, Math.max(limit, 64));
-      if (batch.length === 0) break;
-      let stop = false;
-      for (const r of batch) {
-        if (r.timestamp > to) {
-          stop = true;
-          break;
-        }
-        const prev = rows[rows.length - 1];
-        if (rows.length >= limit && prev && r.timestamp !== prev.timestamp) {
-          hasNextPage = true;
-          stop = true;
-          break;
-        }
-        rows.push(r);
+    /** Where the run of entries sharing the last entry's Timestamp starts in `entries`. */
+    let runStart = 0;
+    for (const r of this.store.slotsFrom(processId, start, lastSlot)) {
+      if (r.timestamp > to) break;
+      const prev = entries[entries.length - 1];
+      const newRun = prev === undefined || r.timestamp !== prev.timestamp;
+      if (newRun && entries.length >= limit) return { entries, hasNextPage: true, mode };
+      const e = this.entry(processId, r);
+      bytes += entryBytes(e);
+      if (entries.length > 0 && bytes > maxBytes) {
+        if (newRun) return { entries, hasNextPage: true, mode };
+        // Inside a run: end the page before it, unless the page is that run.
+        if (runStart > 0) return { entries: entries.slice(0, runStart), hasNextPage: true, mode };
       }
-      if (stop) break;
-      slot = batch[batch.length - 1]!.slot + 1;
+      if (newRun) runStart = entries.length;
+      entries.push(e);
     }
-    return { entries: rows.map((r) => this.entry(processId, r)), hasNextPage, mode };
+    return { entries, hasNextPage: false, mode };
   }
 
   /** The first slot whose Timestamp is > `ts` (lastSlot + 1 if none). */

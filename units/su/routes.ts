@@ -9,7 +9,8 @@
  *   GET  /health                    200, empty
  *   GET  /processes/:processId      ProcessInner
  *   GET  /:id                       a process id: its messages, paged (from, to, limit, from-nonce,
- *                                   to-nonce); a message or assignment id (process-id optional): Message
+ *                                   to-nonce; a page also ends at a byte budget, see SuReader.page);
+ *                                   a message or assignment id (process-id optional): Message
  *   GET  /:processId/latest         the latest Message
  *
  * Errors are `{ "error": "<what is wrong>" }`: 400 for bad input and unknown ids (as the reference,
@@ -18,15 +19,16 @@
  * be reached. Writes go to the process's sequencer through the SuClient; reads go through the
  * reader; the routes never touch the store.
  */
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CallError } from '../../runtime/index.js';
 import { formatBlockHeight } from './assignment.js';
 import { SchedulerUnavailable, type SuClient } from './client.js';
-import { messageJson, pageJson, processJson } from './json.js';
-import { DEFAULT_PAGE_LIMIT, type PageQuery, type SuReader } from './reader.js';
+import { messageJson, pageJsonParts, processJson } from './json.js';
+import { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_LIMIT, type PageQuery, type SuReader } from './reader.js';
 import type { ScheduleReply } from './sequencer.js';
 import { localReads, type SuReads } from './reads.js';
-import { isTxId, validateItem } from './validate.js';
+import { isTxId, parseExclude, validateItem } from './validate.js';
 import { ITEM_LIMITS } from '../ans104/index.js';
 
 export const SU_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
@@ -48,6 +50,8 @@ export interface SuRoutesDeps {
   clustered?: boolean;
   /** The read side (default: this node's reader; in a cluster: the owners', over the bus). */
   reads?: SuReads;
+  /** Item bytes a page of a log holds at most (it always holds one entry). */
+  pageBytes?: number;
 }
 
 /** A 4xx answer with a reason. */
@@ -126,11 +130,9 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
           throw new BadRequest('base-layer assignments need a gateway to count confirmations; this SU has none');
         }
         if (!d.clustered && !d.reader.hosts(processId)) throw new BadRequest(`Process not found: ${processId}`);
-        const raw = q.exclude;
-        const exclude = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
-          .flatMap((s) => s.split(','))
-          .map((s) => s.trim())
-          .filter((s) => s !== '');
+        const parsed = parseExclude(q.exclude);
+        if ('error' in parsed) throw new BadRequest(parsed.error);
+        const exclude = parsed.ok;
         const r = await d.client.schedule(processId, { op: 'assign', id: assign, ...(exclude.length ? { exclude } : {}) });
         return scheduled(r, (ok) => ok.assignmentId);
       }
@@ -162,13 +164,13 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
       return messageJson(e);
     });
 
-    app.get('/:id', async (req) => {
+    app.get('/:id', async (req, reply) => {
       const id = txId((req.params as { id: string }).id, 'id');
       const q = req.query as Query;
       const pidParam = one(q, 'process-id');
       const processId = pidParam === undefined ? undefined : txId(pidParam, 'process-id');
       if ((processId === undefined || processId === id) && (await reads.hosts(id))) {
-        const query: PageQuery = { limit: Math.min(integer(q, 'limit', 1) ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT) };
+        const query: PageQuery = { limit: Math.min(integer(q, 'limit', 1) ?? DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT), maxBytes: d.pageBytes ?? DEFAULT_PAGE_BYTES };
         const from = integer(q, 'from', 0);
         const to = integer(q, 'to', 0);
         const fromNonce = integer(q, 'from-nonce', -1);
@@ -177,7 +179,9 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
         if (to !== undefined) query.to = to;
         if (fromNonce !== undefined) query.fromNonce = fromNonce;
         if (toNonce !== undefined) query.toNonce = toNonce;
-        return pageJson(await reads.page(id, query));
+        const parts = pageJsonParts(await reads.page(id, query));
+        const length = parts.reduce((n, p) => n + Buffer.byteLength(p), 0);
+        return reply.type('application/json; charset=utf-8').header('content-length', length).send(Readable.from(parts));
       }
       const e = await reads.find(id, processId);
       if (!e) throw new BadRequest('Message or Process not found');

@@ -11,7 +11,8 @@
  * slot is durable. A message id that is already scheduled — durable, or anywhere in that
  * pipeline — gets its existing slot; it never gets a second one.
  *
- * A failed signature or write crashes the actor. Its supervisor restarts it; `init` waits
+ * A run that cannot be signed is refused (its callers get the reason; its slots are given back).
+ * A failed write crashes the actor. Its supervisor restarts it; `init` waits
  * until the dead incarnation's appends have settled and loads the durable state, so the next
  * slot follows the last durable one. (The store refuses a run that does not start at the
  * durable next slot, so even a write issued by a dead incarnation cannot take a slot twice.)
@@ -23,6 +24,7 @@ import { formatReason } from '../../runtime/index.js';
 import type { AssignmentSigner, ChainHead, RunItem, SignedAssignment } from './assignment.js';
 import type { ReplicaWriter, SuReplica } from './replica.js';
 import type { NewSlot, SlotKind, SlotRecord, SuStore } from './store.js';
+import { checkExclude } from './validate.js';
 
 /** What the sequencers of a node share. */
 export interface SuRuntime {
@@ -208,6 +210,10 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
     if (req.op === 'assign' && !su.store.hasItem(req.id)) {
       return answer({ error: `Assigned transaction not found on this SU: ${req.id}` });
     }
+    // Whoever asks (a route, the MU, the AO-Sec origin), the assignment built must be one the
+    // item limits allow: once signed and stored, a log that holds it could not be read back.
+    const badExclude = req.op === 'assign' && req.exclude ? checkExclude(req.exclude) : undefined;
+    if (badExclude !== undefined) return answer({ error: badExclude });
 
     const p: Pending =
       req.op === 'assign'
@@ -234,8 +240,13 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
         if (state.queue.length > 0) queueDrain(state, ctx);
         return { state };
       }
-      case 'signFailed':
-        throw new Error(`signing failed: ${msg.error}`);
+      case 'signFailed': {
+        const run = state.signing;
+        state.signing = null;
+        if (run) refuseRun(state, ctx, run, `the assignment could not be signed: ${msg.error}`);
+        if (state.queue.length > 0) queueDrain(state, ctx);
+        return { state };
+      }
       case 'written': {
         const w = state.writing.shift();
         if (w) answerRun(state, ctx, w.run);
@@ -280,6 +291,8 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
 /** The next slot of this node's committed log (runs being written are not in it yet). */
 const durableNext = (state: State) => state.su.store.process(state.processId)?.nextSlot ?? 0;
 
+const errorText = (e: unknown) => (e instanceof Error ? e.message : formatReason(e));
+
 function armIdle(state: State, ctx: ActorContext, ms: number): void {
   if (state.su.idleMs > 0) state.idleTimer = ctx.sendAfter(ms, { tag: 'idle' } satisfies Info);
 }
@@ -309,7 +322,14 @@ function startRun(state: State, ctx: ActorContext): void {
     p.blockHeight = blockHeight;
     items.push({ messageId: p.messageId, slot: p.slot, timestamp, blockHeight, ...(p.exclude ? { exclude: p.exclude } : {}) });
   }
-  const signed = su.signer.signRun({ processId: state.processId, prev: state.head, items });
+  let signed: SignedAssignment[] | Promise<SignedAssignment[]>;
+  try {
+    signed = su.signer.signRun({ processId: state.processId, prev: state.head, items });
+  } catch (e) {
+    refuseRun(state, ctx, run, `the assignment could not be signed: ${errorText(e)}`);
+    if (state.queue.length > 0) queueDrain(state, ctx);
+    return;
+  }
   if (Array.isArray(signed)) {
     write(state, ctx, run, signed);
     if (state.queue.length > 0) queueDrain(state, ctx);
@@ -319,7 +339,7 @@ function startRun(state: State, ctx: ActorContext): void {
   const self = ctx.self;
   signed.then(
     (results) => ctx.send(self, { tag: 'signed', results } satisfies Info),
-    (e) => ctx.send(self, { tag: 'signFailed', error: formatReason(e) } satisfies Info),
+    (e) => ctx.send(self, { tag: 'signFailed', error: errorText(e) } satisfies Info),
   );
   // The chain head moves when the signatures are back (see write).
 }
@@ -356,6 +376,21 @@ function write(state: State, ctx: ActorContext, run: Pending[], signed: SignedAs
     () => ctx.send(self, { tag: 'written' } satisfies Info),
     (e) => ctx.send(self, { tag: 'writeFailed', error: formatReason(e) } satisfies Info),
   );
+}
+
+/**
+ * A run that could not be signed was never written: its slots are given back (no later run was
+ * started while it was signing) and its callers get the reason. Signing fails the same way
+ * again for the same request, so it is refused, not retried by a restart.
+ */
+function refuseRun(state: State, ctx: ActorContext, run: Pending[], error: string): void {
+  state.next = run[0]!.slot!;
+  if (run.some((p) => p.kind === 'process')) state.hosted = false;
+  ctx.log.warn({ processId: state.processId, slots: run.length, error }, 'assignments refused');
+  for (const p of run) {
+    state.waiting.delete(p.messageId);
+    for (const from of p.from) ctx.reply(from, { error } satisfies ScheduleReply);
+  }
 }
 
 function answerRun(state: State, ctx: ActorContext, run: Pending[]): void {

@@ -83,6 +83,15 @@ export class SuStore {
     return out;
   }
 
+  /**
+   * Slots `from`..`to` (inclusive), ascending, read one at a time as the caller takes them: a
+   * reader that stops at a byte budget loads nothing past it.
+   */
+  *slotsFrom(processId: string, from: number, to: number): Generator<SlotRecord> {
+    if (to < from) return;
+    for (const { value } of this.slots.getRange({ start: [processId, from], end: [processId, to + 1] })) yield value;
+  }
+
   /** The slot of `id` (message or assignment id) in `processId`'s log. */
   slotOf(id: string, processId: string): number | undefined {
     return this.refs.get([id, processId]);

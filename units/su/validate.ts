@@ -57,3 +57,32 @@ export async function validateItem(raw: Uint8Array, suAddress: string): Promise<
 export function isTxId(s: unknown): boolean {
   return typeof s === 'string' && s.length === 43 && /^[A-Za-z0-9_-]+$/.test(s) && Buffer.from(s, 'base64url').toString('base64url') === s;
 }
+
+/**
+ * An assignment's `exclude` list: the names of message fields the CU leaves out (aoconnect's
+ * `assign({ exclude: ['Data', 'Anchor'] })`); each becomes an Exclude tag of the signed
+ * assignment. Bounded so that the assignment always fits the item limits.
+ */
+export const EXCLUDE_LIMITS = { maxNames: 16, maxNameLength: 64 } as const;
+const FIELD_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** Why an exclude list cannot go into an assignment, or undefined when it can. */
+export function checkExclude(exclude: readonly unknown[]): string | undefined {
+  if (exclude.length > EXCLUDE_LIMITS.maxNames) return `exclude names ${exclude.length} fields; at most ${EXCLUDE_LIMITS.maxNames} may be excluded`;
+  for (const name of exclude) {
+    if (typeof name !== 'string' || name.length > EXCLUDE_LIMITS.maxNameLength || !FIELD_NAME.test(name)) {
+      return `exclude must list message field names (letters, digits, '-' and '_', at most ${EXCLUDE_LIMITS.maxNameLength} characters), got '${String(name).slice(0, 64)}'`;
+    }
+  }
+  return undefined;
+}
+
+/** The `exclude` query parameter (comma-separated, possibly repeated), checked. */
+export function parseExclude(raw: string | string[] | undefined): { ok: string[] } | { error: string } {
+  const exclude = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const error = checkExclude(exclude);
+  return error === undefined ? { ok: exclude } : { error };
+}

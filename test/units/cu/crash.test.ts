@@ -63,7 +63,8 @@ describe('a process that cannot be evaluated here', () => {
     const r = await app.inject({ method: 'GET', url: `/cu/result/${item.id}?process-id=${item.id}` });
     expect(r.statusCode).toBe(422);
     expect(r.json().error).toMatch(/module M{43} is not in this CU's module store/);
-    const unknown = await app.inject({ method: 'GET', url: `/cu/result/${'Z'.repeat(43)}?process-id=${'Z'.repeat(43)}` });
+    // (An id of 43 'Z's is not canonical base64url: it cannot be a message id, a 404 of its own.)
+    const unknown = await app.inject({ method: 'GET', url: `/cu/result/${'Q'.repeat(43)}?process-id=${'A'.repeat(43)}` });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error).toMatch(/not known to the scheduler/);
     const fine = await spawnAos(h, MODULES[0]);

@@ -35,26 +35,7 @@ describe('the CU routes, as the reference CU answers them', () => {
     expect(body.Messages[0]).toMatchObject({ Target: 'T', Data: 'hello' });
   });
 
-  it('a result not evaluated yet waits for its message to be scheduled and evaluated', async () => {
-    const { createDataItem } = await import('../../../units/ans104/index.js');
-    const { randomBytes } = await import('node:crypto');
-    const item = await createDataItem(
-      { data: 'return "late"', target: pid, anchor: randomBytes(32), tags: [{ name: 'Data-Protocol', value: 'ao' }, { name: 'Type', value: 'Message' }, { name: 'Action', value: 'Eval' }] },
-      h.user,
-    );
-    const pending = app.inject({ method: 'GET', url: `/cu/result/${item.id}?process-id=${pid}` });
-    await new Promise((r) => setTimeout(r, 300));
-    await h.client.schedule(pid, { op: 'message', id: item.id, raw: item.raw });
-    const r = await pending;
-    expect(r.statusCode).toBe(200);
-    expect(lastLine(printed(r.json()))).toBe('late');
-  });
-
-  it('a result that never shows up is a 404 after the wait; bad requests are 400', async () => {
-    const t0 = Date.now();
-    const missing = await app.inject({ method: 'GET', url: `/cu/result/${'q'.repeat(43)}?process-id=${pid}` });
-    expect(missing.statusCode).toBe(404);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(2900);
+  it('bad requests are 400s (the waiting and the 404s are in result-wait.test.ts)', async () => {
     expect((await app.inject({ method: 'GET', url: `/cu/result/${'q'.repeat(43)}` })).statusCode).toBe(400);
     expect((await app.inject({ method: 'GET', url: `/cu/result/x?process-id=not-an-id` })).statusCode).toBe(400);
   });

@@ -11,7 +11,7 @@ beforeAll(async () => {
 
 const src = (over: Partial<OutboxSource> = {}): OutboxSource => ({ fromProcess: id(), fromModule: id(), root: 'root', pushedFor: id(), parent: 'parent', depth: 0, ...over });
 const out = (o: { Messages?: unknown[]; Spawns?: unknown[]; Assignments?: unknown[] }) => ({ Output: '', Messages: [], Spawns: [], Assignments: [], ...o });
-const limits = { maxDepth: 4, maxFanOut: 3 };
+const limits = { maxDepth: 4, maxFanOut: 3, maxPushJobs: 10 };
 
 describe('outbox → child jobs', () => {
   it('a message: signed by the MU, its own protocol tags replaced, From-Process, From-Module and Pushed-For added', async () => {
@@ -71,5 +71,39 @@ describe('outbox → child jobs', () => {
     expect(deep.notes[0]).toMatch(/depth limit 4 reached/);
     const cast = await outboxJobs(out({ Messages: [{ Target: id(), Tags: [{ name: 'Cast', value: 'True' }] }] }), src(), mu, limits, 'su');
     expect(cast.jobs[0]!.follow).toBe(false);
+  });
+
+  it('past the push budget nothing of the outbox is pushed', async () => {
+    const two = out({ Messages: [{ Target: id() }, { Target: id() }] });
+    expect((await outboxJobs(two, src({ pushed: 8 }), mu, limits, 'su')).jobs).toHaveLength(2);
+    const over = await outboxJobs(two, src({ pushed: 9 }), mu, limits, 'su');
+    expect(over.jobs).toEqual([]);
+    expect(over.notes[0]).toMatch(/push budget exhausted: the push has made 9 of at most 10 jobs; 2 outbox item\(s\)/);
+  });
+
+  it('an item past the item limits is left out with its reason; the rest is pushed; nothing throws', async () => {
+    const target = id();
+    const manyTags = Array.from({ length: 200 }, (_, i) => ({ name: `T${i}`, value: 'v' }));
+    const r = await outboxJobs(
+      out({
+        Messages: [
+          { Target: target, Tags: [{ name: 'Big', value: 'y'.repeat(5000) }] },
+          { Target: target, Tags: manyTags },
+          { Target: target, Data: 'z'.repeat(10 * 1024 * 1024) },
+          { Target: target, Data: 'fine' },
+        ],
+        Spawns: [{ Tags: [{ name: 'Module', value: 'm' }, { name: 'Huge', value: 'x'.repeat(5000) }] }],
+      }),
+      src(),
+      mu,
+      { ...limits, maxFanOut: 10 },
+      'su',
+    );
+    expect(r.jobs.map((j) => parseDataItem(j.raw!).data.toString())).toEqual(['fine']);
+    expect(r.notes).toHaveLength(4);
+    expect(r.notes[0]).toMatch(new RegExp(`^message 0 to ${target}: not pushed: tag 0 \\('Big'\\): name 3 bytes, value 5000 bytes`));
+    expect(r.notes[1]).toMatch(/^message 1 .*: not pushed: \d+ tags; ANS-104 allows at most 128/);
+    expect(r.notes[2]).toMatch(/^message 2 .*: not pushed: the item is \d+ bytes; the limit is 10485760/);
+    expect(r.notes[3]).toMatch(/^spawn 0: not pushed: tag 1 \('Huge'\)/);
   });
 });

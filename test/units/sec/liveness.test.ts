@@ -4,10 +4,13 @@
  * the CU still serves its state and dry-runs; rejected challenges change nothing; the origin
  * killed mid-challenge resumes it from LMDB.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDataItem } from '../../../units/ans104/index.js';
 import { restartChild, terminateChild } from '../../../runtime/index.js';
 import { ORIGIN, type SecView } from '../../../units/sec/index.js';
 import { printed, resultOf, send, spawnAos } from '../cu/support/harness.js';
+import { spawnItem } from '../su/helpers.js';
 import { liveness, message } from './items.js';
 import { get, post, startSec, type SecHarness } from './support.js';
 
@@ -85,6 +88,31 @@ describe('liveness', () => {
     expect(r3.status).toBe(400);
     expect((await get(h, `/sec/${pid}`)).body).toMatchObject({ state: 'hosted', history: [] });
     expect((await get(h, `/sec/${'A'.repeat(43)}`)).status).toBe(404);
+  }, 60_000);
+
+  it('the challenge message gets the checks POST /su applies: what the SU would refuse opens no challenge and is never scheduled', async () => {
+    const pid = await spawnAos(h, MODULE);
+    const head = h.su.store.process(pid)!.head.slot;
+    const bare = (tags: { name: string; value: string }[]) =>
+      createDataItem({ data: 'x', target: pid, anchor: randomBytes(32), tags }, h.user).then((i) => i.raw);
+    const refusedBySu: [Uint8Array, RegExp][] = [
+      // No Data-Protocol=ao: POST /su answers 'Data-Protocol tag not present'.
+      [await bare([{ name: 'Type', value: 'Message' }]), /Data-Protocol tag not present/],
+      [await bare([{ name: 'Data-Protocol', value: 'not-ao' }, { name: 'Type', value: 'Message' }]), /Data-Protocol tag must be 'ao'/],
+    ];
+    for (const [msg, reason] of refusedBySu) {
+      const direct = await post(h, '/su', msg);
+      expect(direct.status).toBe(400);
+      expect(direct.body.error).toMatch(reason);
+    }
+    const cases: [Uint8Array, RegExp][] = [...refusedBySu, [(await spawnItem(h.su.address)).raw, /must be Type=Message/]];
+    for (const [msg, reason] of cases) {
+      const r = await post(h, '/sec/challenge', (await liveness(h.user, pid, msg)).raw);
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.error).toMatch(reason);
+    }
+    expect((await get(h, `/sec/${pid}`)).body).toMatchObject({ state: 'hosted', history: [] });
+    expect(h.su.store.process(pid)!.head.slot).toBe(head);
   }, 60_000);
 
   it('one challenge at a time: a second one while the first is open is refused', async () => {

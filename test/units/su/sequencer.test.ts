@@ -88,6 +88,34 @@ describe.each([
   });
 });
 
+describe.each([
+  ['inline signing', 0],
+  ['signing pool', 2],
+] as const)('a run that cannot be signed (%s)', (_label, signers) => {
+  it('is refused with the reason, the sequencer is not restarted, and the next message gets the slot it would have had', async () => {
+    h = await startSu({ signers });
+    const pid = await spawnProcess(h);
+    const bad = await messageItem(pid);
+    // Fault injection: the signer fails for runs holding `bad` (as it would for an assignment
+    // past the item limits), the way the real one throws or its worker rejects.
+    const signer = h.su.runtime.signer;
+    const real = signer.signRun.bind(signer);
+    signer.signRun = (run) => {
+      if (!run.items.some((i) => i.messageId === bad.id)) return real(run);
+      if (signers === 0) throw new Error('tags encode past the limit');
+      return Promise.reject(new Error('tags encode past the limit'));
+    };
+    const before = h.node.whereis(sequencerName(pid))!;
+    expect(await h.client.schedule(pid, { op: 'message', id: bad.id, raw: bad.raw })).toEqual({ error: 'the assignment could not be signed: tags encode past the limit' });
+    expect(h.node.whereis(sequencerName(pid))!.equals(before)).toBe(true);
+    const { slots } = await send(h, pid, 3);
+    expect(slots).toEqual([1, 2, 3]);
+    const log = await checkLog(h.su, pid, { verifyAll: true });
+    expect(log.nextSlot).toBe(4);
+    expect(log.messages).not.toContain(bad.id);
+  });
+});
+
 describe('sequencer lifecycle', () => {
   it('two concurrent starts for an unstarted process end with one sequencer', async () => {
     h = await startSu();

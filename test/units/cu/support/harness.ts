@@ -44,6 +44,8 @@ export interface HarnessOptions {
   dir?: string;
   /** Another node's SU to read from (a second CU computing the same processes). */
   reader?: ScheduleReader;
+  /** Wraps the reader the CU is given (to watch what it reads). */
+  wrapReader?: (reader: ScheduleReader) => ScheduleReader;
   name?: string;
   /** The SU's clock (assignment Timestamps) and the CU's (how far cron messages go), unix ms. */
   suNow?: () => number;
@@ -55,7 +57,8 @@ export async function startCu(o: HarnessOptions = {}): Promise<CuHarness> {
   const store = Store.open(join(dir, 'lmdb'));
   const { node: wallet, user } = await wallets();
   const su = createSu({ wallet, store, signers: 0, idleMs: 0, maxRun: 512, ...(o.suNow ? { now: o.suNow } : {}) });
-  const cu = await createCu({ store, wallet, reader: o.reader ?? su.reader, config: { spareEvaluators: 1, ...o.config }, ...(o.cuNow ? { now: o.cuNow } : {}) });
+  const reader = o.reader ?? su.reader;
+  const cu = await createCu({ store, wallet, reader: o.wrapReader ? o.wrapReader(reader) : reader, config: { spareEvaluators: 1, ...o.config }, ...(o.cuNow ? { now: o.cuNow } : {}) });
   const node = await Node.start({ name: o.name ?? 'cu-test', encodeLocal: true, callTimeout: 60_000 });
   const root = await node.spawn(
     supervisorSpec({
