@@ -216,7 +216,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       processTags: (processId) => suService.processTags(processId),
       processOwner: (processId) => suService.processOwner(processId),
     },
-    compute: localCompute(cuRoutesApi, config.cu.resultWaitMs),
+    compute: localCompute(cuRoutesApi, config.cu.resultWaitMs, cu.modules),
     config: config.mu,
     ...(jobs ? { jobs } : {}),
   });

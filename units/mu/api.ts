@@ -5,7 +5,7 @@
  * from the CU at once.
  */
 import { CallError, type Caller } from '../../runtime/index.js';
-import { InvalidDataItem, ownerAddress, parseDataItem, verifyDataItem, type ParsedDataItem } from '../ans104/index.js';
+import { InvalidDataItem, ownerAddress, parseDataItem, tagValue, verifyDataItem, type ParsedDataItem } from '../ans104/index.js';
 import { checkExclude, isTxId, validateItem } from '../su/validate.js';
 import { assignJobId, isTerminal, type JobRecord } from './job.js';
 import { startJob, startMonitor, stopMonitor, type NameRegistry } from './launcher.js';
@@ -48,6 +48,12 @@ export class MuApi {
     if ('error' in v) throw new MuError(400, v.error);
     const { item } = v.ok;
     if (v.ok.kind === 'message' && !(await this.mu.scheduler.processTags(v.ok.processId))) throw new MuError(400, `Process not found: ${v.ok.processId}`);
+    if (v.ok.kind === 'process') {
+      const module = tagValue(item.tags, 'Module')!;
+      if (!(await this.mu.compute.hasModule(module))) {
+        throw new MuError(400, `Module not found: ${module.slice(0, 64)} is not a module this node's CU can run (GET / lists the modules it has)`);
+      }
+    }
     const now = Date.now();
     const job: JobRecord = {
       id: item.id,

@@ -24,6 +24,8 @@ export interface MuCompute {
   result(processId: string, messageId: string): Promise<ResultReply>;
   /** Cron results after `from` (a cursor or a unix-ms timestamp), ascending. */
   cron(processId: string, from: string, limit: number): Promise<ResultsPage>;
+  /** Whether the CU can run processes of this module (a spawn of any other is refused). */
+  hasModule(moduleId: string): Promise<boolean>;
 }
 
 export function localScheduler(reader: SuReader, client: SuClient, address: string): MuScheduler {
@@ -41,8 +43,9 @@ export function localScheduler(reader: SuReader, client: SuClient, address: stri
   };
 }
 
-export function localCompute(api: Pick<CuApi, 'result' | 'cron'>, waitMs: number): MuCompute {
+export function localCompute(api: Pick<CuApi, 'result' | 'cron'>, waitMs: number, modules: { has(id: string): boolean }): MuCompute {
   return {
+    hasModule: async (moduleId) => modules.has(moduleId),
     async result(processId, messageId) {
       const r = await api.result(processId, messageId, waitMs);
       if ('result' in r) return { result: r.result };
