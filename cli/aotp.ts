@@ -30,6 +30,10 @@ const COMMANDS: Record<string, { usage: string; what: string }> = {
     usage: 'aotp drain --nats URL[,URL] --node NAME [--cluster NAME] [--undo] [--timeout-ms N]',
     what: "takes a node out of placement: its process logs move to the others; --undo makes it a member again",
   },
+  reload: {
+    usage: 'aotp reload --config FILE.json --nats URL[,URL] [--cluster NAME] [--node NAME]',
+    what: "applies the supervision policy of a config file (shutdownMs, each unit's restart budget) to every member, or one node, live; a node on the in-process bus: kill -HUP <pid>",
+  },
   chaos: {
     usage: 'aotp chaos --nats URL[,URL] [--seed N] [--duration-ms N] [--kill-rate R] [--kill-pattern RE] [--pause-rate R] [--pause-ms N]',
     what: 'kills actors and cuts nodes off the bus at random (nodes need "chaos": true), checks each fault happened, then verifies; exit 1 when a fault could not be applied',
@@ -89,6 +93,8 @@ async function run(cmd: string | undefined, rest: string[]): Promise<number> {
       return commands.verifyCommand(rest);
     case 'drain':
       return commands.drainCommand(rest);
+    case 'reload':
+      return commands.reloadCommand(rest);
     default:
       return commands.chaosCommand(rest);
   }

@@ -104,6 +104,21 @@ export async function drainCommand(argv: string[]): Promise<number> {
   return r.remaining === 0 ? 0 : 1;
 }
 
+/** Applies the supervision policy of a config file to running nodes, live (cli/reload.ts). */
+export async function reloadCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...BUS_OPTIONS, config: { type: 'string' }, node: { type: 'string' } }, strict: true });
+  const { servers, auth } = busOf(values);
+  if (!values.config || servers.length === 0) {
+    console.error('aotp reload: --config FILE and --nats URL[,URL] (or AOTP_NATS) are required; a node on the in-process bus reads its --config file again on SIGHUP');
+    return 2;
+  }
+  const { formatReload, policyFromConfig, reloadCluster } = await import('./reload.js');
+  const policy = policyFromConfig(readConfigFile(values.config));
+  const results = await reloadCluster({ servers, policy, auth, ...(values.cluster ? { cluster: values.cluster } : {}), ...(values.node ? { node: values.node } : {}) });
+  console.log(formatReload(results));
+  return results.length > 0 && results.every((r) => 'ok' in r) ? 0 : 1;
+}
+
 export async function verifyCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -204,6 +219,9 @@ export async function startCommand(argv: string[]): Promise<number> {
   const config = loadConfig(overrides);
   const [{ startNode }, { lameDuck }] = await Promise.all([import('./start.js'), import('./lame-duck.js')]);
   const running = await startNode(config);
+  // SIGHUP: the config file is read again and its supervision policy applied live.
+  const onHup = () => void import('./reload.js').then(({ reloadOnSignal }) => reloadOnSignal(running, () => readConfigFile(values.config ?? '')));
+  if (values.config) process.on('SIGHUP', onHup);
   running.log.info({ url: running.url, node: config.nodeName, bus: config.nats ? 'nats' : 'local', dataDir: config.dataDir }, `aotp node listening on ${running.url}`);
   const u = running.url;
   running.log.info(
@@ -228,6 +246,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   });
   // A node whose tree is gone has nothing left to hand over.
   if (ended === 'signal') await lameDuck(running, { drainMs: config.drainMs, log: running.log, abort: second.signal });
+  process.off('SIGHUP', onHup);
   await running.stop();
   running.log.info('stopped');
   const code = ended === 'root' ? 1 : 0;

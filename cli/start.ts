@@ -3,9 +3,10 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
-import { DuplicateNode, formatReason, isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid } from '../runtime/index.js';
+import { DuplicateNode, formatReason, isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid, type SupervisorSpec } from '../runtime/index.js';
 import { checkDataDir, checkDataDirIdentity, checkPort, ensureWallets, knownWallets, StartError, writeDataDirIdentity } from './preflight.js';
 import { claimClusterIdentity, clusterChecks, identityMismatch } from './cluster-identity.js';
+import { parsePolicy, policyDiff, policyOf, withPolicy, type NodePolicy } from '../supervisors/policy.js';
 import { Store } from '../runtime/store.js';
 import { cuTree } from '../supervisors/cu.js';
 import { muTree } from '../supervisors/mu.js';
@@ -240,7 +241,9 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
   metrics.withAo(ao);
   const health = new Health(readinessChecks({ node, store, transport, stream: replica?.log.stream, lifecycle }));
-  const tree = nodeTree({
+  // The tree as a function of the config, so that `aotp reload` can apply a new supervision
+  // policy to it live (node/policy builds the tree for the new policy and changes it in place).
+  const treeOf = (config: Config): SupervisorSpec => nodeTree({
     http: {
       host: config.host,
       port: config.port,
@@ -286,6 +289,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     node,
     chaos: config.chaos,
     describe: ao,
+    reloader: { root: 'root', current: policyOf(config), parse: parsePolicy, tree: (p: NodePolicy) => treeOf(withPolicy(config, p)), diff: policyDiff },
     units: [
       // Clustered: what other nodes ask of this node's SU and CU about the processes it owns.
       ...(place
@@ -358,7 +362,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       ),
     ],
   });
-  const started = await node.spawn(supervisorSpec(tree), { name: 'root' });
+  const started = await node.spawn(supervisorSpec(treeOf(config)), { name: 'root' });
   if (!('ok' in started)) {
     await node.stop();
     await release();

@@ -38,6 +38,16 @@ export function roundTrip<T>(value: T): T {
   return decode(encode(value)) as T;
 }
 
+/** Whether `value` can cross the bus as it is (plain data, pids, bytes, Errors). */
+export function isSendable(value: unknown): boolean {
+  try {
+    assertSendable(value, 'value');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const PLAIN_PROTOS = new Set<unknown>([Object.prototype, null]);
 
 function assertSendable(value: unknown, path: string, depth = 0): void {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { From, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
+import type { Call, From, ReplyTo, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Pid, Target } from './pid.js';
 import type { NodeStats } from './stats.js';
@@ -10,9 +10,27 @@ export interface CallOptions {
   timeout?: number;
 }
 
+declare const INFERRED: unique symbol;
+/** The default of `call`'s first type parameter: the reply type comes from the target's calls. */
+export type Inferred = typeof INFERRED;
+
+/** What `call` resolves with: the reply the target's calls give `Q`, or `R` when given explicitly. */
+export type CallReply<R, P extends Call, Q> = [NoInfer<R>] extends [Inferred] ? ReplyTo<P, Q> : NoInfer<R>;
+
+/**
+ * gen_server:call. To a typed target (a pid or name whose calls are known) the request must be
+ * one of its calls, and the reply has that call's type. An untyped target takes any request and
+ * answers `unknown`, or `R` when given (`call<R>(…)`, for targets whose calls are not typed).
+ */
+export type CallFn = <R = Inferred, P extends Call = Call, const Q extends P['req'] = P['req']>(
+  target: Target<P>,
+  request: Q,
+  options?: CallOptions,
+) => Promise<CallReply<R, P, Q>>;
+
 /** Messaging available to any caller: an actor's context, or a node for code outside actors. */
 export interface Caller {
-  call<R = any>(target: Target, request: unknown, options?: CallOptions): Promise<R>;
+  call: CallFn;
   cast(target: Target, message: unknown): void;
   send(target: Target, message: unknown): void;
 }
@@ -43,12 +61,12 @@ export interface ActorContext extends Caller {
   isAlive(pid: Pid): boolean | undefined;
   /** Send an exit signal. `kill` cannot be trapped. */
   exit(pid: Pid, reason: ExitReason): void;
-  reply(from: From, value: unknown): void;
+  reply<R>(from: From<R>, value: R): void;
 
   /** Start an actor linked to this one and wait for its `init` (gen_server:start_link). */
-  spawnLink(spec: StartSpec, options?: SpawnOptions): Promise<StartResult>;
+  spawnLink<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>>;
   /** Start an unlinked actor and wait for its `init`. */
-  spawn(spec: StartSpec, options?: SpawnOptions): Promise<StartResult>;
+  spawn<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>>;
 
   /** Deliver `message` to this actor's handleInfo after `ms` (erlang:send_after). */
   sendAfter(ms: number, message: unknown): TimerHandle;

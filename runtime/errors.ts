@@ -1,5 +1,6 @@
 import { describeTarget, type Target } from './pid.js';
 import { formatReason, type ExitReason } from './reason.js';
+import type { SpecProblem } from './supervisor/types.js';
 
 /** Why a `call` failed. `exit` means the callee died during the call with `reason`. */
 export type CallFailure = 'timeout' | 'noproc' | 'noconnection' | 'exit';
@@ -25,12 +26,13 @@ export class CodecError extends Error {
   override readonly name = 'CodecError';
 }
 
-/** A spec or option that is invalid; names the bad field. */
+/** A supervisor spec that is invalid: names the bad field, and says what is wrong as data (`problem`). */
 export class SpecError extends Error {
   override readonly name = 'SpecError';
   constructor(
     readonly field: string,
     message: string,
+    readonly problem: SpecProblem,
   ) {
     super(`${field}: ${message}`);
   }

@@ -1,8 +1,8 @@
-import type { From, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
-import type { CallOptions, Caller } from './context.js';
+import type { From } from './behaviour.js';
+import type { Caller } from './context.js';
 import { Mailbox } from './mailbox.js';
 import type { Node } from './node.js';
-import type { Pid, Target } from './pid.js';
+import type { Pid } from './pid.js';
 import { Process } from './process.js';
 import { formatReason, type ExitReason } from './reason.js';
 import type { Envelope } from './signal.js';
@@ -82,34 +82,6 @@ export class Inbox extends Process implements Caller {
 
   protected override beforeExit(): void {
     this.mailbox.cancel();
-  }
-
-  trapExit(on: boolean): boolean {
-    const was = this.trapping;
-    this.trapping = on;
-    return was;
-  }
-
-  exit(pid: Pid, reason: ExitReason): void {
-    this.node.route(pid, { k: 'exit', from: this.pid, reason, link: false });
-  }
-
-
-  call<R = any>(target: Target, request: unknown, options?: CallOptions): Promise<R> {
-    return this.node.call(target, request, options);
-  }
-
-  cast(target: Target, message: unknown): void {
-    this.node.cast(target, message);
-  }
-
-  send(target: Target, message: unknown): void {
-    this.node.send(target, message);
-  }
-
-  /** Start an actor linked to this inbox, which becomes its parent (its EXIT stops the actor). */
-  spawnLink(spec: StartSpec, options?: SpawnOptions): Promise<StartResult> {
-    return this.node.startActor(spec, options, this);
   }
 
   /** Leave the node; links see `normal`. */

@@ -1,13 +1,13 @@
 import { Actor } from './actor.js';
-import type { Behaviour, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
+import type { Behaviour, Call, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
 import { RealClock, type Clock, type TimerHandle } from './clock.js';
 import { decode, encode, roundTrip } from './codec.js';
-import type { CallOptions, Caller } from './context.js';
+import type { CallFn, CallOptions, Caller } from './context.js';
 import { CallError, CodecError } from './errors.js';
 import { Inbox } from './inbox.js';
 import { LocalBus } from './local-bus.js';
 import { createLogger, type Logger } from './logger.js';
-import { Pid, type Target } from './pid.js';
+import { Pid, type Name, type Target } from './pid.js';
 import type { Process } from './process.js';
 import { NodeStats } from './stats.js';
 import { formatReason, type ExitReason } from './reason.js';
@@ -119,8 +119,9 @@ export class Node implements Caller {
     this.behaviours.set(name, behaviour);
   }
 
-  whereis(name: string): Pid | undefined {
-    return this.names.get(name);
+  /** The pid registered as `name` here (typed by the name's calls). */
+  whereis<P extends Call = Call>(name: Name<P>): Pid<P> | undefined {
+    return this.names.get(name) as Pid<P> | undefined;
   }
 
   /** Register `pid` (a live local process) under `name`. False if the name is taken. */
@@ -291,18 +292,18 @@ export class Node implements Caller {
   // --- starting actors -----------------------------------------------------------------------
 
   /** Start an actor (gen_server:start): resolves once its `init` has returned. */
-  spawn(spec: StartSpec, options?: SpawnOptions): Promise<StartResult> {
+  spawn<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>> {
     return this.startActor(spec, options, undefined);
   }
 
   /** Start an actor, linked to `starter` when given (which then is its parent). */
-  async startActor(spec: StartSpec, options: SpawnOptions | undefined, starter: Process | undefined): Promise<StartResult> {
+  async startActor<A, P extends Call>(spec: StartSpec<A, P>, options: SpawnOptions | undefined, starter: Process | undefined): Promise<StartResult<P>> {
     const opts = { ...spec.options, ...options };
     if (opts.node !== undefined && opts.node !== this.name) {
       if (typeof spec.behaviour !== 'string') {
         return { error: new Error('a remote start names its behaviour as registered on that node') };
       }
-      return this.remoteSpawn(opts.node, {
+      return this.remoteSpawn<P>(opts.node, {
         ref: this.makeRef(),
         behaviour: spec.behaviour,
         args: spec.args,
@@ -323,12 +324,12 @@ export class Node implements Caller {
       starter.links.set(pid.key, pid);
     }
     // Start arguments stay local (they may hold behaviours and functions); only a remote start encodes them.
-    return actor.start(spec.args, opts.timeout);
+    return (await actor.start(spec.args, opts.timeout)) as StartResult<P>;
   }
 
-  private remoteSpawn(node: string, req: RemoteSpawn, starter: Process | undefined): Promise<StartResult> {
+  private remoteSpawn<P extends Call>(node: string, req: RemoteSpawn, starter: Process | undefined): Promise<StartResult<P>> {
     return new Promise((resolve) => {
-      this.pendingSpawns.set(req.ref, { node, resolve, starter });
+      this.pendingSpawns.set(req.ref, { node, resolve: (r) => resolve(r as StartResult<P>), starter });
       let bytes: Uint8Array;
       try {
         bytes = encode({ src: this.name, cr: this.creation, spawn: req } satisfies Frame);
@@ -379,9 +380,11 @@ export class Node implements Caller {
    * gen_server:call: monitor + send + wait (with timeout) + demonitor. The monitor travels with
    * the request, and the callee drops it when it replies, so a call is one signal each way.
    */
-  call<R = any>(target: Target, request: unknown, options?: CallOptions): Promise<R> {
+  readonly call: CallFn = (target, request, options) => this.request(target, request, options) as Promise<never>;
+
+  private request(target: Target, request: unknown, options?: CallOptions): Promise<unknown> {
     const timeout = options?.timeout ?? this.callTimeout;
-    return new Promise<R>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const pid = this.newPid();
       const ref = this.makeRef();
       let timer: TimerHandle | undefined;
@@ -395,7 +398,7 @@ export class Node implements Caller {
         signal: (sig) => {
           if (sig.k === 'msg' && sig.env.t === 'reply' && sig.env.ref === ref) {
             done(!sig.env.mon);
-            resolve(sig.env.value as R);
+            resolve(sig.env.value);
           } else if (sig.k === 'down' && sig.ref === ref) {
             done(false);
             const kind = sig.reason === 'noproc' ? 'noproc' : sig.reason === 'noconnection' ? 'noconnection' : 'exit';

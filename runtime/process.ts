@@ -1,4 +1,5 @@
-import type { From } from './behaviour.js';
+import type { Call, From, SpawnOptions, StartResult, StartSpec } from './behaviour.js';
+import type { CallFn } from './context.js';
 import type { Node } from './node.js';
 import { Pid, type Target } from './pid.js';
 import type { ExitReason } from './reason.js';
@@ -31,16 +32,16 @@ export abstract class Process implements Endpoint {
     this.inq.push(sig);
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.drainSignals);
+      queueMicrotask(() => this.drainSignals());
     }
   }
 
-  private readonly drainSignals = (): void => {
+  private drainSignals(): void {
     this.scheduled = false;
     const q = this.inq;
     this.inq = [];
     for (const sig of q) this.handleSignal(sig);
-  };
+  }
 
   protected handleSignal(sig: Signal): void {
     if (this.dead) {
@@ -88,6 +89,36 @@ export abstract class Process implements Endpoint {
     } else if (reason !== 'normal' || from.equals(this.pid)) {
       this.die(reason);
     }
+  }
+
+  /** Turn exit signals into `{ tag: 'EXIT' }` messages (process_flag(trap_exit)); answers the previous setting. */
+  trapExit(on: boolean): boolean {
+    const was = this.trapping;
+    this.trapping = on;
+    return was;
+  }
+
+  /** Send an exit signal from this process (exit/2). */
+  exit(pid: Pid, reason: ExitReason): void {
+    this.node.route(pid, { k: 'exit', from: this.pid, reason, link: false });
+  }
+
+  /** gen_server:call from this process (the node's; one function shared by all its processes). */
+  get call(): CallFn {
+    return this.node.call;
+  }
+
+  cast(target: Target, message: unknown): void {
+    this.node.cast(target, message);
+  }
+
+  send(target: Target, message: unknown): void {
+    this.node.send(target, message);
+  }
+
+  /** Start an actor linked to this process, which becomes its parent (its EXIT stops the actor). */
+  spawnLink<A, P extends Call>(spec: StartSpec<A, P>, options?: SpawnOptions): Promise<StartResult<P>> {
+    return this.node.startActor(spec, options, this);
   }
 
   /** Answer a call; the monitor the call carried ends here. */

@@ -7,13 +7,15 @@
  * as a ServiceError carrying the original's name, message and `status`, so an HTTP layer can
  * answer it as it would have answered the original.
  */
-import type { Behaviour } from './behaviour.js';
+import type { Behaviour, Call } from './behaviour.js';
 import type { Caller } from './context.js';
 import type { Target } from './pid.js';
 import { formatReason } from './reason.js';
 
 export type ServiceCall = { method: string; args: unknown[] };
 type ServiceReply = { ok: unknown } | { error: { name: string; message: string; status?: number } };
+/** A service answers any method call with its result or the error it threw. */
+export type ServiceProtocol = Call<ServiceCall, ServiceReply>;
 
 /** An error a service method threw, as its caller sees it. */
 export class ServiceError extends Error {
@@ -33,11 +35,11 @@ export interface ServiceArgs {
   methods: readonly string[];
 }
 
-export const service: Behaviour<ServiceArgs, ServiceArgs> = {
+export const service: Behaviour<ServiceArgs, ServiceArgs, ServiceProtocol> = {
   init(args) {
     return { ok: args };
   },
-  handleCall(req: ServiceCall, from, s, ctx) {
+  handleCall(req, from, s, ctx) {
     const fn = (s.impl as Record<string, unknown>)[req?.method];
     if (!s.methods.includes(req?.method) || typeof fn !== 'function') {
       return { reply: { error: { name: 'ServiceError', message: `no method ${String(req?.method)}` } } satisfies ServiceReply, state: s };
@@ -63,7 +65,7 @@ export function serviceProxy<T>(caller: Caller, target: Target, methods: readonl
   const proxy: Record<string, unknown> = {};
   for (const method of methods) {
     proxy[method] = async (...args: unknown[]) => {
-      const r = await caller.call<ServiceReply>(target, { method, args } satisfies ServiceCall, { timeout });
+      const r = await caller.call(target as Target<ServiceProtocol>, { method, args }, { timeout });
       if ('error' in r) throw new ServiceError(r.error.name, r.error.message, r.error.status);
       return r.ok;
     };

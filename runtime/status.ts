@@ -2,12 +2,11 @@
  * `node/status`: answers what a node runs, over the bus, for operators' tools (`aotp status`)
  * and chaos tooling on other nodes — as `rpc:call(Node, erlang, registered, [])` would.
  */
-import type { Behaviour } from './behaviour.js';
+import type { Behaviour, Call } from './behaviour.js';
 import type { Node } from './node.js';
+import { typedName } from './pid.js';
 import type { CrashRecord } from './stats.js';
 import { supervisorBehaviour } from './supervisor/supervisor.js';
-
-export const STATUS_NAME = 'node/status';
 
 export interface NodeStatus {
   node: string;
@@ -48,16 +47,24 @@ export interface NodeView {
   extra?: unknown;
 }
 
-export type StatusRequest =
-  | { op: 'status' }
+export type StatusRequest = StatusProtocol['req'];
+
+/** A refusal: chaos requests are off, a bad pattern or pause, no membership to leave. */
+type Refused = { error: string };
+
+/** What `node/status` answers. */
+export type StatusProtocol =
+  | Call<{ op: 'status' }, NodeStatus | Refused>
   /** The node's supervision tree with each actor's numbers, its members, recent crashes. */
-  | { op: 'observe'; limit?: number }
+  | Call<{ op: 'observe'; limit?: number }, NodeView | Refused>
   /** Kill (untrappable) the local actors whose names match `pattern` (a RegExp source), or the one actor `pid`; answers their pids. */
-  | { op: 'kill'; pattern?: string; pid?: string; reason?: string }
+  | Call<{ op: 'kill'; pattern?: string; pid?: string; reason?: string }, KillReply | Refused>
   /** Leave (or rejoin) the cluster's placement: see Node.setDraining. */
-  | { op: 'drain'; on: boolean }
+  | Call<{ op: 'drain'; on: boolean }, { draining: boolean } | Refused>
   /** Chaos (only with `chaos` on): cut the node off its bus for `ms`. */
-  | { op: 'pause-bus'; ms: number };
+  | Call<{ op: 'pause-bus'; ms: number }, { paused: number } | Refused>;
+
+export const STATUS_NAME = typedName<StatusProtocol>('node/status');
 
 /** The answer to `kill`: what was killed, and which of those were still alive once the exit signals were delivered. */
 export interface KillReply {
@@ -112,11 +119,11 @@ function observe(s: NodeStatusArgs, limit: number): Omit<NodeView, 'extra'> {
 /** Signals are delivered in a microtask; a macrotask later every exit signal sent now has landed. */
 const afterSignals = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export const nodeStatus: Behaviour<NodeStatusArgs, NodeStatusArgs> = {
+export const nodeStatus: Behaviour<NodeStatusArgs, NodeStatusArgs, StatusProtocol> = {
   init(args) {
     return { ok: args };
   },
-  async handleCall(req: StatusRequest, from, s, ctx) {
+  async handleCall(req, from, s, ctx) {
     if ((req?.op === 'kill' || req?.op === 'pause-bus') && !s.chaos) {
       return { reply: { error: `chaos requests are off on ${s.node.name} (config: chaos)` }, state: s };
     }

@@ -1,6 +1,6 @@
 import type { ChildSpec } from '../runtime/index.js';
-import { supervisorSpec } from '../runtime/index.js';
 import { namedChildren } from './named-children.js';
+import { unitSupervisor } from './unit-supervisor.js';
 import type { CuRuntime } from '../units/cu/engine.js';
 import { CU_MANAGER, CU_PROCESSES, cuManager, type NameRegistry } from '../units/cu/manager.js';
 import { processActor, processName } from '../units/cu/process.js';
@@ -26,28 +26,19 @@ export interface CuTreeOptions {
  * - `cu`: the manager (starts actors, bounds how many are resident).
  */
 export function cuTree(cu: CuRuntime, o: CuTreeOptions): ChildSpec {
-  return {
-    id: 'cu',
-    type: 'supervisor',
-    start: supervisorSpec({
-      strategy: 'rest_for_one',
-      intensity: 3,
-      period: 5,
-      children: [
-        namedChildren({
-          id: 'processes',
-          name: CU_PROCESSES,
-          childId: 'process',
-          start: (ctx, { processId }: { processId: string }) => ctx.spawnLink({ behaviour: processActor, args: { processId, cu } }, { name: processName(processId) }),
-          intensity: o.intensity,
-          period: o.period,
-          shutdownMs: o.shutdownMs,
-        }),
-        {
-          id: 'manager',
-          start: { behaviour: cuManager, args: { names: o.names, maxResident: cu.config.maxResident }, options: { name: CU_MANAGER } },
-        },
-      ],
+  return unitSupervisor('cu', [
+    namedChildren({
+      id: 'processes',
+      name: CU_PROCESSES,
+      childId: 'process',
+      start: (ctx, { processId }: { processId: string }) => ctx.spawnLink({ behaviour: processActor, args: { processId, cu } }, { name: processName(processId) }),
+      intensity: o.intensity,
+      period: o.period,
+      shutdownMs: o.shutdownMs,
     }),
-  };
+    {
+      id: 'manager',
+      start: { behaviour: cuManager, args: { names: o.names, maxResident: cu.config.maxResident }, options: { name: CU_MANAGER } },
+    },
+  ]);
 }

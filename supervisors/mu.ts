@@ -1,6 +1,6 @@
 import type { ChildSpec } from '../runtime/index.js';
-import { supervisorSpec } from '../runtime/index.js';
 import { namedChildren } from './named-children.js';
+import { unitSupervisor } from './unit-supervisor.js';
 import { jobName } from '../units/mu/job.js';
 import { MU_JOBS, MU_MONITORS, monitorName } from '../units/mu/launcher.js';
 import { cronMonitor } from '../units/mu/monitor.js';
@@ -27,24 +27,15 @@ export interface MuTreeOptions {
  */
 export function muTree(mu: MuRuntime, o: MuTreeOptions): ChildSpec {
   const limits = { intensity: o.intensity, period: o.period, shutdownMs: o.shutdownMs };
-  return {
-    id: 'mu',
-    type: 'supervisor',
-    start: supervisorSpec({
-      strategy: 'rest_for_one',
-      intensity: 3,
-      period: 5,
-      children: [
-        namedChildren({ id: 'jobs', name: MU_JOBS, childId: 'jobs', start: (ctx, { id }) => ctx.spawnLink({ behaviour: pushJob, args: { id, mu } }, { name: jobName(id) }), ...limits }),
-        namedChildren({
-          id: 'monitors',
-          name: MU_MONITORS,
-          childId: 'monitors',
-          start: (ctx, { processId }) => ctx.spawnLink({ behaviour: cronMonitor, args: { processId, mu, pollMs: o.cronPollMs } }, { name: monitorName(processId) }),
-          ...limits,
-        }),
-        { id: 'resumer', start: { behaviour: resumer, args: { store: mu.store }, options: { name: MU_RESUMER } } },
-      ],
+  return unitSupervisor('mu', [
+    namedChildren({ id: 'jobs', name: MU_JOBS, childId: 'jobs', start: (ctx, { id }) => ctx.spawnLink({ behaviour: pushJob, args: { id, mu } }, { name: jobName(id) }), ...limits }),
+    namedChildren({
+      id: 'monitors',
+      name: MU_MONITORS,
+      childId: 'monitors',
+      start: (ctx, { processId }) => ctx.spawnLink({ behaviour: cronMonitor, args: { processId, mu, pollMs: o.cronPollMs } }, { name: monitorName(processId) }),
+      ...limits,
     }),
-  };
+    { id: 'resumer', start: { behaviour: resumer, args: { store: mu.store }, options: { name: MU_RESUMER } } },
+  ]);
 }

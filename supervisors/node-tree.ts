@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { nodeStatus, STATUS_NAME, type ChildSpec, type Node, type SupervisorSpec } from '../runtime/index.js';
+import { nodeStatus, reloader, RELOADER, STATUS_NAME, type ChildSpec, type Node, type ReloaderArgs, type SupervisorSpec } from '../runtime/index.js';
 import { httpServer, type HttpServerArgs } from '../units/http/http-server.js';
 
 export interface NodeTreeOptions {
@@ -14,6 +14,8 @@ export interface NodeTreeOptions {
   chaos?: boolean;
   /** What `node/status` adds to the observer's view of this node (the units' AO view). */
   describe?: () => Promise<unknown>;
+  /** How `node/policy` applies a new supervision policy to this tree (`aotp reload`). */
+  reloader?: ReloaderArgs<unknown>;
 }
 
 /**
@@ -27,6 +29,7 @@ export function nodeTree(o: NodeTreeOptions): SupervisorSpec {
     period: 5,
     children: [
       ...(o.node ? [{ id: 'status', start: { behaviour: nodeStatus, args: { node: o.node, chaos: o.chaos === true, ...(o.describe ? { describe: o.describe } : {}) }, options: { name: STATUS_NAME } } }] : []),
+      ...(o.reloader ? [{ id: 'policy', start: { behaviour: reloader, args: o.reloader, options: { name: RELOADER } } }] : []),
       ...(o.units ?? []),
       {
         id: 'http',

@@ -1,24 +1,33 @@
+/**
+ * Validating a policy, as OTP's supervisor does (check_flags, check_childspec, check_startspec):
+ * defaults filled in, and every problem reported as data (`SpecProblem`: kind, offending value,
+ * child id), in OTP's order of checks, so callers can match on it.
+ */
 import type { StartSpec } from '../behaviour.js';
-import type { ActorContext } from '../context.js';
+import { isSendable } from '../codec.js';
 import { SpecError } from '../errors.js';
-import type { StartResult } from '../behaviour.js';
-import type { AutoShutdown, ChildSpec, ChildType, Restart, Shutdown, Strategy, SupervisorSpec } from './types.js';
+import type {
+  AutoShutdown,
+  ChildSpec,
+  ChildSpecView,
+  ChildStartFn,
+  ChildType,
+  Flags,
+  PolicyError,
+  Restart,
+  Shutdown,
+  SpecProblem,
+  Strategy,
+} from './types.js';
 
 /** A child spec with every default filled in. */
 export interface Spec {
   id: string;
-  start: StartSpec | ((ctx: ActorContext, extra?: unknown) => Promise<StartResult>);
+  start: StartSpec | ChildStartFn;
   restart: Restart;
   shutdown: Shutdown;
   type: ChildType;
   significant: boolean;
-}
-
-export interface Flags {
-  strategy: Strategy;
-  intensity: number;
-  period: number;
-  autoShutdown: AutoShutdown;
 }
 
 const STRATEGIES: Strategy[] = ['one_for_one', 'one_for_all', 'rest_for_one', 'simple_one_for_one'];
@@ -26,62 +35,131 @@ const RESTARTS: Restart[] = ['permanent', 'transient', 'temporary'];
 const TYPES: ChildType[] = ['worker', 'supervisor'];
 const AUTO: AutoShutdown[] = ['never', 'any_significant', 'all_significant'];
 
-function oneOf<T>(field: string, value: unknown, allowed: T[], dflt: T): T {
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const show = (v: unknown) => (typeof v === 'function' ? 'a function' : JSON.stringify(v) ?? String(v));
+
+function fail(field: string, message: string, problem: SpecProblem): never {
+  throw new SpecError(field, message, problem);
+}
+
+function oneOf<T>(field: string, value: unknown, allowed: T[], dflt: T, problem: (v: unknown) => SpecProblem): T {
   if (value === undefined) return dflt;
-  if (!allowed.includes(value as T)) throw new SpecError(field, `must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+  if (!allowed.includes(value as T)) fail(field, `must be one of ${allowed.join(', ')} (got ${show(value)})`, problem(value));
   return value as T;
 }
 
-/** Validates supervisor flags (OTP's supervisor_data check). */
-export function checkFlags(spec: SupervisorSpec): Flags {
-  const strategy = oneOf('strategy', spec.strategy, STRATEGIES, 'one_for_one');
+/** Validates supervisor flags (OTP's check_flags); unknown flags are ignored. Throws a SpecError. */
+export function checkFlags(spec: unknown): Flags {
+  if (!isObject(spec)) fail('flags', `must be an object (got ${show(spec)})`, { kind: 'invalid_type', value: spec });
+  const strategy = oneOf('strategy', spec.strategy, STRATEGIES, 'one_for_one', (value) => ({ kind: 'invalid_strategy', value }));
   const intensity = spec.intensity ?? 1;
-  if (!Number.isInteger(intensity) || intensity < 0) throw new SpecError('intensity', `must be an integer >= 0 (got ${intensity})`);
+  if (!Number.isInteger(intensity) || (intensity as number) < 0) {
+    fail('intensity', `must be an integer >= 0 (got ${show(intensity)})`, { kind: 'invalid_intensity', value: intensity });
+  }
   const period = spec.period ?? 5;
-  if (!Number.isInteger(period) || period < 1) throw new SpecError('period', `must be an integer >= 1 second (got ${period})`);
-  const autoShutdown = oneOf('autoShutdown', spec.autoShutdown, AUTO, 'never');
+  if (!Number.isInteger(period) || (period as number) < 1) {
+    fail('period', `must be an integer >= 1 second (got ${show(period)})`, { kind: 'invalid_period', value: period });
+  }
+  const autoShutdown = oneOf('autoShutdown', spec.autoShutdown, AUTO, 'never', (value) => ({ kind: 'invalid_auto_shutdown', value }));
   if (strategy === 'simple_one_for_one' && autoShutdown !== 'never') {
-    throw new SpecError('autoShutdown', "simple_one_for_one supervisors cannot shut down automatically (use 'never')");
+    fail('autoShutdown', "simple_one_for_one supervisors cannot shut down automatically (use 'never')", {
+      kind: 'bad_combination',
+      value: { strategy, autoShutdown },
+    });
   }
-  return { strategy, intensity, period, autoShutdown };
+  return { strategy, intensity: intensity as number, period: period as number, autoShutdown };
 }
 
-/** Validates one child spec and fills defaults; the error names the bad field. */
-export function checkChildSpec(c: ChildSpec, autoShutdown: AutoShutdown): Spec {
-  if (typeof c !== 'object' || c === null) throw new SpecError('child', 'must be an object');
-  if (typeof c.id !== 'string' || c.id === '') throw new SpecError('id', 'must be a non-empty string');
-  const where = `child ${c.id}`;
+function validStart(start: unknown): start is StartSpec | ChildStartFn {
+  if (typeof start === 'function') return true;
+  if (!isObject(start)) return false;
+  const b = start.behaviour;
+  return typeof b === 'string' || (typeof b === 'object' && b !== null && typeof (b as { init?: unknown }).init === 'function');
+}
+
+/** Validates one child spec and fills defaults (OTP's check_childspec). Throws a SpecError. */
+export function checkChildSpec(c: unknown, autoShutdown: AutoShutdown): Spec {
+  if (!isObject(c)) fail('child', `must be an object (got ${show(c)})`, { kind: 'invalid_child_spec', value: c });
+  if (c.id === undefined) fail('id', 'is missing', { kind: 'missing_id', value: c });
+  if (typeof c.id !== 'string' || c.id === '') fail('id', `must be a non-empty string (got ${show(c.id)})`, { kind: 'invalid_id', value: c.id });
+  const id = c.id;
+  const where = `child ${id}`;
+  if (c.start === undefined) fail(`${where}: start`, 'is missing', { kind: 'missing_start', value: c });
+  if (!validStart(c.start)) {
+    fail(`${where}: start`, 'must be { behaviour, args } or a function', { kind: 'invalid_start', value: c.start, id });
+  }
   const start = c.start;
-  const validStart =
-    typeof start === 'function' ||
-    (typeof start === 'object' && start !== null && (typeof start.behaviour === 'string' || typeof start.behaviour === 'object'));
-  if (!validStart) throw new SpecError(`${where}: start`, 'must be { behaviour, args } or a function');
-  const restart = oneOf(`${where}: restart`, c.restart, RESTARTS, 'permanent');
-  const type = oneOf(`${where}: type`, c.type, TYPES, 'worker');
-  const shutdown = c.shutdown ?? (type === 'supervisor' ? 'infinity' : 5000);
-  if (!(shutdown === 'brutal_kill' || shutdown === 'infinity' || (Number.isInteger(shutdown) && shutdown >= 0))) {
-    throw new SpecError(`${where}: shutdown`, `must be 'brutal_kill', 'infinity' or ms >= 0 (got ${JSON.stringify(shutdown)})`);
-  }
+  const restart = oneOf(`${where}: restart`, c.restart, RESTARTS, 'permanent', (value) => ({ kind: 'invalid_restart_type', value, id }));
   const significant = c.significant ?? false;
-  if (typeof significant !== 'boolean') throw new SpecError(`${where}: significant`, 'must be a boolean');
-  if (significant && restart === 'permanent') throw new SpecError(`${where}: significant`, 'a permanent child cannot be significant');
-  if (significant && autoShutdown === 'never') {
-    throw new SpecError(`${where}: significant`, "significant children need autoShutdown 'any_significant' or 'all_significant'");
+  if (typeof significant !== 'boolean') {
+    fail(`${where}: significant`, `must be a boolean (got ${show(significant)})`, { kind: 'invalid_significant', value: significant, id });
   }
-  return { id: c.id, start, restart, shutdown, type, significant };
+  if (significant && autoShutdown === 'never') {
+    fail(`${where}: significant`, "significant children need autoShutdown 'any_significant' or 'all_significant'", {
+      kind: 'bad_combination',
+      value: { autoShutdown, significant },
+      id,
+    });
+  }
+  if (significant && restart === 'permanent') {
+    fail(`${where}: significant`, 'a permanent child cannot be significant', { kind: 'bad_combination', value: { restart, significant }, id });
+  }
+  const type = oneOf(`${where}: type`, c.type, TYPES, 'worker', (value) => ({ kind: 'invalid_child_type', value, id }));
+  const shutdown = c.shutdown ?? (type === 'supervisor' ? 'infinity' : 5000);
+  if (!(shutdown === 'brutal_kill' || shutdown === 'infinity' || (Number.isInteger(shutdown) && (shutdown as number) >= 0))) {
+    fail(`${where}: shutdown`, `must be 'brutal_kill', 'infinity' or ms >= 0 (got ${show(shutdown)})`, { kind: 'invalid_shutdown', value: shutdown, id });
+  }
+  return { id, start, restart, shutdown: shutdown as Shutdown, type, significant };
 }
 
-/** Validates all child specs (unique ids; exactly one for simple_one_for_one). */
-export function checkStartSpec(children: ChildSpec[], flags: Flags): Spec[] {
-  if (!Array.isArray(children)) throw new SpecError('children', 'must be an array');
-  if (flags.strategy === 'simple_one_for_one' && children.length !== 1) {
-    throw new SpecError('children', `simple_one_for_one takes exactly one child spec (got ${children.length})`);
+/** A policy that passed every check. */
+export interface Policy {
+  flags: Flags;
+  /** In start order. */
+  specs: Spec[];
+}
+
+/**
+ * Checks a whole policy (flags, then children) as OTP's supervisor init does: answers the
+ * checked policy, or the error a supervisor's start (and a policy change) fails with.
+ */
+export function checkPolicy(spec: unknown): Policy | { error: PolicyError } {
+  if (!isObject(spec)) return { error: { bad_return: spec } };
+  let flags: Flags;
+  try {
+    flags = checkFlags(spec);
+  } catch (e) {
+    if (e instanceof SpecError) return { error: { supervisor_data: e.problem } };
+    throw e;
+  }
+  const children = spec.children;
+  if (!Array.isArray(children) || (flags.strategy === 'simple_one_for_one' && children.length !== 1)) {
+    return { error: { bad_start_spec: children } };
   }
   const seen = new Set<string>();
-  return children.map((c) => {
-    const s = checkChildSpec(c, flags.autoShutdown);
-    if (seen.has(s.id)) throw new SpecError(`child ${s.id}: id`, 'duplicate child id');
-    seen.add(s.id);
-    return s;
-  });
+  const specs: Spec[] = [];
+  try {
+    for (const c of children) {
+      const s = checkChildSpec(c, flags.autoShutdown);
+      if (seen.has(s.id)) return { error: { start_spec: { kind: 'duplicate_child_name', value: s.id } } };
+      seen.add(s.id);
+      specs.push(s);
+    }
+  } catch (e) {
+    if (e instanceof SpecError) return { error: { start_spec: e.problem } };
+    throw e;
+  }
+  return { flags, specs };
+}
+
+/** A child spec as a reply can carry it (a start that is code, not data, is described). */
+export function specView(spec: Spec): ChildSpecView {
+  const { id, restart, shutdown, type, significant } = spec;
+  return { id, start: startView(spec.start), restart, shutdown, type, significant };
+}
+
+function startView(start: Spec['start']): ChildSpecView['start'] {
+  if (typeof start === 'function') return { opaque: `function ${start.name || '(anonymous)'}` };
+  if (isSendable(start)) return start;
+  return { opaque: typeof start.behaviour === 'string' ? `behaviour ${start.behaviour} with arguments that are not plain data` : 'a behaviour given as code' };
 }

@@ -4,15 +4,11 @@
  * carried out by the node that owns it, including a conversation between processes owned by
  * different nodes.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNode, type RunningNode } from '../../cli/start.js';
-import { loadConfig } from '../../config/load.js';
+import type { RunningNode } from '../../cli/start.js';
 import { generateWallet, type Wallet } from '../../units/ans104/index.js';
 import { owner } from '../../units/cluster/placement.js';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { tempDir } from '../units/cu/support/harness.js';
+import { inProcessCluster, type InProcessCluster } from './support.js';
 import { messageItem, post, spawnItem } from '../units/mu/support.js';
 
 /** A dry-run through a node's HTTP route (which asks the process's owner). */
@@ -26,46 +22,16 @@ async function dryRun(n: RunningNode, processId: string, owner: string, code: st
   return String(out.Output?.data ?? '').trim().split('\n').pop() ?? '';
 }
 
-let nats: NatsServerHandle;
-const nodes: RunningNode[] = [];
-const dirs: string[] = [];
+let cluster: InProcessCluster;
+let nodes: RunningNode[];
 let user: Wallet;
 
 beforeAll(async () => {
-  nats = await startNatsServer({ jetstream: true });
-  const wallets = tempDir('aotp-units-wallets-');
-  dirs.push(wallets);
-  for (const unit of ['su', 'mu', 'cu']) writeFileSync(join(wallets, `${unit}.json`), JSON.stringify((await generateWallet('ed25519')).key));
-  for (const name of ['n1', 'n2']) {
-    const dir = tempDir(`aotp-units-${name}-`);
-    dirs.push(dir);
-    nodes.push(
-      await startNode(
-        loadConfig(
-          {
-            dataDir: dir,
-            port: 0,
-            logLevel: 'silent',
-            nodeName: name,
-            nats: { servers: [nats.url], heartbeatMs: 200, replicas: 1 },
-            su: { wallet: join(wallets, 'su.json') },
-            mu: { wallet: join(wallets, 'mu.json') },
-            cu: { wallet: join(wallets, 'cu.json') },
-          },
-          {},
-        ),
-      ),
-    );
-  }
-  await nodes[0]!.node.connect('n2');
-  await nodes[1]!.node.connect('n1');
+  cluster = await inProcessCluster('aotp-units', ['n1', 'n2']);
+  ({ nodes } = cluster);
   user = await generateWallet('ed25519');
 });
-afterAll(async () => {
-  for (const n of nodes) await n.stop();
-  await nats?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(() => cluster?.stop());
 
 /** Spawns through node `via` until it has a process owned by `want`. */
 async function spawnOwnedBy(via: RunningNode, want: string): Promise<string> {

@@ -20,6 +20,8 @@ export const CHILD = 'conf.child';
 export const SCRIPT = 'conf.script';
 /** The runtime's supervisor under a name, so a child supervisor can be started on another node. */
 export const SUPERVISOR = 'conf.supervisor';
+/** A supervisor whose init function throws its argument (an init crash, on any node). */
+export const CRASHING_SUPERVISOR = 'conf.supervisor.crashing';
 
 /**
  * What a child's `init` does.
@@ -201,9 +203,19 @@ export const scriptBehaviour: Behaviour<void, ScriptState> = {
   },
 };
 
+/** The supervisor behaviour with an init function that throws what it is given. */
+export const crashingSupervisor: Behaviour<{ throw: unknown }, unknown> = {
+  ...(supervisorBehaviour as Behaviour<unknown, unknown>),
+  init: (args, ctx) =>
+    supervisorBehaviour.init(() => {
+      throw args.throw;
+    }, ctx),
+};
+
 /** Make the suite's behaviours startable by name on `node` (also from other nodes). */
 export function registerConformanceBehaviours(node: Node): void {
   node.registerBehaviour(CHILD, childBehaviour);
   node.registerBehaviour(SCRIPT, scriptBehaviour);
   node.registerBehaviour(SUPERVISOR, supervisorBehaviour);
+  node.registerBehaviour(CRASHING_SUPERVISOR, crashingSupervisor);
 }

@@ -301,6 +301,13 @@ export class Harness {
   kill(pid: Pid): void {
     this.inbox.exit(pid, 'kill');
   }
+
+  /** Crash child `pid` with `reason` and wait until it is gone; answers the reason it exited with. */
+  async crashed(pid: Pid, reason: unknown = 'died'): Promise<unknown> {
+    const ref = this.watch(pid);
+    this.crash(pid, reason);
+    return this.down(ref);
+  }
 }
 
 /** The pid of an `{ ok: pid }` result, or a failure naming what came instead. */

@@ -7,6 +7,7 @@
 import { afterEach, describe } from 'vitest';
 import { adminCases } from './cases/admin.js';
 import { genServerCases } from './cases/gen-server.js';
+import { policyCases } from './cases/policy.js';
 import { restartTypeCases } from './cases/restart-types.js';
 import { restartingCases } from './cases/restarting.js';
 import { significantCases } from './cases/significant.js';
@@ -41,6 +42,7 @@ export function supervisorConformance(topology: Topology): void {
     describe('failed restarts retried through the mailbox', () => restartingCases(suite));
     describe('significant children and auto_shutdown', () => significantCases(suite));
     describe('supervision trees', () => treeCases(suite));
+    describe('live policy changes (code_change)', () => policyCases(suite));
     describe('gen_server basics', () => genServerCases(suite));
   });
 }

@@ -169,4 +169,46 @@ export const examples: { scenario: Scenario; trace: Event[][] }[] = [
       [{ ev: 'reply', op: 'terminateChild', id: 'c0', result: 'ok' }, which('c2', 'c1', 'c0:stopped')],
     ],
   },
+  {
+    // A policy change drops c1 (stopped), adds c3 (started), switches to rest_for_one with
+    // intensity 0: the next restart escalates, stopping the others newest first.
+    scenario: {
+      strategy: 'one_for_one',
+      intensity: 1,
+      period: 5,
+      restarts: ['permanent', 'temporary', 'transient'],
+      offsetMs: 0,
+      commands: [
+        { op: 'changePolicy', strategy: 'rest_for_one', intensity: 0, period: 5, drop: [1], add: ['permanent'] },
+        { op: 'crash', child: 2, kind: 'abnormal' },
+      ],
+    },
+    trace: [
+      [start('c0'), start('c1'), start('c2'), which('c2', 'c1', 'c0')],
+      [stop('c1', 'shutdown'), start('c3'), { ev: 'reply', op: 'changePolicy', id: '-', result: 'terminated [c1] started [c3]' }, which('c3', 'c2', 'c0')],
+      [stop('c2', 'boom'), stop('c3', 'shutdown'), stop('c0', 'shutdown'), exit],
+    ],
+  },
+  {
+    // The restarts made before a policy change count against the new intensity: one restart
+    // (one_for_all) under intensity 2, then intensity 1: the next restart escalates.
+    scenario: {
+      strategy: 'one_for_all',
+      intensity: 2,
+      period: 10,
+      restarts: ['permanent', 'permanent'],
+      offsetMs: 0,
+      commands: [
+        { op: 'crash', child: 0, kind: 'abnormal' },
+        { op: 'changePolicy', strategy: 'one_for_one', intensity: 1, period: 10, drop: [], add: [] },
+        { op: 'crash', child: 1, kind: 'abnormal' },
+      ],
+    },
+    trace: [
+      [start('c0'), start('c1'), which('c1', 'c0')],
+      [stop('c0', 'boom'), stop('c1', 'shutdown'), start('c0'), start('c1'), which('c1', 'c0')],
+      [{ ev: 'reply', op: 'changePolicy', id: '-', result: 'terminated [] started []' }, which('c1', 'c0')],
+      [stop('c1', 'boom'), stop('c0', 'shutdown'), exit],
+    ],
+  },
 ];

@@ -22,7 +22,13 @@
  *   (newest first) and starts all of them (those stopped by terminateChild included) in start
  *   order; rest_for_one does the same with the failed child and the children started after it;
  * - terminateChild keeps the spec (forgets a temporary child), restartChild starts a stopped
- *   child, deleteChild removes a stopped child's spec; `running` / `not_found` otherwise.
+ *   child, deleteChild removes a stopped child's spec; `running` / `not_found` otherwise;
+ * - changePolicy (a release upgrade of the supervisor) drops some children of the current
+ *   policy and appends new ones: the dropped children still there are stopped newest first and
+ *   forgotten, the new flags apply from the next restart on (the restarts made so far still
+ *   count), the children take the new policy's order, and those of the new policy not there
+ *   (new ones, and ones deleted or forgotten before) are started in that order; the children
+ *   it keeps are not touched.
  */
 
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
@@ -42,7 +48,12 @@ export type Command =
   | { op: 'restartChild'; child: number }
   | { op: 'deleteChild'; child: number }
   /** Move the supervisor node's clock forward by `ms`. */
-  | { op: 'advance'; ms: number };
+  | { op: 'advance'; ms: number }
+  /**
+   * A live policy change: new flags; the current policy's specs at indices `drop` removed, and
+   * new children (restart types `add`) appended, with the next free ids.
+   */
+  | { op: 'changePolicy'; strategy: Strategy; intensity: number; period: number; drop: number[]; add: Restart[] };
 
 export interface Scenario {
   strategy: Strategy;
@@ -65,16 +76,24 @@ export interface Scenario {
 export type Event =
   | { ev: 'start'; id: string }
   | { ev: 'stop'; id: string; reason: string }
-  | { ev: 'reply'; op: 'terminateChild' | 'restartChild' | 'deleteChild'; id: string; result: string }
+  | { ev: 'reply'; op: 'terminateChild' | 'restartChild' | 'deleteChild' | 'changePolicy'; id: string; result: string }
   /** whichChildren after a command: newest first, `id` or `id:stopped`. */
   | { ev: 'children'; list: string[] }
   | { ev: 'exit'; reason: string };
 
-interface ModelChild {
+interface ModelSpec {
   id: string;
   restart: Restart;
   brutal: boolean;
+}
+
+interface ModelChild extends ModelSpec {
   running: boolean;
+}
+
+/** The current policy's child specs after `cmd` (new ones numbered from `next`). */
+export function nextPolicy<T extends ModelSpec>(policy: T[], cmd: Extract<Command, { op: 'changePolicy' }>, next: number, make: (s: ModelSpec) => T): T[] {
+  return [...policy.filter((_, i) => !cmd.drop.includes(i)), ...cmd.add.map((restart, j) => make({ id: childId(next + j), restart, brutal: false }))];
 }
 
 export const childId = (k: number): string => `c${k}`;
@@ -82,22 +101,24 @@ export const childId = (k: number): string => `c${k}`;
 export class SupervisorModel {
   /** Start order: oldest first. */
   private children: ModelChild[];
+  /** The child specs of the current policy, in its order. */
+  private policy: ModelSpec[];
   /** Restart times in whole seconds, newest first. */
   private restartTimes: number[] = [];
   private nowMs: number;
+  private strategy: Strategy;
+  private intensity: number;
+  private period: number;
+  /** The number of the next child a policy adds. */
+  private nextChild: number;
   alive = true;
 
-  constructor(
-    private readonly scenario: Pick<Scenario, 'strategy' | 'intensity' | 'period' | 'restarts' | 'brutal'>,
-    startMs: number,
-  ) {
+  constructor(scenario: Pick<Scenario, 'strategy' | 'intensity' | 'period' | 'restarts' | 'brutal'>, startMs: number) {
     this.nowMs = startMs;
-    this.children = scenario.restarts.map((restart, k) => ({
-      id: childId(k),
-      restart,
-      brutal: scenario.brutal?.includes(k) ?? false,
-      running: false,
-    }));
+    ({ strategy: this.strategy, intensity: this.intensity, period: this.period } = scenario);
+    this.policy = scenario.restarts.map((restart, k) => ({ id: childId(k), restart, brutal: scenario.brutal?.includes(k) ?? false }));
+    this.children = this.policy.map((s) => ({ ...s, running: false }));
+    this.nextChild = scenario.restarts.length;
   }
 
   /** The supervisor's init: every child started in spec order. */
@@ -116,6 +137,11 @@ export class SupervisorModel {
     }
     if (!this.alive) return [];
     const out: Event[] = [];
+    if (cmd.op === 'changePolicy') {
+      this.changePolicy(cmd, out);
+      out.push(this.which());
+      return out;
+    }
     const id = childId(cmd.child);
     const child = this.children.find((c) => c.id === id);
     switch (cmd.op) {
@@ -152,6 +178,30 @@ export class SupervisorModel {
     return out;
   }
 
+  private changePolicy(cmd: Extract<Command, { op: 'changePolicy' }>, out: Event[]): void {
+    const next = nextPolicy(this.policy, cmd, this.nextChild, (s) => s);
+    this.nextChild += cmd.add.length;
+    const ids = new Set(next.map((s) => s.id));
+    const terminated: string[] = [];
+    for (const c of [...this.children].reverse()) {
+      if (ids.has(c.id)) continue;
+      if (c.running) this.shutdown(c, out);
+      this.forget(c);
+      terminated.push(c.id);
+    }
+    ({ strategy: this.strategy, intensity: this.intensity, period: this.period } = cmd);
+    const present = new Map(this.children.map((c) => [c.id, c]));
+    this.children = next.map((s) => present.get(s.id) ?? { ...s, running: false });
+    const started: string[] = [];
+    for (const c of this.children) {
+      if (present.has(c.id)) continue;
+      this.start(c, out);
+      started.push(c.id);
+    }
+    this.policy = next;
+    out.push(reply('changePolicy', '-', policyResult(terminated, started)));
+  }
+
   /** Whether child `k` is running now (the runtime side decides the same from what it saw). */
   isRunning(k: number): boolean {
     return this.children.some((c) => c.id === childId(k) && c.running);
@@ -174,7 +224,7 @@ export class SupervisorModel {
       out.push({ ev: 'exit', reason: 'shutdown' });
       return;
     }
-    switch (this.scenario.strategy) {
+    switch (this.strategy) {
       case 'one_for_one':
         this.start(child, out);
         return;
@@ -192,14 +242,14 @@ export class SupervisorModel {
   /** OTP's add_restart: false when the restart would exceed the intensity. */
   private addRestart(): boolean {
     const now = Math.floor(this.nowMs / 1000);
-    const threshold = now - this.scenario.period;
+    const threshold = now - this.period;
     const kept: number[] = [now];
     for (const r of this.restartTimes) {
       if (r < threshold) break;
       kept.push(r);
     }
     this.restartTimes = kept;
-    return kept.length <= this.scenario.intensity;
+    return kept.length <= this.intensity;
   }
 
   /** Stop the running members of `group` newest first, forget the temporary ones, start the rest in order. */
@@ -238,7 +288,10 @@ export class SupervisorModel {
   }
 }
 
-function reply(op: 'terminateChild' | 'restartChild' | 'deleteChild', id: string, result: string): Event {
+/** changePolicy's reply, as both sides show it. */
+export const policyResult = (terminated: string[], started: string[]) => `terminated [${terminated.join(' ')}] started [${started.join(' ')}]`;
+
+function reply(op: 'terminateChild' | 'restartChild' | 'deleteChild' | 'changePolicy', id: string, result: string): Event {
   return { ev: 'reply', op, id, result };
 }
 

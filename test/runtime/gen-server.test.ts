@@ -75,7 +75,7 @@ describe('gen_server', () => {
   it('a call to a dead pid fails fast with noproc', async () => {
     const pid = await start();
     await node.stopProcess(pid);
-    const err = await node.call(pid, { op: 'get' }, { timeout: 60_000 }).catch((e) => e);
+    const err = (await node.call(pid, { op: 'get' }, { timeout: 60_000 }).catch((e: unknown) => e)) as CallError;
     expect(err).toBeInstanceOf(CallError);
     expect(err.kind).toBe('noproc');
   });
@@ -260,7 +260,7 @@ describe('links, trap_exit and monitors', () => {
     let aborted: unknown;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slow: Behaviour = {
+    const slow: Behaviour<void, number> = {
       init: () => ({ ok: 0 }),
       async handleCall(_req, _from, s, ctx) {
         ctx.signal.addEventListener('abort', () => (aborted = ctx.signal.reason));

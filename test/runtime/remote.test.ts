@@ -98,7 +98,7 @@ describe.each(buses)('two nodes on the $name', ({ pair }) => {
     ib.trapExit(true);
     ib.link(pid);
     const ref = ib.monitor(pid);
-    const err = await p.a.call(pid, { op: 'crash' }).catch((e) => e);
+    const err = (await p.a.call(pid, { op: 'crash' }).catch((e: unknown) => e)) as CallError;
     expect(err).toBeInstanceOf(CallError);
     expect(err.kind).toBe('exit');
     expect((err.reason as Error).message).toBe('remote crash');

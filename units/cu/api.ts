@@ -3,13 +3,16 @@
  * actors through the manager; a call that finds its actor gone (evicted, or crashed and being
  * restarted) is made again.
  */
-import { CallError, type Caller, type Pid } from '../../runtime/index.js';
+import { CallError, typedName, type Caller, type Pid, type ReplyTo } from '../../runtime/index.js';
 import { isTxId } from '../su/validate.js';
 import type { CuRuntime, Position } from './engine.js';
-import { CU_MANAGER, type EnsureReply, type ManagerRequest } from './manager.js';
+import { CU_MANAGER, type ManagerProtocol } from './manager.js';
 import { dryRunMessage, type EvalOutput } from './message.js';
-import type { ProcessReply, ProcessRequest, ProcessStatus } from './process.js';
+import type { ProcessProtocol, ProcessReply, ProcessRequest, ProcessStatus } from './process.js';
 import { resultsPage, type ResultsPage } from './results.js';
+
+/** What a process actor answers `Q` with when it succeeds. */
+type Answer<Q> = Extract<ReplyTo<ProcessProtocol, Q>, { ok: unknown }>['ok'];
 
 /** An error with the HTTP status that says what kind it is. */
 export class CuError extends Error {
@@ -71,19 +74,20 @@ export class CuApi {
     },
   ) {}
 
-  private async actor(processId: string): Promise<Pid> {
-    const r = await this.caller.call<EnsureReply>(this.o.manager ?? CU_MANAGER, { op: 'ensure', processId } satisfies ManagerRequest, { timeout: this.o.callTimeoutMs });
+  private async actor(processId: string): Promise<Pid<ProcessProtocol>> {
+    const manager = this.o.manager === undefined ? CU_MANAGER : typedName<ManagerProtocol>(this.o.manager);
+    const r = await this.caller.call(manager, { op: 'ensure', processId }, { timeout: this.o.callTimeoutMs });
     if ('ok' in r) return r.ok;
     throw new CuError(r.code === 'not_found' ? 404 : r.code === 'unprocessable' ? 422 : 503, r.error);
   }
 
-  /** Asks the process actor; retries when the actor went away under the call. */
-  async ask<T>(processId: string, req: ProcessRequest, timeout = this.o.callTimeoutMs): Promise<T> {
+  /** Asks the process actor (the answer is the `ok` of the request's reply); retries when the actor went away under the call. */
+  async ask<const Q extends ProcessRequest>(processId: string, req: Q, timeout = this.o.callTimeoutMs): Promise<Answer<Q>> {
     let last: unknown;
     for (let attempt = 0; attempt < 4; attempt++) {
       const pid = await this.actor(processId);
       try {
-        const r = await this.caller.call<ProcessReply<T>>(pid, req, { timeout });
+        const r = (await this.caller.call(pid, req, { timeout })) as ProcessReply<Answer<Q>>;
         if ('ok' in r) return r.ok;
         throw new CuError(500, r.error);
       } catch (e) {
@@ -100,7 +104,7 @@ export class CuApi {
 
   /** Evaluates up to `to` (default: all the scheduler has); answers the slot reached. */
   async evaluate(processId: string, to?: number, timeout?: number): Promise<number> {
-    return (await this.ask<{ slot: number }>(processId, { op: 'evaluate', ...(to !== undefined ? { to } : {}) }, timeout)).slot;
+    return (await this.ask(processId, { op: 'evaluate', ...(to !== undefined ? { to } : {}) }, timeout)).slot;
   }
 
   /**
@@ -190,7 +194,7 @@ export class CuApi {
     }
     this.dryRuns.set(processId, waiting + 1);
     try {
-      return await this.ask<EvalOutput>(processId, { op: 'dryRun', message: body });
+      return await this.ask(processId, { op: 'dryRun', message: body });
     } finally {
       const n = (this.dryRuns.get(processId) ?? 1) - 1;
       if (n > 0) this.dryRuns.set(processId, n);
@@ -199,7 +203,7 @@ export class CuApi {
   }
 
   state(processId: string): Promise<Uint8Array> {
-    return this.ask<Uint8Array>(processId, { op: 'memory' });
+    return this.ask(processId, { op: 'memory' });
   }
 
   hash(processId: string): Promise<{ slot: number; memoryHash: string; size: number; nonZeroPages: number }> {

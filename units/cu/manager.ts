@@ -8,15 +8,15 @@
  * or crashed (and may be restarted by its supervisor under the same name) is forgotten and
  * found again by name.
  */
-import { startChild, terminateChild, type Behaviour, type Pid } from '../../runtime/index.js';
+import { startChild, terminateChild, typedName, type Behaviour, type Call, type Name, type Pid } from '../../runtime/index.js';
 import { isDownMessage } from '../../runtime/index.js';
-import { processName } from './process.js';
+import { processName, type ProcessProtocol } from './process.js';
 
-export const CU_MANAGER = 'cu';
+export const CU_MANAGER = typedName<ManagerProtocol>('cu');
 export const CU_PROCESSES = 'cu.processes';
 
 export interface NameRegistry {
-  whereis(name: string): Pid | undefined;
+  whereis<P extends Call>(name: Name<P>): Pid<P> | undefined;
 }
 
 export interface ManagerArgs {
@@ -26,19 +26,26 @@ export interface ManagerArgs {
   supervisor?: string;
 }
 
-export type ManagerRequest = { op: 'ensure'; processId: string } | { op: 'resident' } | { op: 'evict'; processId: string };
-
 /** `ensure`'s answer: the actor, or why the process cannot be evaluated here. */
-export type EnsureReply = { ok: Pid } | { error: string; code: 'not_found' | 'unprocessable' | 'error' };
+export type EnsureReply = { ok: Pid<ProcessProtocol> } | { error: string; code: 'not_found' | 'unprocessable' | 'error' };
+
+export type ManagerProtocol =
+  | Call<{ op: 'ensure'; processId: string }, EnsureReply>
+  /** The processes resident now, least recently used first. */
+  | Call<{ op: 'resident' }, string[]>
+  /** Stop a process's actor (it checkpoints); whether it was resident. */
+  | Call<{ op: 'evict'; processId: string }, boolean>;
+
+export type ManagerRequest = ManagerProtocol['req'];
 
 interface State {
   args: ManagerArgs;
   supervisor: string;
   /** processId → pid, least recently used first. */
-  lru: Map<string, { pid: Pid; ref: string }>;
+  lru: Map<string, { pid: Pid<ProcessProtocol>; ref: string }>;
 }
 
-function touch(s: State, processId: string, pid: Pid, ref: string): void {
+function touch(s: State, processId: string, pid: Pid<ProcessProtocol>, ref: string): void {
   s.lru.delete(processId);
   s.lru.set(processId, { pid, ref });
 }
@@ -52,12 +59,12 @@ function unavailable(error: unknown): EnsureReply {
   return { error: `the process actor did not start: ${typeof error === 'string' ? error : JSON.stringify(error)}`, code: 'error' };
 }
 
-export const cuManager: Behaviour<ManagerArgs, State> = {
+export const cuManager: Behaviour<ManagerArgs, State, ManagerProtocol> = {
   init(args) {
     return { ok: { args, supervisor: args.supervisor ?? CU_PROCESSES, lru: new Map() } };
   },
 
-  async handleCall(req: ManagerRequest, _from, s, ctx) {
+  async handleCall(req, _from, s, ctx) {
     if (req.op === 'resident') return { reply: [...s.lru.keys()], state: s };
     if (req.op === 'evict') {
       const hit = s.lru.get(req.processId);
@@ -72,13 +79,10 @@ export const cuManager: Behaviour<ManagerArgs, State> = {
     }
     let pid = s.args.names.whereis(processName(processId));
     if (!pid) {
+      // A name already taken is answered with its actor by the start itself (supervisors/named-children.ts).
       const r = await startChild(ctx, s.supervisor, { processId });
-      if ('ok' in r && r.ok) pid = r.ok;
-      else {
-        const err = 'error' in r ? r.error : r;
-        if (typeof err === 'object' && err !== null && 'already_started' in err) pid = (err as { already_started: Pid }).already_started;
-        else return { reply: unavailable(err), state: s };
-      }
+      if (!('ok' in r) || r.ok === undefined) return { reply: unavailable('error' in r ? r.error : r), state: s };
+      pid = r.ok as Pid<ProcessProtocol>;
     }
     if (known) ctx.demonitor(known.ref, { flush: true });
     touch(s, processId, pid, ctx.monitor(pid));

@@ -12,27 +12,33 @@
  * writes a checkpoint if it evaluated messages since the last one, so it comes back quickly. A
  * kill runs no terminate; the thread is stopped when the actor dies (its AbortSignal).
  */
-import type { ActorContext, Behaviour, From, TimerHandle } from '../../runtime/index.js';
-import { formatReason } from '../../runtime/index.js';
+import type { ActorContext, Behaviour, Call, From, TimerHandle } from '../../runtime/index.js';
+import { formatReason, typedName } from '../../runtime/index.js';
 import { ProcessEngine, ProcessUnavailable, type CuRuntime, type EngineStats, type Position } from './engine.js';
 import type { EvalOutput } from './message.js';
 
-export const processName = (processId: string) => `cu/${processId}`;
+export const processName = (processId: string) => typedName<ProcessProtocol>(`cu/${processId}`);
 
-export type ProcessRequest =
-  /** Evaluate up to slot `to` (default: everything the scheduler has); answers the slot reached. */
-  | { op: 'evaluate'; to?: number }
-  /** Evaluate a message against the latest state, keeping nothing. */
-  | { op: 'dryRun'; message: unknown }
-  /** The memory after the latest slot. */
-  | { op: 'memory' }
-  /** The memory hash at the current slot (see worker/evaluator.js). */
-  | { op: 'hash' }
-  /** Write a checkpoint now. */
-  | { op: 'checkpoint' }
-  | { op: 'status' };
+export type ProcessRequest = ProcessProtocol['req'];
 
 export type ProcessReply<T> = { ok: T } | { error: string };
+
+/** A checkpoint written on request (null: nothing to write). */
+export type CheckpointReply = { slot: number; size: number; stored: number; nonZeroPages: number; memoryHash: string } | null;
+
+/** What a process actor answers to each request. */
+export type ProcessProtocol =
+  /** Evaluate up to slot `to` (default: everything the scheduler has); answers the slot reached. */
+  | Call<{ op: 'evaluate'; to?: number }, ProcessReply<{ slot: number }>>
+  /** Evaluate a message against the latest state, keeping nothing. */
+  | Call<{ op: 'dryRun'; message: unknown }, ProcessReply<EvalOutput>>
+  /** The memory after the latest slot. */
+  | Call<{ op: 'memory' }, ProcessReply<Uint8Array>>
+  /** The memory hash at the current slot (see worker/evaluator.js). */
+  | Call<{ op: 'hash' }, ProcessReply<{ slot: number; cron: number; memoryHash: string; size: number; nonZeroPages: number }>>
+  /** Write a checkpoint now. */
+  | Call<{ op: 'checkpoint' }, ProcessReply<CheckpointReply>>
+  | Call<{ op: 'status' }, ProcessReply<ProcessStatus>>;
 
 export interface ProcessStatus {
   processId: string;
@@ -98,6 +104,7 @@ const targetOf = (req: ProcessRequest): number =>
   req.op === 'evaluate' ? (req.to ?? Infinity) : req.op === 'dryRun' || req.op === 'memory' ? Infinity : -Infinity;
 
 async function serve(s: State, w: Waiter): Promise<unknown> {
+  // Each answer is the `ok` of its request's reply in ProcessProtocol.
   const e = s.engine;
   switch (w.req.op) {
     case 'evaluate':
@@ -110,7 +117,7 @@ async function serve(s: State, w: Waiter): Promise<unknown> {
       return e.hash();
     case 'checkpoint': {
       const c = await e.checkpoint();
-      return c ? { slot: c.slot, size: c.image.size, stored: c.image.data.byteLength, nonZeroPages: c.image.nonZeroPages, memoryHash: c.image.memoryHash } : null;
+      return (c ? { slot: c.slot, size: c.image.size, stored: c.image.data.byteLength, nonZeroPages: c.image.nonZeroPages, memoryHash: c.image.memoryHash } : null) satisfies CheckpointReply;
     }
     case 'status':
       return status(s);
@@ -160,7 +167,7 @@ async function step(s: State, ctx: ActorContext): Promise<void> {
   }
 }
 
-export const processActor: Behaviour<ProcessArgs, State> = {
+export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
   async init({ processId, cu }, ctx) {
     ctx.trapExit(true);
     let engine: ProcessEngine;
@@ -174,7 +181,7 @@ export const processActor: Behaviour<ProcessArgs, State> = {
     return { ok: { engine, cu, waiters: [], stepping: false, lastCheckpointAt: ctx.clock.now(), tick: undefined } };
   },
 
-  handleCall(req: ProcessRequest, from, state, ctx) {
+  handleCall(req, from, state, ctx) {
     if (req.op === 'status') return { reply: { ok: status(state) }, state };
     state.waiters.push({ req, to: targetOf(req), from });
     kick(state, ctx);

@@ -9,7 +9,6 @@ import { InvalidDataItem, ownerAddress, parseDataItem, tagValue, verifyDataItem,
 import { checkExclude, isTxId, validateItem } from '../su/validate.js';
 import { assignJobId, isTerminal, type JobRecord } from './job.js';
 import { startJob, startMonitor, stopMonitor, type NameRegistry } from './launcher.js';
-import type { PushJobRequest, ScheduledReply } from './push-job.js';
 import type { MuRuntime } from './push-job.js';
 
 export class MuError extends Error {
@@ -110,7 +109,7 @@ export class MuApi {
     const pid = await startJob(this.caller, job.id);
     if (pid) {
       try {
-        await this.caller.call<ScheduledReply>(pid, { op: 'scheduled' } satisfies PushJobRequest, { timeout: Math.max(this.o.scheduleWaitMs, 1) });
+        await this.caller.call(pid, { op: 'scheduled' }, { timeout: Math.max(this.o.scheduleWaitMs, 1) });
       } catch (e) {
         // The job may have ended between start and call (noproc), or is still waiting for the
         // SU (timeout): the record says which.

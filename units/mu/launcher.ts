@@ -5,6 +5,7 @@
  * never runs two actors for one job.
  */
 import { startChild, terminateChild, type Caller, type Pid } from '../../runtime/index.js';
+import type { PushJobProtocol } from './push-job.js';
 
 export const MU_JOBS = 'mu.jobs';
 export const MU_MONITORS = 'mu.monitors';
@@ -20,16 +21,16 @@ export class MuStartError extends Error {
   override readonly name = 'MuStartError';
 }
 
+/** A name already taken is answered with its actor by the start itself (supervisors/named-children.ts). */
 async function ensure(caller: Caller, supervisor: string, extra: unknown): Promise<Pid | undefined> {
   const r = await startChild(caller, supervisor, extra);
   if ('ok' in r) return r.ok ?? undefined;
   const e = r.error;
-  if (typeof e === 'object' && e !== null && 'already_started' in e) return (e as { already_started: Pid }).already_started;
   throw new MuStartError(`cannot start ${JSON.stringify(extra)} under ${supervisor}: ${String(typeof e === 'object' ? JSON.stringify(e) : e)}`);
 }
 
 /** Starts the job's actor (or finds it running); undefined when the job had already ended. */
-export const startJob = (caller: Caller, id: string) => ensure(caller, MU_JOBS, { id });
+export const startJob = async (caller: Caller, id: string) => (await ensure(caller, MU_JOBS, { id })) as Pid<PushJobProtocol> | undefined;
 
 export const startMonitor = (caller: Caller, processId: string) => ensure(caller, MU_MONITORS, { processId });
 

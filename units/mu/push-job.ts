@@ -11,7 +11,7 @@
  * did, so no push can use up the restart budget its siblings share. (A crash is left for the
  * node's own failures, such as a store that cannot write.)
  */
-import type { ActorContext, Behaviour, From } from '../../runtime/index.js';
+import type { ActorContext, Behaviour, Call, From } from '../../runtime/index.js';
 import { formatReason } from '../../runtime/index.js';
 import { InvalidDataItem, type Wallet } from '../ans104/index.js';
 import type { SequencerRequest } from '../su/index.js';
@@ -52,6 +52,8 @@ export interface PushJobArgs {
 /** `scheduled`: answers once the job's item has a slot (or the job ended without one). */
 export type PushJobRequest = { op: 'scheduled' };
 export type ScheduledReply = { ok: { slot: number | undefined; stage: JobStage } } | { error: string };
+/** `scheduled`: answered once the job's message has a slot (or the job ended without one). */
+export type PushJobProtocol = Call<PushJobRequest, ScheduledReply>;
 
 interface State {
   job: JobRecord;
@@ -177,7 +179,7 @@ async function startChildren(s: State, ctx: ActorContext): Promise<void> {
   }
 }
 
-export const pushJob: Behaviour<PushJobArgs, State> = {
+export const pushJob: Behaviour<PushJobArgs, State, PushJobProtocol> = {
   init({ id, mu }, ctx) {
     const job = mu.store.job(id);
     if (!job) return { stop: `no push job ${id}` };
@@ -187,7 +189,7 @@ export const pushJob: Behaviour<PushJobArgs, State> = {
     return { ok: { job, mu, signal: ctx.signal, attempts: 0, errors: 0, waiting: [] } };
   },
 
-  handleCall(req: PushJobRequest, from, s) {
+  handleCall(req, from, s) {
     if (req.op !== 'scheduled') return { reply: { error: `unknown request ${JSON.stringify(req)}` }, state: s };
     if (s.job.stage === 'schedule') {
       s.waiting.push(from);

@@ -49,7 +49,7 @@ export { SecConfigSchema, secDefaults, LIVENESS_PERIOD_TAG, PUBLICATION_WINDOW_T
 export { hostingMachine, type HostingContext, type HostingEvent, type Host } from './hosting-machine.js';
 export { livenessMachine } from './liveness-machine.js';
 export { publicationMachine } from './publication-machine.js';
-export { origin, ORIGIN, type OriginArgs, type OriginReply, type OriginRequest, type SecView } from './origin.js';
+export { origin, ORIGIN, type OriginArgs, type OriginProtocol, type OriginReply, type OriginRequest, type SecView } from './origin.js';
 export { parseChallenge, parseEvidence, parseOffer, secItem, Rejected } from './requests.js';
 export { decisionOf, type Decision } from './offer.js';
 export { Schedulers, localScheduler, type SchedulerPort } from './schedulers.js';

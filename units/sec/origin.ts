@@ -10,8 +10,8 @@
  * challenge where it was. Deadlines are unix ms (`now`), so they survive restarts.
  */
 import { createActor, type Actor, type Snapshot } from 'xstate';
-import type { ActorContext, Behaviour, TimerHandle } from '../../runtime/index.js';
-import { formatReason } from '../../runtime/index.js';
+import type { ActorContext, Behaviour, Call, TimerHandle } from '../../runtime/index.js';
+import { formatReason, typedName } from '../../runtime/index.js';
 import { parseDataItem, tagValue } from '../ans104/index.js';
 import type { EvalOutput } from '../cu/index.js';
 import type { ScheduleReply } from '../su/index.js';
@@ -23,7 +23,7 @@ import { parseChallenge, parseEvidence, parseOffer, Rejected, type SecRequest } 
 import type { SchedulerPort, Schedulers } from './schedulers.js';
 import type { Lifecycle, SecStore } from './store.js';
 
-export const ORIGIN = 'sec/origin';
+export const ORIGIN = typedName<OriginProtocol>('sec/origin');
 
 export interface OriginArgs {
   store: SecStore;
@@ -58,6 +58,9 @@ export interface SecView {
 
 export type OriginReply = { ok: SecView; decision?: string; answer?: string } | { error: string; status?: number };
 
+/** Every request gets an OriginReply. */
+export type OriginProtocol = Call<OriginRequest, OriginReply>;
+
 type Info =
   | { tag: 'expire'; processId: string; challengeId: string }
   | { tag: 'attempt'; processId: string; challengeId: string }
@@ -91,7 +94,7 @@ function viewOf(actor: Actor<typeof hostingMachine>): SecView {
   };
 }
 
-export const origin: Behaviour<OriginArgs, State> = {
+export const origin: Behaviour<OriginArgs, State, OriginProtocol> = {
   init(args, ctx) {
     const state: State = { args, machines: new Map(), deadlines: new Map(), retries: new Map() };
     for (const processId of args.store.processes()) {
@@ -104,7 +107,7 @@ export const origin: Behaviour<OriginArgs, State> = {
     return { ok: state };
   },
 
-  async handleCall(req: OriginRequest, _from, state, ctx) {
+  async handleCall(req, _from, state, ctx) {
     try {
       switch (req.op) {
         case 'get':

@@ -24,7 +24,7 @@ export function secRoutes(caller: Caller, timeout: number): FastifyPluginAsync {
     const ask = async (req: OriginRequest, reply: { code(n: number): { send(b: unknown): unknown } }) => {
       let r: OriginReply;
       try {
-        r = await caller.call<OriginReply>(ORIGIN, req, { timeout });
+        r = await caller.call(ORIGIN, req, { timeout });
       } catch (e) {
         if (e instanceof CallError) return reply.code(503).send({ error: `AO-Sec origin unavailable, try again: ${e.message}` });
         throw e;

@@ -5,21 +5,20 @@ import {
   countChildren,
   deleteChild,
   formatReason,
+  getChildspec,
   restartChild,
   startChild,
   terminateChild,
   whichChildren,
+  type ActorContext,
   type ChildSpec,
+  type ChildStartResult,
   type Pid,
+  type SpecProblem,
 } from '../../../runtime/index.js';
 import { CHILD } from '../children.js';
 import { counts, okPid, same, shape } from '../harness.js';
 import type { Suite } from '../supervisor.suite.js';
-
-const errorOf = (r: unknown): string => {
-  if (typeof r !== 'object' || r === null || !('error' in r)) throw new Error(`expected { error }, got ${formatReason(r)}`);
-  return formatReason((r as { error: unknown }).error);
-};
 
 export function adminCases(s: Suite): void {
   it('child_adm: start, terminate, restart and delete a child, with every error answer', async () => {
@@ -159,11 +158,17 @@ export function adminCases(s: Suite): void {
     expect((await h.which(sup)).every((c) => c.type === 'worker')).toBe(true);
   });
 
-  it('sup_start_child_returns_error: a child that fails to start is not kept', async () => {
+  it('sup_start_child_returns_error: a static supervisor answers a failed start with the reason and the child spec', async () => {
     const h = await s.setup();
     const sup = await h.sup({ intensity: 2, period: 3600, children: [] });
-    expect(errorOf(await startChild(h.inbox, sup, h.child('child1', { init: { error: 'reason' } })))).toContain('reason');
-    expect(errorOf(await startChild(h.inbox, sup, h.child('child2', { init: { throw: 'error_reason' } })))).toContain('error_reason');
+    const child1 = h.child('child1', { init: { error: 'reason' }, shutdown: 1000 });
+    expect(await startChild(h.inbox, sup, child1)).toEqual({
+      error: { reason: 'reason', childSpec: { ...child1, restart: 'permanent', shutdown: 1000, type: 'worker', significant: false } },
+    });
+    const child2 = h.child('child2', { init: { throw: { error_reason: [1, 2] } }, type: 'supervisor' });
+    expect(await startChild(h.inbox, sup, child2)).toEqual({
+      error: { reason: { error_reason: [1, 2] }, childSpec: { ...child2, restart: 'permanent', shutdown: 'infinity', type: 'supervisor', significant: false } },
+    });
     expect(await h.which(sup)).toEqual([]);
   });
 
@@ -175,63 +180,158 @@ export function adminCases(s: Suite): void {
     expect(await h.which(sup)).toEqual([]);
   });
 
-  it('sup_start_restart_child_returns_error: restartChild answers the start error and the child stays stopped', async () => {
+  it('sup_start_restart_child_returns_error: restartChild answers the start error as is and the child stays stopped', async () => {
     const h = await s.setup();
     await h.plan('child1', ['ok'], { error: 'function_clause' });
     const sup = await h.sup({ intensity: 2, period: 3600, children: [h.child('child1', { init: 'script' })] });
     expect(await terminateChild(h.inbox, sup, 'child1')).toEqual({ ok: true });
-    expect(errorOf(await restartChild(h.inbox, sup, 'child1'))).toContain('function_clause');
+    expect(await restartChild(h.inbox, sup, 'child1')).toEqual({ error: 'function_clause' });
     expect(shape(await h.which(sup))).toEqual([['child1', undefined]]);
   });
 
-  it('child_specs: startChild refuses a bad child spec with an error naming the field', async () => {
+  it('child_specs / child_specs_map: startChild refuses a bad child spec with its problem as data', async () => {
     const h = await s.setup();
     const sup = await h.sup({ intensity: 2, period: 3600, children: [] });
     const good = h.child('child');
-    const bad: [string, unknown][] = [
-      ['child', 'hej'],
-      ['start', { ...good, start: 'mfa' }],
-      ['restart', { ...good, restart: 'prmanent' }],
-      ['shutdown', { ...good, shutdown: -10 }],
-      ['type', { ...good, type: 'wrker' }],
-      ['significant', { ...good, significant: true }],
+    const { id: _id, ...noId } = good;
+    const { start: _start, ...noStart } = good;
+    const bad: [unknown, SpecProblem][] = [
+      ['hej', { kind: 'invalid_child_spec', value: 'hej' }],
+      [noId, { kind: 'missing_id', value: noId }],
+      [noStart, { kind: 'missing_start', value: noStart }],
+      [{ ...good, id: 7 }, { kind: 'invalid_id', value: 7 }],
+      [{ ...good, start: 'mfa' }, { kind: 'invalid_start', value: 'mfa', id: 'child' }],
+      [{ ...good, restart: 'prmanent' }, { kind: 'invalid_restart_type', value: 'prmanent', id: 'child' }],
+      [{ ...good, shutdown: -10 }, { kind: 'invalid_shutdown', value: -10, id: 'child' }],
+      [{ ...good, type: 'wrker' }, { kind: 'invalid_child_type', value: 'wrker', id: 'child' }],
+      [{ ...good, significant: 'maybe' }, { kind: 'invalid_significant', value: 'maybe', id: 'child' }],
+      [{ ...good, restart: 'transient', significant: true }, { kind: 'bad_combination', value: { autoShutdown: 'never', significant: true }, id: 'child' }],
     ];
-    for (const [field, spec] of bad) {
-      expect(errorOf(await startChild(h.inbox, sup, spec as ChildSpec)), field).toContain(field);
-    }
+    for (const [spec, problem] of bad) expect(await startChild(h.inbox, sup, spec), problem.kind).toEqual({ error: problem });
     expect(await h.which(sup)).toEqual([]);
     okPid(await startChild(h.inbox, sup, { ...good, shutdown: 'infinity', type: 'supervisor' }));
   });
 
-  it('child_specs / sup_flags: a supervisor with bad flags or child specs does not start', async () => {
+  it('sup_flags: bad flags fail the start with supervisor_data and the offending value; unknown flags are ignored', async () => {
     const h = await s.setup();
-    const c = h.child('c');
-    const flags: Record<string, unknown>[] = [
-      { strategy: 'none_for_one' },
-      { intensity: -1 },
-      { intensity: 'infinity' },
-      { period: 0 },
-      { period: 'infinity' },
-      { autoShutdown: 'sometimes' },
+    const flags: [Record<string, unknown>, SpecProblem][] = [
+      [{ strategy: 'none_for_one' }, { kind: 'invalid_strategy', value: 'none_for_one' }],
+      [{ intensity: -1 }, { kind: 'invalid_intensity', value: -1 }],
+      [{ intensity: 'infinity' }, { kind: 'invalid_intensity', value: 'infinity' }],
+      [{ period: 0 }, { kind: 'invalid_period', value: 0 }],
+      [{ period: 'infinity' }, { kind: 'invalid_period', value: 'infinity' }],
+      [{ autoShutdown: 'sometimes' }, { kind: 'invalid_auto_shutdown', value: 'sometimes' }],
     ];
-    for (const f of flags) {
-      expect(await h.startSup({ ...f, children: [] } as never), JSON.stringify(f)).toMatchObject({
-        error: { supervisor_data: expect.anything() },
-      });
+    for (const [f, problem] of flags) {
+      expect(await h.startSup({ ...f, children: [] } as never), JSON.stringify(f)).toEqual({ error: { supervisor_data: problem } });
     }
-    const specs: [string, ChildSpec[], Record<string, unknown>?][] = [
-      ['duplicate ids', [c, h.child('c')]],
-      ['bad restart', [{ ...c, restart: 'prmanent' as never }]],
-      ['simple_one_for_one without a child', [], { strategy: 'simple_one_for_one' }],
-      ['simple_one_for_one with two children', [c, h.child('d')], { strategy: 'simple_one_for_one' }],
-    ];
-    for (const [what, children, f] of specs) {
-      expect(await h.startSup({ ...f, children }), what).toMatchObject({ error: { start_spec: expect.anything() } });
-    }
-    // Unknown flags are ignored.
+    await h.sync();
+    await h.noExit();
     const sup = await h.sup({ silly_flag: true, children: [] } as never);
     h.inbox.exit(sup, 'shutdown');
     expect(await h.exitOf(sup)).toBe('shutdown');
+  });
+
+  it('child_specs / sup_start_map_faulty_specs: a supervisor with bad child specs does not start, and says which and why', async () => {
+    const h = await s.setup();
+    const c = h.child('c');
+    const { id: _id, ...noId } = c;
+    const { start: _start, ...noStart } = c;
+    const specs: [string, unknown[], Record<string, unknown>, unknown][] = [
+      ['missing id', [noId], {}, { start_spec: { kind: 'missing_id', value: noId } }],
+      ['missing start', [noStart], {}, { start_spec: { kind: 'missing_start', value: noStart } }],
+      ['not a spec', ['child4'], {}, { start_spec: { kind: 'invalid_child_spec', value: 'child4' } }],
+      ['bad restart', [{ ...c, restart: 'prmanent' }], {}, { start_spec: { kind: 'invalid_restart_type', value: 'prmanent', id: 'c' } }],
+      ['bad restart, simple', [{ ...c, restart: 'prmanent' }], { strategy: 'simple_one_for_one' }, { start_spec: { kind: 'invalid_restart_type', value: 'prmanent', id: 'c' } }],
+      ['duplicate ids', [c, h.child('c')], {}, { start_spec: { kind: 'duplicate_child_name', value: 'c' } }],
+      [
+        'significant with autoShutdown never',
+        [{ ...c, restart: 'transient', significant: true }],
+        { autoShutdown: 'never' },
+        { start_spec: { kind: 'bad_combination', value: { autoShutdown: 'never', significant: true }, id: 'c' } },
+      ],
+      ['simple_one_for_one without a child', [], { strategy: 'simple_one_for_one' }, { bad_start_spec: [] }],
+      ['simple_one_for_one with two children', [c, h.child('d')], { strategy: 'simple_one_for_one' }, { bad_start_spec: [c, h.child('d')] }],
+      ['children not a list', 'c' as never, {}, { bad_start_spec: 'c' }],
+    ];
+    for (const [what, children, f, error] of specs) {
+      expect(await h.startSup({ ...f, children } as never), what).toEqual({ error });
+    }
+    // Unknown keys in a child spec are ignored.
+    const sup = await h.sup({ children: [{ ...c, silly_flag: true } as ChildSpec] });
+    h.inbox.exit(sup, 'shutdown');
+    expect(await h.exitOf(sup)).toBe('shutdown');
+  });
+
+  it('extra_return: the info a start function gives with the pid comes back from startChild and restartChild, and is otherwise ignored', async () => {
+    const h = await s.setup();
+    // A start function runs in the supervisor (as an OTP start MFA): the spec stays on its node.
+    const withInfo = (info: unknown) => async (ctx: ActorContext, extra?: unknown): Promise<ChildStartResult> => {
+      const r = await ctx.spawnLink({ behaviour: CHILD, args: { ...h.childArgs('child1'), ...(extra as object) }, options: { node: h.childNode.name } });
+      return 'ok' in r ? { ok: r.ok, info } : r;
+    };
+    const sup = await h.sup({ intensity: 2, period: 3600, children: [{ id: 'child1', start: withInfo('extra_return'), shutdown: 1000 }] });
+    const cpid = await h.pidOf(sup, 'child1');
+    expect(await restartChild(h.inbox, sup, 'child1')).toEqual({ error: 'running' });
+    expect(await terminateChild(h.inbox, sup, 'child1')).toEqual({ ok: true });
+    const r = await restartChild(h.inbox, sup, 'child1');
+    expect(r).toMatchObject({ info: 'extra_return' });
+    const cpid2 = okPid(r);
+    expect(same(cpid2, cpid)).toBe(false);
+    expect(same(await h.pidOf(sup, 'child1'), cpid2)).toBe(true);
+    expect(await h.count(sup)).toEqual(counts(1, 1, 0, 1));
+    // Restarted by the supervisor as usual.
+    await h.dropEvents();
+    const ref = h.watch(cpid2);
+    h.crash(cpid2, 'abnormal');
+    expect(await h.down(ref)).toBe('abnormal');
+    const cpid3 = await h.started('child1');
+    expect(same(await h.pidOf(sup, 'child1'), cpid3)).toBe(true);
+
+    // simple_one_for_one: startChild answers the info too.
+    const dyn = await h.sup({ strategy: 'simple_one_for_one', children: [{ id: 'dyn', start: withInfo({ big: 'data' }) }] });
+    const d = await startChild(h.inbox, dyn, { id: 'd1' });
+    expect(d).toMatchObject({ info: { big: 'data' } });
+    expect(shape(await h.which(dyn))).toEqual([[undefined, 'pid']]);
+    expect(same((await h.which(dyn))[0]!.child, okPid(d))).toBe(true);
+  });
+
+  it('sup_start_map: getChildspec answers a child spec with every default filled in', async () => {
+    const h = await s.setup();
+    const child1 = h.child('child1');
+    const child2 = h.child('child2', { shutdown: 'brutal_kill' });
+    const child3 = h.child('child3', { type: 'supervisor' });
+    const sup = await h.sup({ children: [child1, child2, child3] });
+    expect(await getChildspec(h.inbox, sup, 'child1')).toEqual({
+      ok: { id: 'child1', start: child1.start, restart: 'permanent', shutdown: 5000, type: 'worker', significant: false },
+    });
+    expect(await getChildspec(h.inbox, sup, 'child2')).toEqual({
+      ok: { id: 'child2', start: child2.start, restart: 'permanent', shutdown: 'brutal_kill', type: 'worker', significant: false },
+    });
+    expect(await getChildspec(h.inbox, sup, 'child3')).toEqual({
+      ok: { id: 'child3', start: child3.start, restart: 'permanent', shutdown: 'infinity', type: 'supervisor', significant: false },
+    });
+    expect(await getChildspec(h.inbox, sup, 'child4')).toEqual({ error: 'not_found' });
+    // A static child is found by id only.
+    expect(await getChildspec(h.inbox, sup, await h.pidOf(sup, 'child1'))).toEqual({ error: 'not_found' });
+    // A start that is code, not data, is described (a reply must cross the bus).
+    const fnSup = await h.sup({ children: [{ id: 'fn', start: async function startFn(ctx: ActorContext) { return ctx.spawnLink({ behaviour: CHILD, args: h.childArgs('fn'), options: { node: h.childNode.name } }); } }] });
+    expect(await getChildspec(h.inbox, fnSup, 'fn')).toEqual({
+      ok: { id: 'fn', start: { opaque: 'function startFn' }, restart: 'permanent', shutdown: 5000, type: 'worker', significant: false },
+    });
+  });
+
+  it('sup_start_map_simple: getChildspec of a dynamic child (by pid) answers the template', async () => {
+    const h = await s.setup();
+    const template = h.child('tmpl', { restart: 'temporary' });
+    const sup = await h.sup({ strategy: 'simple_one_for_one', children: [template] });
+    const pids = [okPid(await startChild(h.inbox, sup, { id: 'd1' })), okPid(await startChild(h.inbox, sup, { id: 'd2' }))];
+    const spec = { id: 'tmpl', start: template.start, restart: 'temporary', shutdown: 5000, type: 'worker', significant: false };
+    for (const pid of pids) expect(await getChildspec(h.inbox, sup, pid)).toEqual({ ok: spec });
+    expect(await getChildspec(h.inbox, sup, 'tmpl')).toEqual({ ok: spec });
+    // A live process that is not a child.
+    expect(await getChildspec(h.inbox, sup, h.self)).toEqual({ error: 'not_found' });
+    expect(await getChildspec(h.inbox, sup, 'other')).toEqual({ error: 'not_found' });
   });
 
   it('already_started_outside_supervisor: a child whose registered name is taken fails with already_started', async () => {

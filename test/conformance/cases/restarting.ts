@@ -12,12 +12,6 @@ import type { Suite } from '../supervisor.suite.js';
 
 const SLOW_FAIL: Directive = { after: 1000, then: { error: 'error' } };
 
-async function crash(h: Harness, pid: Pid): Promise<void> {
-  const ref = h.watch(pid);
-  h.crash(pid, 'error');
-  expect(await h.down(ref)).toBe('error');
-}
-
 /** Let the attempt in progress (holding the supervisor) fail; then the queued calls are answered. */
 async function failAttempt(h: Harness, key: string): Promise<void> {
   await h.event('waiting', key);
@@ -39,7 +33,7 @@ export function restartingCases(s: Suite): void {
     await h.plan('child1', ['ok'], SLOW_FAIL);
     const sup = await h.sup({ strategy: 'one_for_one', intensity: 8, period: 10, children: [] });
     const spec = h.child('child1', { init: 'script', shutdown: 'brutal_kill' });
-    await crash(h, okPid(await startChild(h.inbox, sup, spec)));
+    expect(await h.crashed(okPid(await startChild(h.inbox, sup, spec)), 'error')).toBe('error');
 
     await h.event('waiting', 'child1');
     const calls = [
@@ -68,7 +62,7 @@ export function restartingCases(s: Suite): void {
     await h.plan('child1', [], 'ok');
     const c2 = okPid(await restartChild(h.inbox, sup, 'child1'));
     await h.plan('child1', [], SLOW_FAIL);
-    await crash(h, c2);
+    expect(await h.crashed(c2, 'error')).toBe('error');
     await stopDuringRetries(h, sup, 'child1');
   });
 
@@ -80,7 +74,7 @@ export function restartingCases(s: Suite): void {
     const c1 = okPid(await startChild(h.inbox, sup, h.child('child1', { shutdown: 'brutal_kill' })));
     const c2 = okPid(await startChild(h.inbox, sup, spec2));
     okPid(await startChild(h.inbox, sup, h.child('child3', { shutdown: 'brutal_kill' })));
-    await crash(h, c2);
+    expect(await h.crashed(c2, 'error')).toBe('error');
 
     await h.event('waiting', 'child2');
     const calls = [
@@ -116,7 +110,7 @@ export function restartingCases(s: Suite): void {
     await h.plan('child2', [], 'ok');
     const c22 = okPid(await restartChild(h.inbox, sup, 'child2'));
     await h.plan('child2', [], SLOW_FAIL);
-    await crash(h, c22);
+    expect(await h.crashed(c22, 'error')).toBe('error');
     await stopDuringRetries(h, sup, 'child2');
   });
 
@@ -130,7 +124,7 @@ export function restartingCases(s: Suite): void {
       children: [h.child('child1', { shutdown: 'brutal_kill' })],
     });
     const c1 = okPid(await startChild(h.inbox, sup, { id: 'd1', init: 'script' }));
-    await crash(h, c1);
+    expect(await h.crashed(c1, 'error')).toBe('error');
 
     await h.event('waiting', 'd1');
     const calls = [restartChild(h.inbox, sup, 'child1'), deleteChild(h.inbox, sup, 'child1'), h.which(sup), h.count(sup)] as const;
@@ -150,7 +144,7 @@ export function restartingCases(s: Suite): void {
     await h.plan('d1', [], 'ok');
     const c2 = okPid(await startChild(h.inbox, sup, { id: 'd1', init: 'script' }));
     await h.plan('d1', [], SLOW_FAIL);
-    await crash(h, c2);
+    expect(await h.crashed(c2, 'error')).toBe('error');
     await stopDuringRetries(h, sup, 'd1');
   });
 
@@ -171,8 +165,8 @@ export function restartingCases(s: Suite): void {
     }
     await h.plan('d1', [], SLOW_FAIL);
     await h.plan('d2', [], SLOW_FAIL);
-    await crash(h, pids[0]!);
-    await crash(h, pids[1]!);
+    expect(await h.crashed(pids[0]!, 'error')).toBe('error');
+    expect(await h.crashed(pids[1]!, 'error')).toBe('error');
     await failAttempt(h, 'd1'); // d1: first restart fails; its retry queues behind d2's exit
     await h.event('waiting', 'd2'); // d2: first restart in progress
     const count = h.count(sup);

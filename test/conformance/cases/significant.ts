@@ -128,8 +128,8 @@ export function significantCases(s: Suite): void {
     const h = await s.setup();
     const child = h.child('child1');
     for (const autoShutdown of ['any_significant', 'all_significant'] as const) {
-      expect(await h.startSup({ strategy: 'simple_one_for_one', autoShutdown, children: [child] }), autoShutdown).toMatchObject({
-        error: { supervisor_data: expect.anything() },
+      expect(await h.startSup({ strategy: 'simple_one_for_one', autoShutdown, children: [child] }), autoShutdown).toEqual({
+        error: { supervisor_data: { kind: 'bad_combination', value: { strategy: 'simple_one_for_one', autoShutdown } } },
       });
     }
     const sup = await h.sup({ strategy: 'simple_one_for_one', autoShutdown: 'never', children: [child] });

@@ -1,6 +1,6 @@
 /** Starting a supervisor (and failing to), and stopping it with each shutdown kind. */
 import { expect, it } from 'vitest';
-import { formatReason, startChild, supervisorSpec, terminateChild } from '../../../runtime/index.js';
+import { startChild, supervisorSpec, terminateChild } from '../../../runtime/index.js';
 import { counts, okPid, same, shape } from '../harness.js';
 import type { Suite } from '../supervisor.suite.js';
 
@@ -63,23 +63,45 @@ export function startStopCases(s: Suite): void {
     });
   }
 
-  it('sup_start_error_return: bad supervisor flags fail the start, and the parent gets no EXIT', async () => {
+  it('sup_start_ignore_init: an init that answers ignore starts nothing, and the parent gets no EXIT', async () => {
     const h = await s.setup();
-    const r = await h.startSup({ strategy: 'none_for_one' as never, children: [] });
-    expect(r).toMatchObject({ error: { supervisor_data: expect.anything() } });
+    expect(await h.inbox.spawnLink(supervisorSpec(() => 'ignore'))).toEqual({ ignore: true });
+    expect(await h.inbox.spawnLink(supervisorSpec(async () => 'ignore' as const))).toEqual({ ignore: true });
+    expect(await h.inbox.spawnLink(supervisorSpec('ignore'))).toEqual({ ignore: true });
+    // Nothing registered either: the name is free for the next start.
+    expect(await h.inbox.spawnLink(supervisorSpec('ignore'), { name: 'sup_test' })).toEqual({ ignore: true });
+    expect(h.supNode.whereis('sup_test')).toBeUndefined();
     await h.sync();
     await h.noExit();
   });
 
-  it('sup_start_fail: an init that throws fails the start with what it threw, and the parent gets no EXIT', async () => {
+  it('sup_start_error_return: an init that answers something else than a spec fails with bad_return, and no EXIT', async () => {
     const h = await s.setup();
+    for (const invalid of ['invalid', 42, null, undefined]) {
+      expect(await h.inbox.spawnLink(supervisorSpec(() => invalid as never)), String(invalid)).toEqual({ error: { bad_return: invalid } });
+    }
+    await h.sync();
+    await h.noExit();
+  });
+
+  it('sup_start_fail: an init that throws fails the start with what it threw (kept as is), and the parent gets no EXIT', async () => {
+    const h = await s.setup();
+    const boom = new Error('boom in init');
     const r = await h.inbox.spawnLink(
       supervisorSpec(() => {
-        throw new Error('boom in init');
+        throw boom;
       }),
     );
-    expect('error' in r).toBe(true);
-    expect(formatReason((r as { error: unknown }).error)).toContain('boom in init');
+    expect(r).toEqual({ error: boom });
+    expect((r as { error: unknown }).error).toBe(boom);
+    // Any thrown value is the reason, not only an Error's text.
+    const reason = { crashed: 'in init', at: [1, 2] };
+    const r2 = await h.inbox.spawnLink(
+      supervisorSpec(async () => {
+        throw reason;
+      }),
+    );
+    expect(r2).toEqual({ error: reason });
     await h.sync();
     await h.noExit();
   });

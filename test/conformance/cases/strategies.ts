@@ -8,29 +8,22 @@ import type { Suite } from '../supervisor.suite.js';
 const FAILS_RESTART = { init: 'script' } as const;
 const failRestarts = (h: Harness, id: string) => h.plan(id, ['ok'], { error: 'cannot_restart' });
 
-/** Crash `pid` and wait until it is gone. */
-async function crash(h: Harness, pid: Pid, reason = 'died'): Promise<void> {
-  const ref = h.watch(pid);
-  h.crash(pid, reason);
-  expect(await h.down(ref)).toBe(reason);
-}
-
 export function strategyCases(s: Suite): void {
   it('one_for_one: only the failed child is restarted; the third restart within the period escalates', async () => {
     const h = await s.setup();
     const sup = await h.sup({ intensity: 2, period: 3600, children: [] });
     const c1 = okPid(await startChild(h.inbox, sup, h.child('child1', { shutdown: 1000 })));
     const c2 = okPid(await startChild(h.inbox, sup, h.child('child2', { shutdown: 1000 })));
-    await crash(h, c1);
+    expect(await h.crashed(c1, 'died')).toBe('died');
     const which = await h.which(sup);
     expect(which).toHaveLength(2);
     expect(same(which.find((c) => c.id === 'child2')!.child, c2)).toBe(true);
     expect(same(which.find((c) => c.id === 'child1')!.child, c1)).toBe(false);
     expect(await h.count(sup)).toEqual(counts(2, 2, 0, 2));
 
-    await crash(h, c2);
+    expect(await h.crashed(c2, 'died')).toBe('died');
     const [newest] = await h.which(sup);
-    await crash(h, newest!.child as Pid);
+    expect(await h.crashed(newest!.child as Pid, 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
   });
 
@@ -44,11 +37,11 @@ export function strategyCases(s: Suite): void {
     });
     let b = await h.started('b');
     for (let i = 0; i < 3; i++) {
-      await crash(h, b);
+      expect(await h.crashed(b, 'died')).toBe('died');
       b = await h.started('b');
     }
     await h.dropEvents();
-    await crash(h, b);
+    expect(await h.crashed(b, 'died')).toBe('died');
     expect(await h.eventFrom('terminate', ['a', 'c'])).toMatchObject({ id: 'c', reason: 'shutdown' });
     expect(await h.eventFrom('terminate', ['a', 'c'])).toMatchObject({ id: 'a', reason: 'shutdown' });
     expect(await h.exitOf(sup)).toBe('shutdown');
@@ -59,9 +52,9 @@ export function strategyCases(s: Suite): void {
   it('the restart count is per supervisor, shared by its children', async () => {
     const h = await s.setup();
     const sup = await h.sup({ intensity: 2, period: 3600, children: [h.child('a'), h.child('b')] });
-    await crash(h, await h.pidOf(sup, 'a'));
-    await crash(h, await h.pidOf(sup, 'b'));
-    await crash(h, await h.pidOf(sup, 'a'));
+    expect(await h.crashed(await h.pidOf(sup, 'a'), 'died')).toBe('died');
+    expect(await h.crashed(await h.pidOf(sup, 'b'), 'died')).toBe('died');
+    expect(await h.crashed(await h.pidOf(sup, 'a'), 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
   });
 
@@ -69,11 +62,11 @@ export function strategyCases(s: Suite): void {
     const h = await s.setup({ simulated: true });
     const sup = await h.sup({ strategy: 'one_for_one', intensity: 1, period: 1, children: [] });
     let pid = okPid(await startChild(h.inbox, sup, h.child('child1', { shutdown: 'brutal_kill' })));
-    await crash(h, pid);
+    expect(await h.crashed(pid, 'died')).toBe('died');
     for (let i = 0; i < 3; i++) {
       await h.advance(2100);
       pid = await h.pidOf(sup, 'child1');
-      await crash(h, pid);
+      expect(await h.crashed(pid, 'died')).toBe('died');
     }
     expect(await terminateChild(h.inbox, sup, 'child1')).toEqual({ ok: true });
     expect(await deleteChild(h.inbox, sup, 'child1')).toEqual({ ok: true });
@@ -83,11 +76,11 @@ export function strategyCases(s: Suite): void {
   it('the intensity window counts whole seconds with both ends included', async () => {
     const h = await s.setup({ simulated: true });
     const sup = await h.sup({ intensity: 1, period: 5, children: [h.child('c')] });
-    await crash(h, await h.pidOf(sup, 'c')); // t = 0 s
+    expect(await h.crashed(await h.pidOf(sup, 'c'), 'died')).toBe('died'); // t = 0 s
     await h.advance(6000);
-    await crash(h, await h.pidOf(sup, 'c')); // t = 6 s: the restart at 0 s has left the window
+    expect(await h.crashed(await h.pidOf(sup, 'c'), 'died')).toBe('died'); // t = 6 s: the restart at 0 s has left the window
     await h.advance(5000);
-    await crash(h, await h.pidOf(sup, 'c')); // t = 11 s: the restart at 6 s is still in it
+    expect(await h.crashed(await h.pidOf(sup, 'c'), 'died')).toBe('died'); // t = 11 s: the restart at 6 s is still in it
     expect(await h.exitOf(sup)).toBe('shutdown');
   });
 
@@ -98,7 +91,7 @@ export function strategyCases(s: Suite): void {
     const c1 = okPid(await startChild(h.inbox, sup, h.child('child1', { ...FAILS_RESTART, shutdown: 1000 })));
     const c2 = okPid(await startChild(h.inbox, sup, h.child('child2', { shutdown: 1000 })));
     const ref2 = h.watch(c2);
-    await crash(h, c1);
+    expect(await h.crashed(c1, 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
     expect(await h.down(ref2)).toBe('shutdown');
     // The first start, then four failed restarts; the fifth is not tried.
@@ -112,7 +105,7 @@ export function strategyCases(s: Suite): void {
     const c2 = okPid(await startChild(h.inbox, sup, h.child('child2', { shutdown: 1000, trap: true })));
     await h.started('child1');
     await h.started('child2');
-    await crash(h, c1);
+    expect(await h.crashed(c1, 'died')).toBe('died');
     expect(await h.terminated('child2')).toBe('shutdown');
     expect(await h.event('started')).toMatchObject({ id: 'child1' });
     expect(await h.event('started')).toMatchObject({ id: 'child2' });
@@ -124,8 +117,8 @@ export function strategyCases(s: Suite): void {
     expect(which.some((c) => same(c.child, c1) || same(c.child, c2))).toBe(false);
     expect(await h.count(sup)).toEqual(counts(2, 2, 0, 2));
 
-    await crash(h, which[0]!.child as Pid);
-    await crash(h, (await h.which(sup))[0]!.child as Pid);
+    expect(await h.crashed(which[0]!.child as Pid, 'died')).toBe('died');
+    expect(await h.crashed((await h.which(sup))[0]!.child as Pid, 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
   });
 
@@ -135,7 +128,7 @@ export function strategyCases(s: Suite): void {
     const sup = await h.sup({ strategy: 'one_for_all', intensity: 4, period: 3600, children: [] });
     const c1 = okPid(await startChild(h.inbox, sup, h.child('child1', { shutdown: 1000 })));
     okPid(await startChild(h.inbox, sup, h.child('child2', { ...FAILS_RESTART, shutdown: 1000 })));
-    await crash(h, c1);
+    expect(await h.crashed(c1, 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
     expect(await h.attempts('child2')).toBe(5);
   });
@@ -174,7 +167,7 @@ export function strategyCases(s: Suite): void {
       ['b', undefined],
       ['a', 'pid'],
     ]);
-    await crash(h, await h.pidOf(sup, 'a'));
+    expect(await h.crashed(await h.pidOf(sup, 'a'), 'died')).toBe('died');
     expect(shape(await h.which(sup))).toEqual([
       ['b', 'pid'],
       ['a', 'pid'],
@@ -188,7 +181,7 @@ export function strategyCases(s: Suite): void {
     const c2 = okPid(await startChild(h.inbox, sup, { id: 'd2' }));
     await h.started('d1');
     await h.started('d2');
-    await crash(h, c1);
+    expect(await h.crashed(c1, 'died')).toBe('died');
     const d1again = await h.started('d1');
     const which = await h.which(sup);
     expect(which).toHaveLength(2);
@@ -196,9 +189,9 @@ export function strategyCases(s: Suite): void {
     expect(which.some((c) => same(c.child, d1again))).toBe(true);
     expect(await h.count(sup)).toEqual(counts(1, 2, 0, 2));
 
-    await crash(h, c2);
+    expect(await h.crashed(c2, 'died')).toBe('died');
     await h.started('d2');
-    await crash(h, (await h.which(sup))[0]!.child as Pid);
+    expect(await h.crashed((await h.which(sup))[0]!.child as Pid, 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
   });
 
@@ -209,7 +202,7 @@ export function strategyCases(s: Suite): void {
     const c1 = okPid(await startChild(h.inbox, sup, { id: 'd1', init: 'script' }));
     const c2 = okPid(await startChild(h.inbox, sup, { id: 'd2' }));
     const ref2 = h.watch(c2);
-    await crash(h, c1);
+    expect(await h.crashed(c1, 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
     expect(await h.down(ref2)).toBe('shutdown');
     expect(await h.attempts('d1')).toBe(5);
@@ -274,7 +267,7 @@ export function strategyCases(s: Suite): void {
     const c3 = okPid(await startChild(h.inbox, sup, h.child('child3', { shutdown: 1000 })));
     expect(await h.count(sup)).toEqual(counts(3, 3, 0, 3));
     const ref3 = h.watch(c3);
-    await crash(h, c2);
+    expect(await h.crashed(c2, 'died')).toBe('died');
     expect(await h.down(ref3)).toBe('shutdown');
     const which = await h.which(sup);
     expect(shape(which)).toEqual([
@@ -286,8 +279,8 @@ export function strategyCases(s: Suite): void {
     expect(same(which[1]!.child, c2) || same(which[0]!.child, c3)).toBe(false);
     expect(await h.count(sup)).toEqual(counts(3, 3, 0, 3));
 
-    await crash(h, which[0]!.child as Pid);
-    await crash(h, (await h.which(sup))[1]!.child as Pid);
+    expect(await h.crashed(which[0]!.child as Pid, 'died')).toBe('died');
+    expect(await h.crashed((await h.which(sup))[1]!.child as Pid, 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
   });
 
@@ -297,7 +290,7 @@ export function strategyCases(s: Suite): void {
     const sup = await h.sup({ strategy: 'rest_for_one', intensity: 4, period: 3600, children: [] });
     const c1 = okPid(await startChild(h.inbox, sup, h.child('child1', { shutdown: 1000 })));
     okPid(await startChild(h.inbox, sup, h.child('child2', { ...FAILS_RESTART, shutdown: 1000 })));
-    await crash(h, c1);
+    expect(await h.crashed(c1, 'died')).toBe('died');
     expect(await h.exitOf(sup)).toBe('shutdown');
     expect(await h.attempts('child2')).toBe(5);
   });

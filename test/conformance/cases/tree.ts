@@ -1,16 +1,64 @@
 /** Supervisors supervising supervisors: escalation, a whole tree, defaults for supervisor children. */
 import { expect, it } from 'vitest';
-import { startChild, supervisorSpec, terminateChild, type Pid } from '../../../runtime/index.js';
+import { restartChild, startChild, supervisorSpec, terminateChild, type ChildSpec, type Pid } from '../../../runtime/index.js';
+import { CRASHING_SUPERVISOR, SUPERVISOR } from '../children.js';
 import { counts, okPid, same, shape, type Harness } from '../harness.js';
 import type { Suite } from '../supervisor.suite.js';
 
-async function crash(h: Harness, pid: Pid): Promise<void> {
-  const ref = h.watch(pid);
-  h.crash(pid);
-  expect(await h.down(ref)).toBe('died');
-}
-
 export function treeCases(s: Suite): void {
+  it('sup_start_ignore_init in a tree: a child supervisor that answers ignore is kept by its parent as a stopped spec', async () => {
+    const h = await s.setup();
+    const ignoring = (id: string, restart?: 'temporary'): ChildSpec => ({
+      id,
+      start: { behaviour: SUPERVISOR, args: 'ignore', options: { node: h.childNode.name } },
+      type: 'supervisor',
+      ...(restart ? { restart } : {}),
+    });
+    const top = await h.sup({ intensity: 2, period: 3600, children: [ignoring('sub1'), h.child('w')] });
+    expect(shape(await h.which(top))).toEqual([
+      ['w', 'pid'],
+      ['sub1', undefined],
+    ]);
+    expect(await h.count(top)).toEqual(counts(2, 1, 1, 1));
+    // Started again by hand, it ignores again: still a stopped spec, not an error.
+    expect(await restartChild(h.inbox, top, 'sub1')).toEqual({ ok: undefined });
+    // Added later: kept as well; a temporary one is forgotten.
+    expect(await startChild(h.inbox, top, ignoring('sub2'))).toEqual({ ok: undefined });
+    expect(await startChild(h.inbox, top, ignoring('sub3', 'temporary'))).toEqual({ ok: undefined });
+    expect(shape(await h.which(top))).toEqual([
+      ['sub2', undefined],
+      ['w', 'pid'],
+      ['sub1', undefined],
+    ]);
+    await h.sync(top);
+    await h.noExit();
+  });
+
+  it('a child supervisor whose init crashes fails its parent with the reason it threw, across nodes', async () => {
+    const h = await s.setup();
+    const reason = { crashed: 'in init', depth: [1, 2] };
+    const crashing: ChildSpec = {
+      id: 'bad',
+      start: { behaviour: CRASHING_SUPERVISOR, args: { throw: reason }, options: { node: h.childNode.name } },
+      type: 'supervisor',
+    };
+    const r = await h.startSup({ children: [h.child('w1', { trap: true }), crashing] });
+    expect(r).toEqual({ error: { shutdown: { failed_to_start_child: { id: 'bad', reason } } } });
+    expect(await h.event('terminate', 'w1')).toMatchObject({ reason: 'shutdown' });
+    // Added to a running supervisor: the reason with the spec.
+    const top = await h.sup({ children: [] });
+    expect(await startChild(h.inbox, top, crashing)).toEqual({
+      error: { reason, childSpec: { ...crashing, restart: 'permanent', shutdown: 'infinity', significant: false } },
+    });
+    // An Error keeps its kind and message.
+    const r2 = await startChild(h.inbox, top, { ...crashing, start: { ...crashing.start, args: { throw: new TypeError('bad init') } } } as ChildSpec);
+    const e = (r2 as { error: { reason: Error } }).error.reason;
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toBe('bad init');
+    await h.sync(top);
+    await h.noExit();
+  });
+
   it('escalation: a child supervisor that gives up exits shutdown and its parent restarts it', async () => {
     const h = await s.setup();
     const top = await h.sup({
@@ -20,8 +68,8 @@ export function treeCases(s: Suite): void {
     });
     const inner1 = await h.pidOf(top, 'inner');
     const innerRef = h.watch(inner1);
-    await crash(h, await h.started('w'));
-    await crash(h, await h.started('w')); // second restart within the period: inner gives up
+    expect(await h.crashed(await h.started('w'), 'died')).toBe('died');
+    expect(await h.crashed(await h.started('w'), 'died')).toBe('died'); // second restart within the period: inner gives up
     expect(await h.down(innerRef)).toBe('shutdown');
     const w3 = await h.started('w');
     const inner2 = await h.pidOf(top, 'inner');
@@ -55,7 +103,7 @@ export function treeCases(s: Suite): void {
     expect(await h.count(s2)).toEqual(counts(2, 2, 0, 2));
 
     // Only the child that died is restarted.
-    await crash(h, c4);
+    expect(await h.crashed(c4, 'died')).toBe('died');
     const which1 = await h.which(s1);
     expect(same(which1[0]!.child, w2) && same(which1[1]!.child, w1)).toBe(true);
     const which2 = await h.which(s2);
@@ -68,7 +116,7 @@ export function treeCases(s: Suite): void {
 
     // child3 cannot restart: supchild2 gives up, and the top restarts all three subtrees.
     const ref2 = h.watch(s2);
-    await crash(h, c3);
+    expect(await h.crashed(c3, 'died')).toBe('died');
     expect(await h.down(ref2)).toBe('shutdown');
     const top2 = await h.which(top);
     expect(shape(top2)).toEqual([
