@@ -100,7 +100,7 @@ export class SuClient {
         // Not starting may be passing too: the owner died meanwhile (the next attempt asks its
         // successor), or it is still taking the process over.
         const pid = await this.sequencer(processId);
-        return await this.caller.call<R>(pid, request, { timeout: this.options.timeout });
+        return (await this.caller.call<R>(pid, request, { timeout: this.options.timeout })) as R;
       } catch (e) {
         this.remotePids.delete(processId);
         if (!(e instanceof SchedulerUnavailable) && (!(e instanceof CallError) || e.kind === 'timeout')) throw e;
