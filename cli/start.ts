@@ -106,16 +106,18 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       replicas = checked.replicas;
       const mine = { su: wallets.su.address, mu: wallets.mu.address, cu: wallets.cu.address };
       if (!checked.identity) {
-        const recorded = await claimClusterIdentity(transport.connection, { cluster: config.nats.cluster, addresses: mine, by: config.nodeName, at: Date.now() }, checked.replicas);
+        const recorded = await claimClusterIdentity(transport.connection, { cluster: config.nats.cluster, addresses: mine, by: config.nodeName, at: Date.now(), replicas: checked.replicas }, checked.replicas);
         const bad = identityMismatch(recorded, mine, files);
         if (bad) throw new StartError(bad);
+        // Nodes started together: the one that recorded first chose the replicas.
+        replicas = recorded.replicas ?? replicas;
       }
       replica = await clusterReplica(transport.connection, config.nodeName, {
         // A process whose owner membership knows to be down is taken over at once (the log's
         // fence keeps one writer); the lease's ttl matters only for owners up but not renewing.
-        lease: { ttlMs: config.nats.leaseTtlMs, replicas: checked.replicas, holderDown: (holder) => node.knownDown(holder) },
-        log: { replicas: checked.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
-        ids: { cluster: config.nats.cluster, replicas: checked.replicas },
+        lease: { ttlMs: config.nats.leaseTtlMs, replicas, holderDown: (holder) => node.knownDown(holder) },
+        log: { replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
+        ids: { cluster: config.nats.cluster, replicas },
       });
       node.setDraining(false);
       void logNatsStatus(transport.connection, log);
