@@ -14,6 +14,12 @@ import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
 import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
+import { SharedCu } from '../units/cluster/cu-shared.js';
+import { ClusterMuStore } from '../units/cluster/mu-jobs.js';
+import { MU_TAKEOVER, muTakeover } from '../units/cluster/mu-takeover.js';
+import { LmdbMuStore } from '../units/mu/store.js';
+import type { Store } from '../runtime/store.js';
+import { ownerAddress, parseDataItem } from '../units/ans104/index.js';
 import { SimNodeClock } from '../runtime/sim/node-clock.js';
 import type { SimBus } from '../runtime/sim/bus.js';
 import { SimStore, type SimDisk } from '../runtime/sim/disk.js';
@@ -107,6 +113,8 @@ export function simConfig(name: string, overrides: Partial<Config> = {}): Config
 
 /** The cluster's timing (as `aotp init` writes a cluster's configs: fast failover). */
 export const HEARTBEAT_MS = 250;
+/** The cluster's name (its subjects' and streams' prefix). */
+export const CLUSTER = 'sim';
 export const LEASE_TTL_MS = 20_000;
 
 export class SimNode {
@@ -159,10 +167,21 @@ export class SimNode {
     seams.calls?.watch(node, this.owner, () => !this.crashed);
     const store = this.store;
     // Clustered: one writer per process log, kept by a lease and a replicated stream (the model).
-    const replica = seams.jetstream
-      ? await clusterReplica(seams.jetstream.connection(this.owner) as unknown as NatsConnection, o.name, {
-          lease: { ttlMs: config.nats?.leaseTtlMs ?? LEASE_TTL_MS, replicas: 1, clock: this.clock, now: wall, ...(seams.leaseIds ? { incarnationId: seams.leaseIds } : {}) },
+    const nc = seams.jetstream ? (seams.jetstream.connection(this.owner) as unknown as NatsConnection) : undefined;
+    const replica = nc
+      ? await clusterReplica(nc, o.name, {
+          // A process whose owner membership knows to be down is taken over at once (the log's
+          // fence keeps one writer); the lease's ttl matters only for owners up but not renewing.
+          lease: {
+            ttlMs: config.nats?.leaseTtlMs ?? LEASE_TTL_MS,
+            replicas: 1,
+            clock: this.clock,
+            now: wall,
+            holderDown: (holder) => node.knownDown(holder),
+            ...(seams.leaseIds ? { incarnationId: seams.leaseIds } : {}),
+          },
           log: { replicas: 1, prefix: LOG_PREFIX, stream: LOG_STREAM, clock: this.clock },
+          ids: { cluster: CLUSTER, replicas: 1, clock: this.clock },
         })
       : undefined;
     const place = replica ? placement(node.name, () => node.members()) : undefined;
@@ -182,7 +201,10 @@ export class SimNode {
     });
     const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs, place);
     const fresh = replica ? caughtUp(su.reader, client, replica.log) : undefined;
+    // Clustered: results and checkpoints shared through JetStream; push jobs in a KV bucket.
+    const shared = nc ? await SharedCu.open(nc, { cluster: CLUSTER, replicas: 1, keep: config.cu.checkpointKeep, log: this.log, clock: this.clock }) : undefined;
     const cu = await createCu({
+      ...(shared ? { cuStore: (s: Store) => shared.store(s) } : {}),
       store,
       wallet: seams.wallets.cu,
       reader: fresh ? fresh.reader : su.reader,
@@ -196,6 +218,9 @@ export class SimNode {
       compile: compileOnce,
       bundledModules: [SIM_MODULE],
     });
+    const jobs = nc ? await ClusterMuStore.open(nc, node.name, new LmdbMuStore(store), { cluster: CLUSTER, replicas: 1, clock: this.clock }) : undefined;
+    // Before the MU resumes its jobs: JetStream's, not this disk's (lost, or taken over meanwhile).
+    if (jobs) await jobs.hydrate();
     const url = `http://${o.name}.sim`;
     sec.schedulers.add(localScheduler(su, client, () => `${url}/su`));
     let inFlight: (processId: string, messageId: string) => boolean = () => false;
@@ -205,11 +230,18 @@ export class SimNode {
     const ownSu: SuService | undefined = fresh
       ? {
           ...fresh.reads,
-          processTags: async (pid) => (await fresh.ensure(pid), localSu.processTags(pid)),
-          processOwner: async (pid) => (await fresh.ensure(pid), localSu.processOwner(pid)),
+          processTags: async (pid) => {
+            const spawn = await fresh.spawn(pid);
+            return spawn ? parseDataItem(spawn).tags : undefined;
+          },
+          processOwner: async (pid) => {
+            const spawn = await fresh.spawn(pid);
+            return spawn ? ownerAddress(parseDataItem(spawn)) : undefined;
+          },
         }
       : undefined;
-    const suService = place && ownSu ? routedSuService(ownSu, node, place, config.su.callTimeoutMs) : localSu;
+    const routedSu = place && ownSu && replica ? routedSuService(ownSu, node, place, config.su.callTimeoutMs, replica.ids) : undefined;
+    const suService = routedSu ?? localSu;
     const cuRoutesApi = place ? routedCuApi(cuApi, node, place, Math.max(config.cu.resultWaitMs, 60_000) + 5_000) : cuApi;
     const mu = createMu({
       store,
@@ -218,6 +250,7 @@ export class SimNode {
       compute: localCompute(cuRoutesApi, config.cu.resultWaitMs, cu.modules),
       config: config.mu,
       now: wall,
+      ...(jobs ? { jobs } : {}),
     });
     inFlight = (processId, messageId) => {
       const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
@@ -251,7 +284,7 @@ export class SimNode {
         { prefix: '/graphql', plugin: gateway.routes() },
         { prefix: '/', plugin: gateway.rawRoutes() },
         { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
-        { prefix: '/su', plugin: su.routes(client, place ? (suService as SuService) : undefined) },
+        { prefix: '/su', plugin: su.routes(client, routedSu) },
         { prefix: '/cu', plugin: cu.routes(cuRoutesApi) },
         { prefix: '/sec', plugin: sec.routes(node) },
       ],
@@ -285,6 +318,19 @@ export class SimNode {
                         .map((a) => ({ processId: a.name!.slice(3), pid: a.pid })),
                   },
                   options: { name: 'cluster/rebalancer' },
+                },
+              },
+            ]
+          : []),
+        // After the MU's subtree: it starts the jobs it takes over under the MU's job supervisor.
+        ...(jobs
+          ? [
+              {
+                id: 'mu-takeover',
+                start: {
+                  behaviour: muTakeover,
+                  args: { store: jobs, self: node.name, members: () => node.members(), knownDown: (n: string) => node.knownDown(n), everyMs: HEARTBEAT_MS, scanEveryMs: 10_000 },
+                  options: { name: MU_TAKEOVER },
                 },
               },
             ]

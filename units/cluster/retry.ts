@@ -54,6 +54,9 @@ export interface RetryOptions {
   clock?: Clock;
 }
 
+/** `{ clock }` when options give one (to spread into RetryOptions). */
+export const clocked = (o: { clock?: Clock | undefined }): { clock?: Clock } => (o.clock ? { clock: o.clock } : {});
+
 /** A pause on `clock` (a simulation's), or on the real timers. */
 export const sleep = (ms: number, clock?: Clock) => new Promise<void>((r) => (clock ? clock.setTimeout(r, ms) : setTimeout(r, ms)));
 

@@ -35,6 +35,8 @@ export interface CuOptions {
   clock?: Clock;
   /** Compiles a prepared module binary; default WebAssembly.compile. */
   compile?: (binary: Uint8Array) => Promise<WebAssembly.Module>;
+  /** Its results and checkpoints store (default: in `store`; in a cluster, shared through JetStream too). */
+  cuStore?: (store: Store) => CuStore;
 }
 
 export interface Cu {
@@ -56,7 +58,15 @@ export async function createCu(o: CuOptions): Promise<Cu> {
   const only = o.bundledModules ? BUNDLED.filter((b) => o.bundledModules!.includes(b.name)) : BUNDLED;
   const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir, only);
   const pool = o.evaluators ?? new EvaluatorPool(config.spareEvaluators);
-  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: o.now ?? Date.now, clock: o.clock ?? new RealClock() };
+  const runtime: CuRuntime = {
+    reader: o.reader,
+    store: o.cuStore?.(o.store) ?? new CuStore(o.store),
+    modules,
+    pool,
+    config,
+    now: o.now ?? Date.now,
+    clock: o.clock ?? new RealClock(),
+  };
   return {
     address: o.wallet.address,
     runtime,

@@ -8,16 +8,29 @@
  *   GET  /:id              the same
  *
  * Data is served with the item's Content-Type tag (application/octet-stream without one); an id
- * no source knows → 404 `{ error }`.
+ * no source knows → 404 `{ error }`. In a cluster the ids a request names are fetched first
+ * (`prefetch`); when that fails for now → 503.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { parseDataItem } from '../ans104/index.js';
 import { runGraphQL, type GraphQLRequest } from './graphql.js';
 import type { ItemIndex } from './items.js';
 
-export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number): FastifyPluginAsync {
+/** The ids a GraphQL request may name (43-character base64url words in its query and variables), at most 100. */
+export function namedIds(request: GraphQLRequest): string[] {
+  const text = `${typeof request.query === 'string' ? request.query : ''} ${typeof request.variables === 'string' ? request.variables : JSON.stringify(request.variables ?? null)}`;
+  return [...new Set(text.match(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g) ?? [])].slice(0, 100);
+}
+
+export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number, prefetch?: (ids: string[]) => Promise<void>): FastifyPluginAsync {
   return async (app) => {
-    const answer = (request: GraphQLRequest, reply: FastifyReply) => {
+    const answer = async (request: GraphQLRequest, reply: FastifyReply) => {
+      try {
+        await prefetch?.(namedIds(request));
+      } catch (e) {
+        // Items held elsewhere could not be fetched now: not an answer that they do not exist.
+        return reply.code(503).send({ errors: [{ message: `items could not be fetched from the cluster, try again: ${(e as Error).message}` }] });
+      }
       const { status, body } = runGraphQL(index, request, maxAnswerBytes);
       return reply.code(status).type('application/json; charset=utf-8').send(body);
     };
@@ -28,9 +41,14 @@ export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number): Fastif
 
 const PRINTABLE = /^[\x20-\x7e]{1,255}$/;
 
-export function rawRoutes(index: ItemIndex): FastifyPluginAsync {
+export function rawRoutes(index: ItemIndex, prefetch?: (ids: string[]) => Promise<void>): FastifyPluginAsync {
   return async (app) => {
     const data = async (id: string, reply: FastifyReply) => {
+      try {
+        if (/^[A-Za-z0-9_-]{43}$/.test(id)) await prefetch?.([id]);
+      } catch (e) {
+        return reply.code(503).send({ error: `item ${id} could not be fetched from the cluster, try again: ${(e as Error).message}` });
+      }
       const raw = index.raw(id);
       let item;
       try {
