@@ -146,7 +146,10 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     pageBytes: config.su.pageBytes,
     hosting: sec.hosting(wallet.address),
     ...(replica ? { replica: observedReplica(replica, metrics, log) } : {}),
+    // Clustered: an assignment of a message another node's log holds fetches it from there.
+    ...(replica ? { fetchItem: (id: string) => fetchItem(id) } : {}),
   });
+  let fetchItem: (id: string) => Promise<Uint8Array | undefined> = async () => undefined;
   const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs, place);
   // Clustered, a process's log reaches this node's LMDB when its sequencer starts here (and
   // catches up from the stream): reads start it first when the stream is ahead.
@@ -210,6 +213,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     : undefined;
   const routedSu = place && ownSu && replica ? routedSuService(ownSu, node, place, config.su.callTimeoutMs, replica.ids) : undefined;
   const suService = routedSu ?? localSu;
+  if (routedSu) fetchItem = async (id) => (await routedSu.find(id))?.message ?? undefined;
   const cuRoutesApi = place ? routedCuApi(cuApi, node, place, Math.max(config.cu.resultWaitMs, 60_000) + 5_000) : cuApi;
   const mu = createMu({
     store,

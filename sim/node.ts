@@ -197,8 +197,9 @@ export class SimNode {
       hosting: sec.hosting(seams.wallets.su.address),
       now: wall,
       anchors: seams.anchors,
-      ...(replica ? { replica } : {}),
+      ...(replica ? { replica, fetchItem: (id: string) => fetchItem(id) } : {}),
     });
+    let fetchItem: (id: string) => Promise<Uint8Array | undefined> = async () => undefined;
     const client = suClient(node, node, SEQUENCERS, config.su.callTimeoutMs, place);
     const fresh = replica ? caughtUp(su.reader, client, replica.log) : undefined;
     // Clustered: results and checkpoints shared through JetStream; push jobs in a KV bucket.
@@ -242,6 +243,7 @@ export class SimNode {
       : undefined;
     const routedSu = place && ownSu && replica ? routedSuService(ownSu, node, place, config.su.callTimeoutMs, replica.ids) : undefined;
     const suService = routedSu ?? localSu;
+    if (routedSu) fetchItem = async (id) => (await routedSu.find(id))?.message ?? undefined;
     const cuRoutesApi = place ? routedCuApi(cuApi, node, place, Math.max(config.cu.resultWaitMs, 60_000) + 5_000) : cuApi;
     const mu = createMu({
       store,

@@ -14,7 +14,7 @@
 import type { ActorContext, Behaviour, Call, From } from '../../runtime/index.js';
 import { formatReason } from '../../runtime/index.js';
 import { InvalidDataItem, type Wallet } from '../ans104/index.js';
-import type { SequencerRequest } from '../su/index.js';
+import { SchedulerUnavailable, type SequencerRequest } from '../su/index.js';
 import { enforced } from '../safety.js';
 import { isTerminal, type JobRecord, type JobStage } from './job.js';
 import { startJob } from './launcher.js';
@@ -114,8 +114,14 @@ async function schedule(s: State): Promise<void> {
     return save(s, { stage: 'skipped', reason: `${job.processId} is not a process this node's SU hosts` });
   }
   const r = await mu.scheduler.schedule(job.processId, request(job));
+  if ('error' in r && r.transient) throw new SchedulerUnavailable(r.error);
   if ('error' in r) return save(s, { stage: 'failed', reason: r.error });
   const { slot, assignmentId } = r.ok;
+  // An assignment of a message the process's log already holds as sent to it: that message's
+  // own push follows its result; following it here too would push its outbox a second time.
+  if (job.kind === 'assign' && r.ok.existing && r.ok.kind === 'message') {
+    return save(s, { stage: 'done', slot, assignmentId, reason: `${job.messageId} was sent to ${job.processId} itself (slot ${slot}): its own push follows it` });
+  }
   if (job.kind === 'spawn' && job.spawnedBy) {
     const told = await spawnedMessage(job, mu.wallet, mu.now()).catch((e: unknown) => {
       if (e instanceof InvalidDataItem) return `the Spawned notice to ${job.spawnedBy!.processId} was not pushed: ${e.message}`;

@@ -36,6 +36,8 @@ export interface SuOptions {
   replica?: SuReplica;
   /** Item bytes one page of a log holds at most (default DEFAULT_PAGE_BYTES). */
   pageBytes?: number;
+  /** In a cluster: a message's bytes from the log that holds it (see SuRuntime.fetchItem). */
+  fetchItem?: (id: string) => Promise<Uint8Array | undefined>;
   /** Fills a buffer with random bytes for the assignments' anchors (inline signing only). */
   anchors?: (buf: Buffer) => Buffer;
 }
@@ -66,6 +68,7 @@ export function createSu(o: SuOptions): Su {
     maxRun: o.maxRun,
     ...(o.hosting ? { hosting: o.hosting } : {}),
     ...(o.replica ? { replica: o.replica } : {}),
+    ...(o.fetchItem ? { fetchItem: o.fetchItem } : {}),
   };
   const reader = new SuReader(store);
   return {

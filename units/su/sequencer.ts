@@ -24,6 +24,7 @@ import { formatReason } from '../../runtime/index.js';
 import type { AssignmentSigner, ChainHead, RunItem, SignedAssignment } from './assignment.js';
 import type { ReplicaWriter, SuReplica } from './replica.js';
 import type { NewSlot, SlotKind, SlotRecord, SuStore } from './store.js';
+import { parseDataItem } from '../ans104/index.js';
 import { enforced } from '../safety.js';
 import { checkExclude } from './validate.js';
 
@@ -47,6 +48,11 @@ export interface SuRuntime {
   hosting?: (processId: string) => string | undefined;
   /** In a cluster: the replicated log that keeps one writer per process (see replica.ts). */
   replica?: SuReplica;
+  /**
+   * In a cluster: the bytes of a message another node's log holds (undefined: no log does), for
+   * an assignment of it to a process this node writes.
+   */
+  fetchItem?: (id: string) => Promise<Uint8Array | undefined>;
 }
 
 export interface SequencerArgs {
@@ -79,10 +85,12 @@ export interface Scheduled {
   timestamp: number;
   /** true when the message was already scheduled before this request */
   existing: boolean;
+  /** What the slot assigns: the spawn, a message sent to the process, or an assignment of a message. */
+  kind?: SlotKind;
 }
 
 /** `unhosted`: the process may no longer be scheduled here (see SuRuntime.hosting). */
-export type ScheduleReply = { ok: Scheduled } | { error: string; unhosted?: true };
+export type ScheduleReply = { ok: Scheduled } | { error: string; unhosted?: true; transient?: true };
 
 interface Pending {
   kind: SlotKind;
@@ -128,6 +136,7 @@ type Info =
   | { tag: 'written' }
   | { tag: 'writeFailed'; error: string }
   | { tag: 'replicaLost'; error: string }
+  | { tag: 'fetched'; id: string; raw?: Uint8Array; error?: string }
   | { tag: 'idle' };
 
 const fromRecord = (processId: string, r: SlotRecord, existing: boolean): Scheduled => ({
@@ -137,6 +146,7 @@ const fromRecord = (processId: string, r: SlotRecord, existing: boolean): Schedu
   messageId: r.messageId,
   timestamp: r.timestamp,
   existing,
+  kind: r.kind,
 });
 
 export const sequencer: Behaviour<SequencerArgs, State> = {
@@ -209,9 +219,6 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
     // Checked after the dedupe: a message scheduled before the process was unhosted keeps its slot.
     const refusal = su.hosting?.(processId);
     if (refusal !== undefined) return answer({ error: refusal, unhosted: true });
-    if (req.op === 'assign' && !su.store.hasItem(req.id)) {
-      return answer({ error: `Assigned transaction not found on this SU: ${req.id}` });
-    }
     // Whoever asks (a route, the MU, the AO-Sec origin), the assignment built must be one the
     // item limits allow: once signed and stored, a log that holds it could not be read back.
     const badExclude = req.op === 'assign' && req.exclude ? checkExclude(req.exclude) : undefined;
@@ -221,6 +228,18 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       req.op === 'assign'
         ? { kind: 'assign', messageId: req.id, ...(req.exclude?.length ? { exclude: req.exclude } : {}), from: [from] }
         : { kind: req.op === 'spawn' ? 'process' : 'message', messageId: req.id, raw: req.raw, from: [from] };
+    if (req.op === 'assign' && !su.store.hasItem(req.id)) {
+      if (!su.fetchItem) return answer({ error: `Assigned transaction not found on this SU: ${req.id}` });
+      // In a cluster the message may be in a log another node writes: fetched first, then
+      // assigned with its bytes (so that this log, and every CU reading it, holds them).
+      state.waiting.set(req.id, p);
+      const self = ctx.self;
+      su.fetchItem(req.id).then(
+        (raw) => ctx.send(self, { tag: 'fetched', id: req.id, ...(raw ? { raw } : {}) } satisfies Info),
+        (e) => ctx.send(self, { tag: 'fetched', id: req.id, error: errorText(e) } satisfies Info),
+      );
+      return { noreply: true, state };
+    }
     if (req.op === 'spawn') state.hosted = true;
     state.queue.push(p);
     state.waiting.set(req.id, p);
@@ -260,9 +279,28 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       case 'writeFailed':
         // Crash: the supervisor restarts the sequencer from the durable log.
         throw new Error(`append failed: ${msg.error}`);
+      case 'fetched': {
+        const p = state.waiting.get(msg.id);
+        if (!p || p.raw || state.queue.includes(p)) return { state };
+        if (msg.raw && itemIdOf(msg.raw) === msg.id) {
+          p.raw = msg.raw;
+          state.queue.push(p);
+          queueDrain(state, ctx);
+          return { state };
+        }
+        state.waiting.delete(msg.id);
+        // Not reached (for now) is not "not found": the caller tries again.
+        const reply: ScheduleReply = msg.error
+          ? { error: `Assigned transaction could not be fetched from the cluster (${msg.error}): ${msg.id}`, transient: true }
+          : { error: `Assigned transaction not found on this SU: ${msg.id}` };
+        for (const from of p.from) ctx.reply(from, reply);
+        return { state };
+      }
       case 'replicaLost':
-        // No longer the writer: a restart claims the log again (or finds its new owner).
-        throw new Error(`lost the process log: ${msg.error}`);
+        // No longer the writer: stop (a normal exit, so the supervisor does not restart it: a
+        // restart could only fail, not_owner, again and again, until the supervisor gives up).
+        // The next request starts the sequencer wherever the process's owner now is.
+        return { stop: { shutdown: `lost the process log: ${msg.error}` }, state };
       case 'idle': {
         state.idleTimer = undefined;
         const idleFor = ctx.clock.now() - state.lastActive;
@@ -292,6 +330,15 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
 
 /** The next slot of this node's committed log (runs being written are not in it yet). */
 const durableNext = (state: State) => state.su.store.process(state.processId)?.nextSlot ?? 0;
+
+/** The id of an item's bytes, or undefined for bytes that are not one. */
+function itemIdOf(raw: Uint8Array): string | undefined {
+  try {
+    return parseDataItem(raw).id;
+  } catch {
+    return undefined;
+  }
+}
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : formatReason(e));
 
@@ -351,7 +398,7 @@ function write(state: State, ctx: ActorContext, run: Pending[], signed: SignedAs
   const { processId, su } = state;
   const slots: NewSlot[] = run.map((p, i) => {
     const a = signed[i]!;
-    p.result = { processId, slot: p.slot!, assignmentId: a.id, messageId: p.messageId, timestamp: p.timestamp!, existing: false };
+    p.result = { processId, slot: p.slot!, assignmentId: a.id, messageId: p.messageId, timestamp: p.timestamp!, existing: false, kind: p.kind };
     return {
       slot: p.slot!,
       kind: p.kind,
