@@ -261,9 +261,11 @@ export function checkFinal(w: World, workload: Workload, violations: Violation[]
   // settled: no push job still open; a job that ended failed says why, which must not be that it gave up.
   // In a cluster the jobs' truth is the KV bucket (a node's copy of a job another took over may lag).
   const kv = w.jetstream?.streams.get(`KV_${CLUSTER}_mu_jobs`);
-  const sources = kv
-    ? [{ name: 'jetstream', jobs: [...kv.bySubject.keys()].map((subject) => (unpack(kv.lastOf(subject)!.data) as { owner: string; record: JobRecord }).record) }]
-    : views;
+  const kvJobs = kv ? [...kv.bySubject.keys()].map((subject) => (unpack(kv.lastOf(subject)!.data) as { owner: string; record: JobRecord }).record) : [];
+  const byId = new Map(kvJobs.map((j) => [j.id, j]));
+  // An inert child (written by an attempt whose parent update lost) counts for nothing (mu-jobs.ts).
+  const inert = (j: JobRecord) => j.parent !== undefined && byId.get(j.parent)?.stage === 'done' && !(byId.get(j.parent)!.children ?? []).includes(j.id);
+  const sources = kv ? [{ name: 'jetstream', jobs: kvJobs.filter((j) => !inert(j)) }] : views;
   for (const v of sources) {
     for (const j of v.jobs) {
       if (!isTerminal(j)) violations.push({ invariant: 'settled', detail: `${v.name}: push job ${j.id} (${j.kind} to ${j.processId}) is still at ${j.stage}` });

@@ -103,9 +103,9 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       count: o.faultCount ?? Math.ceil(messages / 4),
       from: 1000,
       to: 1000 + durationMs,
-      // A node that loses its disk loses its MU's push jobs with it: on this branch they live in
-      // the node's LMDB only (they move to JetStream with the cluster work), so it stays off.
-      diskLoss: 0,
+      // In a cluster a node may come back without its disk: JetStream holds the logs, push jobs,
+      // results and checkpoints. A single node's disk is all it has.
+      diskLoss: nodes > 1 ? 0.3 : 0,
       killOnActivity: o.killOnActivity ?? w.random('options')() * 0.05,
       maxJumpMs: 2000,
     });

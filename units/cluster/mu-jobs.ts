@@ -62,6 +62,12 @@ const idOf = (key: string) => key.replace('=', '@');
 export class ClusterMuStore implements MuStore {
   /** KV revisions of the jobs this node runs (unfinished ones): owning one = knowing its revision. */
   private readonly revs = new Map<string, number>();
+  /**
+   * The record revision (JobRecord.rev) of the write each of those KV revisions holds: a write
+   * must follow it (the signed-once rule: two incarnations of one job on this node share `revs`,
+   * so the KV revision alone would let the second one's outbox replace the first's).
+   */
+  private readonly based = new Map<string, number>();
   private readonly bucket: string;
   private readonly stream: string;
   private readonly openPrefix: string;
@@ -194,6 +200,7 @@ export class ClusterMuStore implements MuStore {
         continue;
       }
       this.revs.set(id, cur.rev);
+      this.based.set(id, cur.stored.record.rev);
       await this.local.adopt(cur.stored.record);
       n++;
     }
@@ -218,6 +225,7 @@ export class ClusterMuStore implements MuStore {
       await this.markOpen(this.node, id);
       try {
         this.revs.set(id, await this.cas(id, { owner: this.node, record: cur.stored.record }, cur.rev));
+        this.based.set(id, cur.stored.record.rev);
       } catch (e) {
         if (!(e instanceof Conflict)) throw e;
         await this.unmarkOpen(this.node, id);
@@ -273,28 +281,53 @@ export class ClusterMuStore implements MuStore {
       await this.local.drop(update.id);
       throw new StaleJob(`job ${update.id} is not this node's (${this.node}) to write`);
     }
+    await this.followsKnown(update);
     for (const c of created) await this.create(c);
-    if (update) {
-      const rev = this.revs.get(update.id)!;
-      // Between pushing an outbox item (the SU answered) and recording it.
-      if (update.depth > 0 && update.slot !== undefined && this.local.job(update.id)?.stage === 'schedule') this.o.crashAt?.('mu:pushed-unrecorded');
-      try {
-        this.revs.set(update.id, await this.cas(update.id, { owner: this.node, record: update }, rev));
-      } catch (e) {
-        if (!(e instanceof Conflict)) throw e;
-        await this.refresh(update.id);
-        throw new StaleJob(`job ${update.id}: revision ${rev} was replaced in JetStream`);
+    try {
+      if (update) {
+        await this.followsKnown(update);
+        const rev = this.revs.get(update.id)!;
+        // Between pushing an outbox item (the SU answered) and recording it.
+        if (update.depth > 0 && update.slot !== undefined && this.local.job(update.id)?.stage === 'schedule') this.o.crashAt?.('mu:pushed-unrecorded');
+        try {
+          this.revs.set(update.id, await this.cas(update.id, { owner: this.node, record: update }, rev));
+          this.based.set(update.id, update.rev);
+        } catch (e) {
+          if (!(e instanceof Conflict)) throw e;
+          await this.refresh(update.id);
+          throw new StaleJob(`job ${update.id}: revision ${rev} was replaced in JetStream`);
+        }
+        // Between storing signed outbox items and pushing any of them.
+        if (update.stage === 'done' && created.length > 0) this.o.crashAt?.('mu:outbox-stored');
       }
-      // Between storing signed outbox items and pushing any of them.
-      if (update.stage === 'done' && created.length > 0) this.o.crashAt?.('mu:outbox-stored');
-      if (isTerminal(update)) {
-        this.revs.delete(update.id);
-        // A mark left behind is dropped by whoever looks at it next (hydrate, takeOver).
-        await this.unmarkOpen(this.node, update.id).catch(() => undefined);
+    } catch (e) {
+      if (update && e instanceof StaleJob) {
+        // The children this write created that the stored parent does not list are inert: no
+        // job of this node may run them (a resumer would push them, as a second outbox).
+        const listed = new Set(this.local.job(update.id)?.children ?? []);
+        for (const c of created) if (!listed.has(c.id)) await this.abandon(c.id);
       }
+      throw e;
     }
     // JetStream fenced the write: this node's copy follows it, whatever the copy was.
     await this.local.adopt(update, created);
+    // Only now is an ended job no longer this node's: an incarnation started meanwhile (its
+    // predecessor killed during this write) sees it still owned, or ended in the copy, never
+    // neither — else it would stop at once and leave the children this write made unstarted.
+    if (update && isTerminal(update)) {
+      this.revs.delete(update.id);
+      // A mark left behind is dropped by whoever looks at it next (hydrate, takeOver).
+      await this.unmarkOpen(this.node, update.id).catch(() => undefined);
+    }
+  }
+
+  /** StaleJob (after refreshing this node's copy) unless `update` follows the record this node last wrote or read. */
+  private async followsKnown(update: JobRecord | undefined): Promise<void> {
+    if (!update || !enforced('mu-signed-once')) return;
+    const known = this.based.get(update.id);
+    if (known === undefined || known === update.rev - 1) return;
+    await this.refresh(update.id);
+    throw new StaleJob(`job ${update.id}: revision ${update.rev - 1} was replaced (stored: ${known})`);
   }
 
   /** Creates a job (mark first, then the record); a child found already written is adopted. */
@@ -302,6 +335,7 @@ export class ClusterMuStore implements MuStore {
     await this.markOpen(this.node, c.id);
     try {
       this.revs.set(c.id, await this.cas(c.id, { owner: this.node, record: c }, 0));
+      this.based.set(c.id, c.rev);
       return;
     } catch (e) {
       if (!(e instanceof Conflict)) throw e;
@@ -315,7 +349,15 @@ export class ClusterMuStore implements MuStore {
     // An inert child of this parent (an earlier attempt of its outbox, maybe by another node).
     const rev = cur.stored.owner === this.node ? cur.rev : await this.cas(c.id, { owner: this.node, record: cur.stored.record }, cur.rev);
     this.revs.set(c.id, rev);
+    this.based.set(c.id, cur.stored.record.rev);
     await this.local.adopt(cur.stored.record);
+  }
+
+  /** An inert child: not this node's to run (it stays in JetStream, where nothing counts it). */
+  private async abandon(id: string): Promise<void> {
+    this.revs.delete(id);
+    await this.local.drop(id);
+    await this.unmarkOpen(this.node, id).catch(() => undefined);
   }
 
   /** After a refused write: this node's copy follows JetStream's, and ownership with it. */
@@ -330,12 +372,14 @@ export class ClusterMuStore implements MuStore {
     const r = cur.stored.record;
     if (isTerminal(r)) this.revs.delete(id);
     else this.revs.set(id, cur.rev);
+    this.based.set(id, r.rev);
     // A `done` written by an earlier incarnation: its children, so that this one starts them.
     const children: JobRecord[] = [];
     for (const c of r.stage === 'done' ? (r.children ?? []) : []) {
       const child = await this.get(c);
       if (!child || child.stored.owner !== this.node || isTerminal(child.stored.record)) continue;
       this.revs.set(c, child.rev);
+      this.based.set(c, child.stored.record.rev);
       children.push(child.stored.record);
     }
     await this.local.adopt(r, children);

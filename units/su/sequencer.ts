@@ -228,7 +228,13 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       req.op === 'assign'
         ? { kind: 'assign', messageId: req.id, ...(req.exclude?.length ? { exclude: req.exclude } : {}), from: [from] }
         : { kind: req.op === 'spawn' ? 'process' : 'message', messageId: req.id, raw: req.raw, from: [from] };
-    if (req.op === 'assign' && !su.store.hasItem(req.id)) {
+    // Clustered, the log must hold what it assigns: another node that takes the process over has
+    // no other copy of a message that is in a log this node writes.
+    if (req.op === 'assign' && su.replica) {
+      const raw = su.store.item(req.id);
+      if (raw) p.raw = raw;
+    }
+    if (req.op === 'assign' && !p.raw && !su.store.hasItem(req.id)) {
       if (!su.fetchItem) return answer({ error: `Assigned transaction not found on this SU: ${req.id}` });
       // In a cluster the message may be in a log another node writes: fetched first, then
       // assigned with its bytes (so that this log, and every CU reading it, holds them).
