@@ -37,7 +37,14 @@ export interface FaultOptions {
 }
 
 /** What the kills aim at: the actors that hold state or work in flight, and their supervisors. */
-const TARGETS = [/^su\//, /^cu\//, /^mu\/job\//, /^mu\/cron\//, /^(su\.sequencers|cu\.processes|mu\.jobs|mu\.monitors)$/];
+const WORKERS = [/^su\//, /^cu\//, /^mu\/job\//, /^mu\/cron\//];
+const SUPERVISORS = /^(su\.sequencers|cu\.processes|mu\.jobs|mu\.monitors)$/;
+const TARGETS = [...WORKERS, SUPERVISORS];
+/**
+ * A supervisor is killed at most once per this many ms: its parent's restart budget (the CU's and
+ * MU's subtrees allow 3 restarts in 5 s) is not what a run tests, a bug's restart loop is.
+ */
+const SUPERVISOR_KILL_GAP_MS = 10_000;
 
 export class Faults {
   private readonly random: () => number;
@@ -47,6 +54,11 @@ export class Faults {
   readonly missed: string[] = [];
   private readonly down = new Set<string>();
   private readonly cuts = new Set<string>();
+  private readonly supervisorKills = new Map<string, number>();
+
+  private get now(): number {
+    return this.w.now;
+  }
 
   constructor(
     private readonly w: World,
@@ -93,6 +105,11 @@ export class Faults {
         const actors = node.node.actors().filter((a) => a.name !== undefined && pattern.test(a.name));
         const victim = this.pick(actors);
         if (!victim) return;
+        if (SUPERVISORS.test(victim.name!)) {
+          const key = `${node.name}/${victim.name}`;
+          if (this.now - (this.supervisorKills.get(key) ?? -Infinity) < SUPERVISOR_KILL_GAP_MS) return;
+          this.supervisorKills.set(key, this.now);
+        }
         this.kill(node, victim.pid, victim.name!, '');
         return;
       }
@@ -156,7 +173,7 @@ export class Faults {
   private killBusy(owner: string): void {
     const node = this.w.live().find((n) => n.owner === owner);
     if (!node) return;
-    const busy = node.node.actorProcesses().filter((a) => a.activity === 'running' && a.name !== undefined && TARGETS.some((t) => t.test(a.name!)));
+    const busy = node.node.actorProcesses().filter((a) => a.activity === 'running' && a.name !== undefined && WORKERS.some((t) => t.test(a.name!)));
     const victim = this.pick(busy);
     if (!victim) return;
     this.kill(node, victim.pid, victim.name!, ' (busy)');

@@ -128,8 +128,27 @@ interface OutItem {
 
 const tagOf = (item: OutItem, name: string) => item.Tags?.find((t) => t.name === name)?.value;
 
+/**
+ * In a cluster, the push jobs as JetStream holds them (their truth), without the inert children
+ * (written by an attempt whose parent's update lost: they count for nothing, see mu-jobs.ts);
+ * undefined on a single node.
+ */
+export function clusterJobs(w: World): JobRecord[] | undefined {
+  const kv = w.jetstream?.streams.get(`KV_${CLUSTER}_mu_jobs`);
+  if (!kv) return undefined;
+  const jobs: JobRecord[] = [];
+  for (const subject of kv.bySubject.keys()) {
+    const m = kv.lastOf(subject)!;
+    if ((m.header?.get('KV-Operation') || 'PUT') !== 'PUT') continue; // purged or deleted
+    jobs.push((unpack(m.data) as { record: JobRecord }).record);
+  }
+  const byId = new Map(jobs.map((j) => [j.id, j]));
+  const inert = (j: JobRecord) => j.parent !== undefined && byId.get(j.parent)?.stage === 'done' && !(byId.get(j.parent)!.children ?? []).includes(j.id);
+  return jobs.filter((j) => !inert(j));
+}
+
 /** Everything, after the run has settled. */
-export function checkFinal(w: World, workload: Workload, violations: Violation[], reference: Reference, extra: LogSource[] = []): void {
+export function checkFinal(w: World, workload: Workload, violations: Violation[], reference: Reference, extra: LogSource[] = [], settledAt = Infinity): void {
   const logs = checkLogs(w, violations, extra);
   const views = [...w.disks].map(([name, disk]) => view(w, name, disk));
 
@@ -260,14 +279,12 @@ export function checkFinal(w: World, workload: Workload, violations: Violation[]
 
   // settled: no push job still open; a job that ended failed says why, which must not be that it gave up.
   // In a cluster the jobs' truth is the KV bucket (a node's copy of a job another took over may lag).
-  const kv = w.jetstream?.streams.get(`KV_${CLUSTER}_mu_jobs`);
-  const kvJobs = kv ? [...kv.bySubject.keys()].map((subject) => (unpack(kv.lastOf(subject)!.data) as { owner: string; record: JobRecord }).record) : [];
-  const byId = new Map(kvJobs.map((j) => [j.id, j]));
-  // An inert child (written by an attempt whose parent update lost) counts for nothing (mu-jobs.ts).
-  const inert = (j: JobRecord) => j.parent !== undefined && byId.get(j.parent)?.stage === 'done' && !(byId.get(j.parent)!.children ?? []).includes(j.id);
-  const sources = kv ? [{ name: 'jetstream', jobs: kvJobs.filter((j) => !inert(j)) }] : views;
+  const kvJobs = clusterJobs(w);
+  const sources = kvJobs ? [{ name: 'jetstream', jobs: kvJobs }] : views;
   for (const v of sources) {
     for (const j of v.jobs) {
+      // A cron monitor goes on making jobs after the run settled: those are on their way.
+      if (j.createdAt > settledAt) continue;
       if (!isTerminal(j)) violations.push({ invariant: 'settled', detail: `${v.name}: push job ${j.id} (${j.kind} to ${j.processId}) is still at ${j.stage}` });
       else if (j.stage === 'failed' && /gave up/.test(j.reason ?? '')) violations.push({ invariant: 'settled', detail: `${v.name}: push job ${j.id} failed: ${j.reason}` });
     }

@@ -5,12 +5,15 @@
  * event for event: `traceHash` says so.
  */
 import { FAULTS, Faults, type Fault } from './faults.js';
-import { checkFinal, checkLogs, type LogSource, type Violation } from './invariants.js';
+import { isTerminal } from '../units/mu/job.js';
+import { CuStore } from '../units/cu/store.js';
+import { SimStore } from '../runtime/sim/disk.js';
+import { checkFinal, checkLogs, clusterJobs, type LogSource, type Violation } from './invariants.js';
 import { streamSource } from './stream.js';
 import { simConfig } from './node.js';
 import { referenceResults, type Reference } from './verifier.js';
 import { Workload, type Op } from './workload.js';
-import { World } from './world.js';
+import { EPOCH, World } from './world.js';
 
 export interface SimOptions {
   seed: number;
@@ -114,6 +117,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     let phase: 'boot' | 'run' | 'settle' | 'verify' | 'done' = 'boot';
     let reference: Reference = new Map();
     let extra: LogSource[] = [];
+    let settledAt = Infinity;
     let failure: Error | undefined;
     const script = (async () => {
       await Promise.all(w.names.map((n) => w.start(n)));
@@ -130,12 +134,15 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       await until(w, () => (wl.done && jobsDone(w)) || w.now > deadline, 1000);
       if (!wl.done || !jobsDone(w)) violations.push({ invariant: 'settled', detail: `not settled ${SETTLE_MS / 1000} s after the fault window (clients done: ${wl.done})` });
       enter('settle');
+      settledAt = EPOCH + w.now;
       phase = 'verify';
       const stream = await streamSource(w, violations);
       extra = stream ? [stream] : [];
       // A process whose instance was only ever made once was evaluated straight through, by the
       // same code the reference would run: only the others need it.
-      const interrupted = [...checkLogs(w, [], extra).keys()].filter((p) => (w.instantiations.get(p) ?? 0) > 1);
+      // So do those whose results no disk holds any more (a node that lost its disk computed them).
+      const logs = checkLogs(w, [], extra);
+      const interrupted = [...logs.keys()].filter((p) => (w.instantiations.get(p) ?? 0) > 1 || missingResults(w, p, logs.get(p)!.length));
       reference = await referenceResults(w, interrupted, simConfig('verifier').cu, extra);
       enter('verify');
       phase = 'done';
@@ -158,7 +165,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     if (!early && !failure) {
       for (const late of w.calls.late.splice(0)) violations.push({ invariant: 'calls', detail: late });
       for (const overdue of w.calls.overdue(w.now)) violations.push({ invariant: 'calls', detail: overdue });
-      checkFinal(w, wl, violations, reference, extra);
+      checkFinal(w, wl, violations, reference, extra, settledAt);
       enter('check');
     }
     o.inspect?.(w, workload);
@@ -191,8 +198,20 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
   };
 }
 
+/** Whether some slot of `processId`'s log has no result on any disk. */
+function missingResults(w: World, processId: string, slots: number): boolean {
+  const have = new Set<number>();
+  for (const disk of w.disks.values()) {
+    const cu = new CuStore(new SimStore(disk, { sched: w.sched, owner: 'inspect', latency: () => 0 }));
+    for (const r of cu.resultsBetween(processId, { from: -1, to: slots - 1 })) have.add(r.slot);
+  }
+  return have.size < slots;
+}
+
 /** Every live node's push jobs have ended. */
 function jobsDone(w: World): boolean {
+  const jobs = clusterJobs(w);
+  if (jobs) return jobs.every(isTerminal);
   return w.live().every((n) => n.mu.store.unfinished().length === 0);
 }
 

@@ -277,8 +277,11 @@ export class ClusterMuStore implements MuStore {
       );
     }
     if (update && !this.revs.has(update.id)) {
-      // Another node runs it now (this one was thought down, or started again meanwhile).
-      await this.local.drop(update.id);
+      // Another node runs it now (this one was thought down, or started again meanwhile); or it
+      // ended here, written by an earlier incarnation (killed during that write): its copy stays,
+      // and the incarnation that reloads it starts the children it made.
+      const mine = this.local.job(update.id);
+      if (!(mine && isTerminal(mine))) await this.local.drop(update.id);
       throw new StaleJob(`job ${update.id} is not this node's (${this.node}) to write`);
     }
     await this.followsKnown(update);
@@ -409,7 +412,14 @@ export class ClusterMuStore implements MuStore {
     const current = this.local.monitor(m.processId);
     if (current && current.cursor !== from && enforced('mu-signed-once')) throw new StaleMonitor(`monitor of ${m.processId}: its cursor moved from ${from} to ${current.cursor}`);
     for (const c of created) await this.create(c);
-    await this.local.advanceMonitor(m, created, from);
+    try {
+      await this.local.advanceMonitor(m, created, from);
+    } catch (e) {
+      // Another incarnation pushed this page first: the jobs this one wrote for it go (a node
+      // restarting would otherwise reload them from JetStream and push the page twice).
+      if (e instanceof StaleMonitor) for (const c of created) await this.forget(c);
+      throw e;
+    }
   }
 
   putMonitor(m: MonitorRecord): Promise<void> {

@@ -134,7 +134,7 @@ type Info =
   | { tag: 'signed'; results: SignedAssignment[] }
   | { tag: 'signFailed'; error: string }
   | { tag: 'written' }
-  | { tag: 'writeFailed'; error: string }
+  | { tag: 'writeFailed'; error: string; fenced?: true }
   | { tag: 'replicaLost'; error: string }
   | { tag: 'fetched'; id: string; raw?: Uint8Array; error?: string }
   | { tag: 'idle' };
@@ -283,6 +283,9 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
         return { state };
       }
       case 'writeFailed':
+        // Fenced: another node writes this log now. Stop (normally) rather than crash: a restart
+        // here could only fail not_owner, again and again (see replicaLost).
+        if (msg.fenced) return { stop: { shutdown: `append failed: ${msg.error}` }, state };
         // Crash: the supervisor restarts the sequencer from the durable log.
         throw new Error(`append failed: ${msg.error}`);
       case 'fetched': {
@@ -429,7 +432,7 @@ function write(state: State, ctx: ActorContext, run: Pending[], signed: SignedAs
   const self = ctx.self;
   done.then(
     () => ctx.send(self, { tag: 'written' } satisfies Info),
-    (e) => ctx.send(self, { tag: 'writeFailed', error: formatReason(e) } satisfies Info),
+    (e) => ctx.send(self, { tag: 'writeFailed', error: formatReason(e), ...((e as Error)?.name === 'StaleWriter' ? { fenced: true as const } : {}) } satisfies Info),
   );
 }
 
