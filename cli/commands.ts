@@ -315,6 +315,7 @@ export async function simCommand(argv: string[]): Promise<number> {
       'no-cron': { type: 'boolean' },
       'kill-on-activity': { type: 'string' },
       loss: { type: 'string' },
+      ops: { type: 'string' },
       mutate: { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean' },
@@ -334,7 +335,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     return n;
   };
   if (values.seed !== undefined && values.seeds !== undefined && values.mutate === undefined) throw new ConfigError('give --seed (one run) or --seeds N (N runs from --from), not both');
-  const { runSim, parseFaults, parseMechanism, defaultJobs } = await import('./sim.js');
+  const { runSim, parseFaults, parseMechanism, parseOps, defaultJobs } = await import('./sim.js');
   const options = {
     ...(values.nodes !== undefined ? { nodes: int(values.nodes, 'nodes', 1)! } : {}),
     ...(values.processes !== undefined ? { processes: int(values.processes, 'processes', 1)! } : {}),
@@ -345,6 +346,7 @@ export async function simCommand(argv: string[]): Promise<number> {
     ...(values.cron ? { cron: true } : values['no-cron'] ? { cron: false } : {}),
     ...(values['kill-on-activity'] !== undefined ? { killOnActivity: fraction(values['kill-on-activity'], 'kill-on-activity')! } : {}),
     ...(values.loss !== undefined ? { loss: fraction(values.loss, 'loss')! } : {}),
+    ...(values.ops !== undefined ? { ops: parseOps(values.ops) } : {}),
   };
   const seed = int(values.seed, 'seed');
   const seeds = int(values.seeds, 'seeds', 1);

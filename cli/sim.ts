@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { FAULTS, type Fault } from '../sim/faults.js';
 import { findMutation } from '../sim/mutations.js';
 import { simulate, type SimOptions, type SimReport } from '../sim/run.js';
+import { OPS, type Op } from '../sim/workload.js';
 import { MECHANISMS, type Mechanism } from '../units/safety.js';
 import { ConfigError } from '../config/errors.js';
 
@@ -30,6 +31,13 @@ export function parseFaults(v: string): Fault[] {
   const kinds = v.split(',').map((s) => s.trim()).filter(Boolean);
   for (const k of kinds) if (!(FAULTS as readonly string[]).includes(k)) throw new ConfigError(`--faults: unknown fault '${k}' (known: ${FAULTS.join(', ')}, all, none)`);
   return kinds as Fault[];
+}
+
+export function parseOps(v: string): Op[] {
+  const ops = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const op of ops) if (!(OPS as readonly string[]).includes(op)) throw new ConfigError(`--ops: unknown operation '${op}' (known: ${OPS.join(', ')})`);
+  if (ops.length === 0) throw new ConfigError('--ops: give at least one operation');
+  return ops as Op[];
 }
 
 export function parseMechanism(v: string): Mechanism {

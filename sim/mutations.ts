@@ -5,6 +5,7 @@
  * disk commit or evaluator step in ten), since the windows these mechanisms close are short.
  */
 import { restoreAll, switchOff, type Mechanism } from '../units/safety.js';
+import type { Violation } from './invariants.js';
 import { simulate, type SimOptions, type SimReport } from './run.js';
 
 /** What each mechanism needs to be exercised: the run options that reach its window. */
@@ -12,7 +13,20 @@ export const MUTATION_RUNS: Record<Mechanism, Omit<SimOptions, 'seed'>> = {
   'su-dedupe': { nodes: 1, killOnActivity: 0.1 },
   'mu-signed-once': { nodes: 1, killOnActivity: 0.1, cron: false },
   'killed-handler-guard': { nodes: 1, killOnActivity: 0.1, cron: false },
-  fencing: { nodes: 3, killOnActivity: 0.02, faults: ['partition', 'stall', 'crash'] },
+  // Owners frozen while the others take their processes over (fast failover), then waking with
+  // a run to append: the split brain that the log's fence is for.
+  fencing: { nodes: 3, faults: ['stall'], faultCount: 10, messages: 24, ops: ['ping', 'count'], killOnActivity: 0 },
+};
+
+/**
+ * The invariant each mechanism protects: a seed counts only when it breaks that one (a run may
+ * break others for reasons of its own).
+ */
+export const PROTECTS: Record<Mechanism, Violation['invariant'] | undefined> = {
+  'su-dedupe': 'logs',
+  'mu-signed-once': undefined,
+  'killed-handler-guard': undefined,
+  fencing: 'logs',
 };
 
 export interface MutationResult {
@@ -30,6 +44,8 @@ export async function findMutation(mechanism: Mechanism, o: { from?: number; max
   try {
     for (let i = 0; i < o.maxSeeds; i++) {
       const report = await simulate({ ...MUTATION_RUNS[mechanism], ...o.options, seed: from + i });
+      const protects = PROTECTS[mechanism];
+      if (protects && !report.violations.some((v) => v.invariant === protects)) continue;
       if (!report.ok) return { mechanism, seed: report.seed, seedsRun: i + 1, report: { ...report, replay: `${report.replay} --mutate ${mechanism}` } };
     }
     return { mechanism, seed: undefined, seedsRun: o.maxSeeds, report: undefined };
