@@ -34,7 +34,7 @@ export type ProcessProtocol =
   | Call<{ op: 'dryRun'; message: unknown }, ProcessReply<EvalOutput>>
   /** The memory after the latest slot. */
   | Call<{ op: 'memory' }, ProcessReply<Uint8Array>>
-  /** The memory hash at the current slot (see worker/evaluator.js). */
+  /** The memory hash at the current slot (see worker/instance.ts). */
   | Call<{ op: 'hash' }, ProcessReply<{ slot: number; cron: number; memoryHash: string; size: number; nonZeroPages: number }>>
   /** Write a checkpoint now. */
   | Call<{ op: 'checkpoint' }, ProcessReply<CheckpointReply>>
