@@ -24,8 +24,7 @@ import type { CuConfig } from './config.js';
 import { cronMessage, cronName, parseCrons, ticks, type Cron, type CronTick } from './cron.js';
 import { processLimits, type Limits } from './limits.js';
 import { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
-import type { ModuleRecord } from './modules.js';
-import type { ModuleStore } from './modules.js';
+import { GatewayUnreachable, type ModuleRecord, type ModuleStore } from './modules.js';
 import type { CheckpointRecord, CronRecord, CronResult, CuStore, ResultRecord } from './store.js';
 import { Evaluator, EvaluatorError, EvaluatorGone, EvaluatorTimeout, type EvaluatorPool } from './worker/client.js';
 import type { EvalValue } from './worker/protocol.js';
@@ -147,7 +146,13 @@ export class ProcessEngine {
     let limits: Limits;
     let crons: Cron[];
     try {
-      module = cu.modules.get(moduleId);
+      module = await cu.modules.load(moduleId);
+    } catch (e) {
+      // A gateway that did not answer says nothing about the module: not a final answer.
+      if (e instanceof GatewayUnreachable) throw new Error(`process ${processId}: module ${moduleId} cannot be fetched now: ${e.message}`);
+      throw new ProcessUnavailable(`process ${processId}: ${(e as Error).message}`, 'unprocessable');
+    }
+    try {
       limits = processLimits(spawn.tags, module.tags, { maxMemory: cu.config.maxMemoryLimit, maxCompute: cu.config.maxComputeLimit });
       const parsed = parseCrons(spawn.tags);
       if (parsed.ignored.length) log.warn({ processId, intervals: parsed.ignored }, 'block-based Cron-Interval is not run by this CU');

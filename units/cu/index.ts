@@ -44,10 +44,16 @@ export interface Cu {
 
 export async function createCu(o: CuOptions): Promise<Cu> {
   const config = cuDefaults(o.config);
-  const modules = new ModuleStore(o.store);
-  const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir);
+  const now = o.now ?? Date.now;
+  const modules = new ModuleStore(o.store, {
+    ...(config.modulesDir ? { dir: config.modulesDir } : {}),
+    ...(config.gateway ? { gateway: { url: config.gateway, timeoutMs: config.gatewayTimeoutMs, maxBytes: config.maxModuleBytes } } : {}),
+    missMs: config.moduleMissMs,
+    now,
+  });
+  const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet);
   const pool = new EvaluatorPool(config.spareEvaluators);
-  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now: o.now ?? Date.now };
+  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now };
   return {
     address: o.wallet.address,
     runtime,
@@ -66,7 +72,7 @@ export { ProcessEngine, ProcessUnavailable, errorOutput, comparePositions, type 
 export { parseSize, processLimits, InvalidLimit, type Limits } from './limits.js';
 export { CU_MANAGER, CU_PROCESSES, cuManager, type EnsureReply, type ManagerRequest } from './manager.js';
 export { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
-export { BUNDLED, ModuleStore, ModuleNotFound, InvalidModule, moduleTags, type BundledModule, type ModuleRecord } from './modules.js';
+export { BUNDLED, ModuleStore, ModuleNotFound, InvalidModule, GatewayUnreachable, moduleTags, type BundledModule, type ModuleRecord, type ModuleStoreOptions } from './modules.js';
 export { cuRoutes, type CuRoutesApi } from './routes.js';
 export { processActor, processName, type ProcessRequest, type ProcessReply, type ProcessStatus } from './process.js';
 export { CuStore, type CheckpointRecord, type CronRecord, type ResultRecord } from './store.js';

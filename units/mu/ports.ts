@@ -4,7 +4,7 @@
  * the SU client and the CU API), and in a cluster over the bus.
  */
 import { ownerAddress, parseDataItem, type Tag } from '../ans104/index.js';
-import type { CuApi, EvalOutput, ResultsPage } from '../cu/index.js';
+import type { CuApi, EvalOutput, ModuleStore, ResultsPage } from '../cu/index.js';
 import type { ScheduleReply, SequencerRequest, SuClient, SuReader } from '../su/index.js';
 
 export interface MuScheduler {
@@ -24,8 +24,12 @@ export interface MuCompute {
   result(processId: string, messageId: string): Promise<ResultReply>;
   /** Cron results after `from` (a cursor or a unix-ms timestamp), ascending. */
   cron(processId: string, from: string, limit: number): Promise<ResultsPage>;
-  /** Whether the CU can run processes of this module (a spawn of any other is refused). */
-  hasModule(moduleId: string): Promise<boolean>;
+  /**
+   * Whether the CU can run processes of this module: it holds it, or can load it (from its
+   * modules dir or its gateway, which the CU then caches); else why not. A spawn of any other is
+   * refused. Rejects when that cannot be known now (the gateway did not answer).
+   */
+  hasModule(moduleId: string): Promise<{ ok: true } | { missing: string }>;
 }
 
 export function localScheduler(reader: SuReader, client: SuClient, address: string): MuScheduler {
@@ -43,9 +47,12 @@ export function localScheduler(reader: SuReader, client: SuClient, address: stri
   };
 }
 
-export function localCompute(api: Pick<CuApi, 'result' | 'cron'>, waitMs: number, modules: { has(id: string): boolean }): MuCompute {
+export function localCompute(api: Pick<CuApi, 'result' | 'cron'>, waitMs: number, modules: Pick<ModuleStore, 'canRun'>): MuCompute {
   return {
-    hasModule: async (moduleId) => modules.has(moduleId),
+    async hasModule(moduleId) {
+      const r = await modules.canRun(moduleId);
+      return 'ok' in r ? { ok: true } : r;
+    },
     async result(processId, messageId) {
       const r = await api.result(processId, messageId, waitMs);
       if ('result' in r) return { result: r.result };
