@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
 import { DuplicateNode, formatReason, isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid, type SupervisorSpec } from '../runtime/index.js';
-import { checkDataDir, checkDataDirIdentity, checkPort, ensureWallets, knownWallets, StartError, writeDataDirIdentity } from './preflight.js';
+import { checkDataDir, checkDataDirIdentity, checkModulesDir, checkPort, ensureWallets, knownWallets, StartError, writeDataDirIdentity } from './preflight.js';
 import { claimClusterIdentity, clusterChecks, identityMismatch } from './cluster-identity.js';
 import { parsePolicy, policyDiff, policyOf, withPolicy, type NodePolicy } from '../supervisors/policy.js';
 import { Store } from '../runtime/store.js';
@@ -59,6 +59,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const lifecycle = { stopping: false };
   // Checks first: nothing (data dir, wallet, stream, bucket) is created until they pass.
   checkDataDir(config.dataDir);
+  checkModulesDir(config.cu.modulesDir);
   await checkPort(config.host, config.port);
   const dataDirIdentity = checkDataDirIdentity(config);
   const known = await knownWallets(config);
