@@ -26,7 +26,7 @@ import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica
 import { isTransient } from '../units/cluster/retry.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
-import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
+import { createGateway, itemList, logSource, moduleSource, schedulerLocation } from '../units/gateway/index.js';
 import { assignJobId, createMu, isTerminal, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
@@ -141,6 +141,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const reader = fresh ? fresh.reader : su.reader;
   let cu: Cu;
   try {
+    // The gateway finds processes by owner and tag through this index (built once for older logs).
+    await su.store.indexProcesses();
     // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
     // spawned with no network.
     cu = await createCu({ store, wallet: cuWallet, reader, config: config.cu });
@@ -192,7 +194,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
-  const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), locations] });
+  const gateway = createGateway({ sources: [logSource(su.store), moduleSource(cu.modules), locations] });
   instrumentUnits({ su, cu, mu }, metrics);
   const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
   metrics.withAo(ao);

@@ -130,9 +130,10 @@ describe('filters, as Arweave applies them', () => {
     expect(ids(await gql(q, { ids: all, tags: [{ name: 'Type', values: ['Process'], op: 'NEQ' }] }))).toEqual([message.id, g.moduleId]);
     expect(ids(await gql(q, { ids: all, tags: [{ name: 'Data-Protocol', values: ['ao'] }, { name: 'Action', values: ['Eval'] }] }))).toEqual([message.id]);
     expect(ids(await gql(q, { ids: all, tags: [{ name: 'type', values: ['Process'] }] }))).toEqual([]);
-    // Listed items (modules, locations) are found without ids; the SU log only by id.
+    // Without ids: listed items (modules, locations) and the SU's processes (by its index); its messages only by id.
     expect(ids(await gql(q, { tags: [{ name: 'Type', values: ['Module'] }] }))).toEqual([g.moduleId]);
-    expect(ids(await gql(q, { tags: [{ name: 'Type', values: ['Process'] }] }))).toEqual([]);
+    expect(ids(await gql(q, { tags: [{ name: 'Type', values: ['Process'] }] }))).toContain(processId);
+    expect(ids(await gql(q, { tags: [{ name: 'Action', values: ['Eval'] }] }))).toEqual([]);
   });
 
   it('bundledIn and block ranges match nothing (these items are in no bundle and no block)', async () => {
