@@ -74,6 +74,8 @@ const heap = () => {
 // --- output ------------------------------------------------------------------------------------
 
 const rows: string[][] = [];
+/** aotp's own figures, for the closing JSON line. */
+const mine: { calls_per_s?: number; spawn_us?: number; bytes_per_child?: number; restart_p50_us?: number; restart_p99_us?: number } = {};
 function row(what: string, aotp: string, baseline: string, ratio: string): void {
   rows.push([what, aotp, baseline, ratio]);
   console.log(`  ${what}: ${aotp} | ${baseline} | ${ratio}`);
@@ -196,6 +198,7 @@ async function local(): Promise<void> {
     c.push(await channelCalls(CALLS));
   }
   const rate = (ms: number) => CALLS / (ms / 1000);
+  mine.calls_per_s = rate(median(a));
   row('local call round trips/s', f(rate(median(a))), `${f(rate(median(m)))} (async fn via queueMicrotask)`, x(median(a) / median(m)));
   row('', '', `${f(rate(median(c)))} (MessageChannel ping-pong)`, x(median(a) / median(c)));
   row('local call latency p50 / p99 (µs)', `${f(p50 * 1000, 1)} / ${f(p99 * 1000, 1)}`, '', '');
@@ -265,6 +268,8 @@ async function children(): Promise<void> {
   await node.stop(60_000);
   const stopMs = performance.now() - t2;
   row(`spawn ${f(CHILDREN)} children (total s)`, f(supMs / 1000, 2), `${f(bareMs / 1000, 2)} (node.spawn, no supervisor)`, x(supMs / bareMs));
+  mine.spawn_us = (supMs * 1000) / CHILDREN;
+  mine.bytes_per_child = supBytes;
   row('spawn per child (µs)', f((supMs * 1000) / CHILDREN, 1), f((bareMs * 1000) / CHILDREN, 1), x(supMs / bareMs));
   row('heap bytes per child', f(supBytes), `${f(bareBytes)} (node.spawn, no supervisor)`, x(supBytes / bareBytes));
   row(`stop the supervisor with ${f(CHILDREN)} children (s)`, f(stopMs / 1000, 2), '', '');
@@ -305,6 +310,8 @@ async function restarts(): Promise<void> {
     if (i >= 50) base.push(performance.now() - t);
     node.exit(p, 'kill');
   }
+  mine.restart_p50_us = pct(lat, 50) * 1000;
+  mine.restart_p99_us = pct(lat, 99) * 1000;
   row(
     'restart latency p50 / p99 (µs)',
     `${f(pct(lat, 50) * 1000, 1)} / ${f(pct(lat, 99) * 1000, 1)}`,
@@ -493,6 +500,22 @@ async function main(): Promise<void> {
     console.log(`| restart latency p50 / p99 (µs) | ${f(erl.restart_p50_us!)} / ${f(erl.restart_p99_us!)} |`);
   }
   console.log(`\n(total ${f((performance.now() - started) / 1000, 1)} s)`);
+  // Each ratio is aotp's cost over OTP's in the same run (a rate is inverted into a cost).
+  const ratio = (cost: number | undefined, otp: number | undefined) => (cost !== undefined && otp ? Number((cost / otp).toFixed(2)) : null);
+  console.log(
+    JSON.stringify({
+      heap_bytes_per_child: mine.bytes_per_child === undefined ? null : Math.round(mine.bytes_per_child),
+      spawn_us: mine.spawn_us ?? null,
+      restart_p50_us: mine.restart_p50_us ?? null,
+      restart_p99_us: mine.restart_p99_us ?? null,
+      calls_per_s: mine.calls_per_s === undefined ? null : Math.round(mine.calls_per_s),
+      spawn_ratio_otp: ratio(mine.spawn_us, erl?.spawn_us),
+      restart_p50_ratio_otp: ratio(mine.restart_p50_us, erl?.restart_p50_us),
+      restart_p99_ratio_otp: ratio(mine.restart_p99_us, erl?.restart_p99_us),
+      call_ratio_otp: ratio(erl?.calls_per_s, mine.calls_per_s),
+      heap_ratio_otp: ratio(mine.bytes_per_child, erl?.bytes_per_child),
+    }),
+  );
 }
 
 main().then(

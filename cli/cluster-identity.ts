@@ -13,6 +13,8 @@ export interface ClusterIdentity {
   /** The node that recorded it, and when. */
   by: string;
   at: number;
+  /** Replicas of the cluster's streams and buckets, as its first node chose them (absent in older records). */
+  replicas?: number;
 }
 
 const bucket = (cluster: string) => `${cluster}_identity`;
@@ -84,8 +86,9 @@ export async function claimClusterIdentity(nc: NatsConnection, identity: Cluster
 
 /**
  * What a clustered start checks once connected, before it creates anything on NATS: JetStream
- * is on, the replicas asked for fit the servers the cluster reports (absent: that count, at most
- * 3), and this node's wallets are the cluster's. Answers the replicas to use and the recorded
+ * is on, this node's wallets are the cluster's, and the replicas: those the cluster recorded, or
+ * for its first node those asked for, which must fit the servers the cluster reports (absent:
+ * that count, at most 3). Answers the replicas to use and the recorded
  * identity (undefined: this is the cluster's first node).
  */
 export async function clusterChecks(
@@ -95,6 +98,17 @@ export async function clusterChecks(
   const info = nc.info;
   const at = info ? `${info.host}:${info.port}` : o.servers.join(', ');
   if (info && !info.jetstream) throw new StartError(`the NATS server at ${at} has no JetStream: start nats-server with -js (and a store dir, -sd)`);
+  const identity = await readClusterIdentity(nc, o.cluster);
+  const bad = identity && identityMismatch(identity, o.addresses, o.files);
+  if (bad) throw new StartError(bad);
+  // A cluster that exists already keeps the replicas its first node chose: a node starting while
+  // one of its servers is down (a machine coming back) must not be refused for it.
+  if (identity?.replicas !== undefined) {
+    if (o.replicas !== undefined && o.replicas !== identity.replicas) {
+      throw new StartError(`nats.replicas is ${o.replicas} but cluster ${o.cluster} runs with ${identity.replicas} replicas (recorded by ${identity.by}): set nats.replicas to ${identity.replicas} or leave it out`);
+    }
+    return { replicas: identity.replicas, identity };
+  }
   const servers = Math.max(1, info?.connect_urls?.length ?? 1);
   const replicas = o.replicas ?? Math.min(3, servers);
   if (replicas > servers) {
@@ -104,8 +118,5 @@ export async function clusterChecks(
         : `nats.replicas is ${replicas} but the NATS cluster at ${at} reports ${servers} servers: set nats.replicas to ${servers} or fewer, or add servers`,
     );
   }
-  const identity = await readClusterIdentity(nc, o.cluster);
-  const bad = identity && identityMismatch(identity, o.addresses, o.files);
-  if (bad) throw new StartError(bad);
   return { replicas, identity };
 }

@@ -13,6 +13,7 @@ import { muTree } from '../supervisors/mu.js';
 import { nodeTree } from '../supervisors/node-tree.js';
 import { secTree } from '../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../supervisors/su.js';
+import { ownerAddress, parseDataItem } from '../units/ans104/index.js';
 import { nodeRoutes } from '../units/http/node-routes.js';
 import { Health, type HealthCheck } from '../units/http/health.js';
 import { NodeMetrics } from '../units/http/metrics.js';
@@ -26,8 +27,13 @@ import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica
 import { isTransient } from '../units/cluster/retry.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
+import { crashPoint } from '../units/cluster/crash-point.js';
+import { ClusterMuStore } from '../units/cluster/mu-jobs.js';
+import { SharedCu } from '../units/cluster/cu-shared.js';
+import { clusterItems } from '../units/cluster/items.js';
+import { MU_TAKEOVER, muTakeover } from '../units/cluster/mu-takeover.js';
 import { createGateway, itemList, logSource, moduleSource, schedulerLocation } from '../units/gateway/index.js';
-import { assignJobId, createMu, isTerminal, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
+import { assignJobId, createMu, isTerminal, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 
@@ -83,6 +89,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   });
   // Clustered: one writer per process log, kept by a lease and a replicated stream on NATS.
   let replica: ClusterReplica | undefined;
+  /** Replicas of the cluster's streams and buckets (as the servers allow: see clusterChecks). */
+  let replicas = config.nats?.replicas ?? 3;
   let wallets: Awaited<ReturnType<typeof ensureWallets>>;
   try {
     const addresses = Object.fromEntries(Object.entries(known).map(([u, w]) => [u, w.wallet.address]));
@@ -96,15 +104,21 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     );
     writeDataDirIdentity(config.dataDir, dataDirIdentity);
     if (transport && config.nats && checked) {
+      replicas = checked.replicas;
       const mine = { su: wallets.su.address, mu: wallets.mu.address, cu: wallets.cu.address };
       if (!checked.identity) {
-        const recorded = await claimClusterIdentity(transport.connection, { cluster: config.nats.cluster, addresses: mine, by: config.nodeName, at: Date.now() }, checked.replicas);
+        const recorded = await claimClusterIdentity(transport.connection, { cluster: config.nats.cluster, addresses: mine, by: config.nodeName, at: Date.now(), replicas: checked.replicas }, checked.replicas);
         const bad = identityMismatch(recorded, mine, files);
         if (bad) throw new StartError(bad);
+        // Nodes started together: the one that recorded first chose the replicas.
+        replicas = recorded.replicas ?? replicas;
       }
       replica = await clusterReplica(transport.connection, config.nodeName, {
-        lease: { ttlMs: config.nats.leaseTtlMs, replicas: checked.replicas },
-        log: { replicas: checked.replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
+        // A process whose owner membership knows to be down is taken over at once (the log's
+        // fence keeps one writer); the lease's ttl matters only for owners up but not renewing.
+        lease: { ttlMs: config.nats.leaseTtlMs, replicas, holderDown: (holder) => node.knownDown(holder) },
+        log: { replicas, prefix: `${config.nats.cluster}.su`, stream: `${config.nats.cluster.toUpperCase()}_SU_LOG` },
+        ids: { cluster: config.nats.cluster, replicas },
       });
       node.setDraining(false);
       void logNatsStatus(transport.connection, log);
@@ -140,12 +154,27 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const fresh = replica ? caughtUp(su.reader, client, replica.log) : undefined;
   const reader = fresh ? fresh.reader : su.reader;
   let cu: Cu;
+  // Clustered: push jobs live in JetStream (this node's LMDB keeps a copy of those it runs).
+  let jobs: ClusterMuStore | undefined;
   try {
     // The gateway finds processes by owner and tag through this index (built once for older logs).
     await su.store.indexProcesses();
     // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
     // spawned with no network.
-    cu = await createCu({ store, wallet: cuWallet, reader, config: config.cu });
+    // Clustered: results and checkpoints are shared through JetStream, so a process's next owner
+    // starts from the newest any node made.
+    const shared = transport && config.nats ? await SharedCu.open(transport.connection, { cluster: config.nats.cluster, replicas, keep: config.cu.checkpointKeep, log }) : undefined;
+    cu = await createCu({ store, wallet: cuWallet, reader, config: config.cu, ...(shared ? { cuStore: (s: Store) => shared.store(s) } : {}) });
+    if (transport && config.nats) {
+      jobs = await ClusterMuStore.open(transport.connection, node.name, new LmdbMuStore(store), {
+        cluster: config.nats.cluster,
+        replicas,
+        crashAt: config.chaos ? crashPoint(process.env.AOTP_CRASH_AT) : undefined,
+      });
+      // Before the MU resumes its jobs: JetStream's, not this disk's (lost, or taken over meanwhile).
+      const n = await jobs.hydrate();
+      if (n) log.info({ jobs: n }, 'reloaded this node\'s open push jobs from JetStream');
+    }
   } catch (e) {
     await su.close();
     await store.close();
@@ -170,11 +199,20 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const ownSu: SuService | undefined = fresh
     ? {
         ...fresh.reads,
-        processTags: async (pid) => (await fresh.ensure(pid), localSu.processTags(pid)),
-        processOwner: async (pid) => (await fresh.ensure(pid), localSu.processOwner(pid)),
+        // Any node answers a spawn's tags and owner: from its LMDB, or the stream's slot 0
+        // (never "not found" for a process whose owner is still taking it over).
+        processTags: async (pid) => {
+          const spawn = await fresh.spawn(pid);
+          return spawn ? parseDataItem(spawn).tags : undefined;
+        },
+        processOwner: async (pid) => {
+          const spawn = await fresh.spawn(pid);
+          return spawn ? ownerAddress(parseDataItem(spawn)) : undefined;
+        },
       }
     : undefined;
-  const suService = place && ownSu ? routedSuService(ownSu, node, place, config.su.callTimeoutMs) : localSu;
+  const routedSu = place && ownSu && replica ? routedSuService(ownSu, node, place, config.su.callTimeoutMs, replica.ids) : undefined;
+  const suService = routedSu ?? localSu;
   const cuRoutesApi = place ? routedCuApi(cuApi, node, place, Math.max(config.cu.resultWaitMs, 60_000) + 5_000) : cuApi;
   const mu = createMu({
     store,
@@ -186,6 +224,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     },
     compute: localCompute(cuRoutesApi, config.cu.resultWaitMs, cu.modules),
     config: config.mu,
+    ...(jobs ? { jobs } : {}),
   });
   inFlight = (processId, messageId) => {
     const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
@@ -194,7 +233,20 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
-  const gateway = createGateway({ sources: [logSource(su.store), moduleSource(cu.modules), locations] });
+  const held = (id: string) => su.store.item(id) !== undefined || cu.modules.raw(id) !== undefined || locations.item(id) !== undefined;
+  // Clustered: the items a request names are fetched from the cluster first (units/cluster/items.ts).
+  const fetched =
+    fresh && routedSu
+      ? clusterItems({
+          known: held,
+          fetch: async (id) => (await fresh.spawn(id)) ?? (await routedSu.find(id))?.message ?? undefined,
+        })
+      : undefined;
+  // A module the CU can load (from cu.modulesDir or cu.gateway) is answered for too, once loaded.
+  const prefetch = async (ids: string[]) => {
+    await Promise.all([fetched?.prefetch(ids), cu.modules.prefetch(ids, held)]);
+  };
+  const gateway = createGateway({ sources: [logSource(su.store), moduleSource(cu.modules), locations, ...(fetched ? [fetched.source] : [])], prefetch });
   instrumentUnits({ su, cu, mu }, metrics);
   const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
   metrics.withAo(ao);
@@ -239,7 +291,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       { prefix: '/graphql', plugin: gateway.routes() },
       { prefix: '/', plugin: gateway.rawRoutes() },
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
-      { prefix: '/su', plugin: su.routes(client, place ? (suService as SuService) : undefined) },
+      { prefix: '/su', plugin: su.routes(client, routedSu) },
       { prefix: '/cu', plugin: cu.routes(cuRoutesApi) },
       { prefix: '/sec', plugin: sec.routes(node) },
     ],
@@ -290,6 +342,26 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
                       .map((a) => ({ processId: a.name!.slice(3), pid: a.pid })),
                 },
                 options: { name: 'cluster/rebalancer' },
+              },
+            },
+          ]
+        : []),
+      // After the MU's subtree: it starts the jobs it takes over under the MU's job supervisor.
+      ...(jobs
+        ? [
+            {
+              id: 'mu-takeover',
+              start: {
+                behaviour: muTakeover,
+                args: {
+                  store: jobs,
+                  self: node.name,
+                  members: () => node.members(),
+                  knownDown: (n: string) => node.knownDown(n),
+                  everyMs: config.nats!.heartbeatMs,
+                  scanEveryMs: 10_000,
+                },
+                options: { name: MU_TAKEOVER },
               },
             },
           ]

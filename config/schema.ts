@@ -30,15 +30,22 @@ export const NatsConfigSchema = z.object({
   servers: z.array(z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'must look like nats://host:port')).min(1),
   /** Subject prefix shared by one cluster's nodes. */
   cluster: z.string().regex(/^[A-Za-z0-9_-]+$/).default('aotp'),
-  heartbeatMs: z.number().int().min(50).default(1000),
-  downAfterMs: z.number().int().min(100).optional(),
+  /**
+   * Membership: every node beats every `heartbeatMs`; one not heard for `downAfterMs` is down,
+   * and its processes are taken over at once (the replicated log fences the old writer). So
+   * `downAfterMs` is most of the failover time after a node dies; a node whose event loop
+   * stalls longer than it is taken for dead (safe, but its processes move).
+   */
+  heartbeatMs: z.number().int().min(50).default(250),
+  downAfterMs: z.number().int().min(100).default(1000),
   user: z.string().optional(),
   pass: z.string().optional(),
   token: z.string().optional(),
   /**
-   * How long a node's ownership of a process log lives without renewal, ms: the longest a
-   * process waits for a new owner after its owner dies. An R3 JetStream bucket refuses writes
-   * for several seconds after its leader dies, so less than ~10 s risks losing live leases.
+   * How long a node's ownership of a process log lives without renewal, ms. A dead owner's
+   * processes do not wait for it (they move once the owner is down); it bounds how long an
+   * owner that is up but cannot renew keeps them. An R3 JetStream bucket refuses writes for
+   * several seconds after its leader dies, so less than ~10 s risks losing live leases.
    */
   leaseTtlMs: z.number().int().min(500).default(20_000),
   /**

@@ -4,7 +4,7 @@ import type { TimerHandle } from './clock.js';
 import type { ActorContext } from './context.js';
 import { Mailbox } from './mailbox.js';
 import type { Node } from './node.js';
-import type { Pid } from './pid.js';
+import type { Pid, Target } from './pid.js';
 import { Process } from './process.js';
 import { formatReason, isNormalExit, type ExitReason } from './reason.js';
 import type { Envelope } from './signal.js';
@@ -30,11 +30,13 @@ export class Actor extends Process {
   private phase: Phase = 'init';
   private running = false;
   private readonly mailbox: Mailbox<Envelope>;
-  private readonly abort = new AbortController();
-  private readonly timers = new Set<TimerHandle>();
+  // Made when first asked for: most actors never use them, and each would cost every actor
+  // its bytes (an idle actor is what a node has 10,000s of).
+  private abort: AbortController | undefined;
+  private timers: Set<TimerHandle> | undefined;
+  private logger: Logger | undefined;
   /** The process that started this one linked (gen_server's Parent): its EXIT means stop. */
   readonly parent: Pid | undefined;
-  readonly log: Logger;
   /** For operators (the observer, status): when it started (node clock, ms) and messages handled. */
   readonly startedAt: number;
   handled = 0;
@@ -49,8 +51,12 @@ export class Actor extends Process {
     super(node, pid);
     this.parent = parent;
     this.mailbox = new Mailbox(node.clock);
-    this.log = node.log.child(name ? { actor: pid.key, name } : { actor: pid.key });
     this.startedAt = node.clock.now();
+  }
+
+  get log(): Logger {
+    this.logger ??= this.node.log.child(this.name ? { actor: this.pid.key, name: this.name } : { actor: this.pid.key });
+    return this.logger;
   }
 
   /** Messages waiting in its mailbox. */
@@ -72,6 +78,10 @@ export class Actor extends Process {
     return this.node.clock;
   }
   get signal_(): AbortSignal {
+    if (!this.abort) {
+      this.abort = new AbortController();
+      if (this.dead) this.abort.abort(this.exitReason);
+    }
     return this.abort.signal;
   }
   get nodeName(): string {
@@ -79,8 +89,8 @@ export class Actor extends Process {
   }
 
   // ActorContext.signal is the AbortSignal; Process.signal(sig) is the signal entry point.
-  // They cannot share a name, so the context view is a small facade (see `context`).
-  readonly context: ActorContext = makeContext(this);
+  // They cannot share a name, so the context view is a small facade (see `Context`).
+  readonly context: ActorContext = new Context(this);
 
   /** Runs `init`; resolves as gen_server:start_link returns. */
   async start(args: unknown, timeout: number | undefined): Promise<StartResult> {
@@ -119,8 +129,14 @@ export class Actor extends Process {
   }
 
   private died(): Promise<'died'> {
-    return new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve('died'), { once: true }));
+    return new Promise((resolve) => {
+      if (this.dead) resolve('died');
+      else this.onDeath = () => resolve('died');
+    });
   }
+
+  /** Wakes `start` when the actor dies while its init is still running. */
+  private onDeath: (() => void) | undefined;
 
   /** A failed init: the starter learns it from the start result, not from an exit signal. */
   private failStart(reason: ExitReason): void {
@@ -237,9 +253,11 @@ export class Actor extends Process {
   }
 
   protected override beforeExit(reason: ExitReason): void {
-    this.abort.abort(reason);
-    for (const t of this.timers) this.clock.clearTimeout(t);
-    this.timers.clear();
+    this.abort?.abort(reason);
+    this.onDeath?.();
+    this.onDeath = undefined;
+    if (this.timers) for (const t of this.timers) this.clock.clearTimeout(t);
+    this.timers = undefined;
     this.mailbox.cancel();
     this.mailbox.drain();
     this.node.stats.forget(this.pid.key);
@@ -270,15 +288,15 @@ export class Actor extends Process {
 
   sendAfter(ms: number, message: unknown): TimerHandle {
     const handle = this.clock.setTimeout(() => {
-      this.timers.delete(handle);
+      this.timers?.delete(handle);
       this.signal({ k: 'msg', env: { t: 'info', msg: message } });
     }, ms);
-    this.timers.add(handle);
+    (this.timers ??= new Set()).add(handle);
     return handle;
   }
 
   cancelTimer(handle: TimerHandle): void {
-    this.timers.delete(handle);
+    this.timers?.delete(handle);
     this.clock.clearTimeout(handle);
   }
 
@@ -288,34 +306,80 @@ export class Actor extends Process {
   }
 }
 
-/** The ActorContext view of an actor (its AbortSignal is `signal`, which Process uses for signals). */
-function makeContext(a: Actor): ActorContext {
-  return {
-    get self() { return a.pid; },
-    get name() { return a.name; },
-    get log() { return a.log; },
-    get clock() { return a.clock; },
-    get signal() { return a.signal_; },
-    get nodeName() { return a.nodeName; },
-    get stats() { return a.node.stats; },
-    trapExit: (on) => a.trapExit(on),
-    link: (pid) => a.link(pid),
-    unlink: (pid) => a.unlink(pid),
-    monitor: (t) => a.monitor(t),
-    demonitor: (ref, options) => {
-      a.demonitor(ref);
-      if (options?.flush) void a.receive((m) => (m as { tag?: string; ref?: string })?.tag === 'DOWN' && (m as { ref: string }).ref === ref, 0);
-    },
-    exit: (pid, reason) => a.exit(pid, reason),
-    isAlive: (pid) => (pid.node === a.node.name ? a.node.isAlive(pid) : undefined),
-    reply: (from, value) => a.reply(from, value),
-    get call() { return a.call; },
-    cast: (t, m) => a.cast(t, m),
-    send: (t, m) => a.send(t, m),
-    spawnLink: (s, o) => a.spawnLink(s, o),
-    spawn: (s, o) => a.spawn(s, o),
-    sendAfter: (ms, m) => a.sendAfter(ms, m),
-    cancelTimer: (h) => a.cancelTimer(h),
-    receive: (m, t) => a.receive(m, t),
-  };
+/**
+ * The ActorContext view of an actor (its AbortSignal is `signal`, which Process uses for
+ * signals). Methods on the prototype: one small object per actor, not a closure per method.
+ */
+class Context implements ActorContext {
+  constructor(private readonly a: Actor) {}
+  get self() {
+    return this.a.pid;
+  }
+  get name() {
+    return this.a.name;
+  }
+  get log() {
+    return this.a.log;
+  }
+  get clock() {
+    return this.a.clock;
+  }
+  get signal() {
+    return this.a.signal_;
+  }
+  get nodeName() {
+    return this.a.nodeName;
+  }
+  get stats() {
+    return this.a.node.stats;
+  }
+  get call(): ActorContext['call'] {
+    return this.a.call;
+  }
+  trapExit(on: boolean) {
+    return this.a.trapExit(on);
+  }
+  link(pid: Pid) {
+    this.a.link(pid);
+  }
+  unlink(pid: Pid) {
+    this.a.unlink(pid);
+  }
+  monitor(t: Target) {
+    return this.a.monitor(t);
+  }
+  demonitor(ref: string, options?: { flush?: boolean }) {
+    this.a.demonitor(ref);
+    if (options?.flush) void this.a.receive((m) => (m as { tag?: string; ref?: string })?.tag === 'DOWN' && (m as { ref: string }).ref === ref, 0);
+  }
+  exit(pid: Pid, reason: ExitReason) {
+    this.a.exit(pid, reason);
+  }
+  isAlive(pid: Pid) {
+    return pid.node === this.a.node.name ? this.a.node.isAlive(pid) : undefined;
+  }
+  reply<R>(from: From<R>, value: R) {
+    this.a.reply(from, value);
+  }
+  cast(t: Target, m: unknown) {
+    this.a.cast(t, m);
+  }
+  send(t: Target, m: unknown) {
+    this.a.send(t, m);
+  }
+  spawnLink<A, P extends Call>(s: StartSpec<A, P>, o?: SpawnOptions) {
+    return this.a.spawnLink(s, o);
+  }
+  spawn<A, P extends Call>(s: StartSpec<A, P>, o?: SpawnOptions) {
+    return this.a.spawn(s, o);
+  }
+  sendAfter(ms: number, m: unknown) {
+    return this.a.sendAfter(ms, m);
+  }
+  cancelTimer(h: TimerHandle) {
+    this.a.cancelTimer(h);
+  }
+  receive<T = unknown>(m: (message: unknown) => boolean, t?: number) {
+    return this.a.receive<T>(m, t);
+  }
 }

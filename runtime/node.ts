@@ -165,6 +165,11 @@ export class Node implements Caller {
     return this.transport.members();
   }
 
+  /** Whether node `name` is known to be down (see Transport.isDown): what a takeover may act on. */
+  knownDown(name: string): boolean {
+    return this.transport.isDown?.(name) ?? false;
+  }
+
   /** Whether `pauseBus` can work on this node's bus (the in-process bus has nothing to cut). */
   canPauseBus(): boolean {
     return this.transport.pause !== undefined;

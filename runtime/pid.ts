@@ -20,9 +20,11 @@ export class Pid<P extends Call = Call> {
     readonly serial: number,
   ) {}
 
-  /** Stable string form, usable as a map key: `<node.creation.serial>`. */
+  #key: string | undefined;
+
+  /** Stable string form, usable as a map key: `<node.creation.serial>` (one string per pid, however often asked). */
   get key(): string {
-    return `<${this.node}.${this.creation}.${this.serial}>`;
+    return (this.#key ??= `<${this.node}.${this.creation}.${this.serial}>`);
   }
 
   equals(other: unknown): boolean {

@@ -32,16 +32,16 @@ export abstract class Process implements Endpoint {
     this.inq.push(sig);
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.drainSignals);
+      queueMicrotask(() => this.drainSignals());
     }
   }
 
-  private readonly drainSignals = (): void => {
+  private drainSignals(): void {
     this.scheduled = false;
     const q = this.inq;
     this.inq = [];
     for (const sig of q) this.handleSignal(sig);
-  };
+  }
 
   protected handleSignal(sig: Signal): void {
     if (this.dead) {
@@ -103,7 +103,10 @@ export abstract class Process implements Endpoint {
     this.node.route(pid, { k: 'exit', from: this.pid, reason, link: false });
   }
 
-  readonly call: CallFn = (target, request, options) => this.node.call(target, request, options) as Promise<never>;
+  /** gen_server:call from this process (the node's; one function shared by all its processes). */
+  get call(): CallFn {
+    return this.node.call;
+  }
 
   cast(target: Target, message: unknown): void {
     this.node.cast(target, message);

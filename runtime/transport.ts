@@ -33,4 +33,9 @@ export interface Transport {
   connected?(): boolean;
   /** Drop everything to and from this node for `ms`, as a partition would (chaos tests). */
   pause?(ms: number): void;
+  /**
+   * `node` is down, and this node has listened long enough to know it (not merely not heard
+   * yet: just started, reconnected, or was frozen). Without it, no node is ever known down.
+   */
+  isDown?(node: string): boolean;
 }

@@ -1,7 +1,7 @@
 /**
  * A clustered node: three aotp processes on a three-server NATS cluster (JetStream, R3), all
  * started and killed by this test. Under a steady load of messages to many processes, one
- * aotp process is SIGKILLed: its processes must be owned elsewhere within the lease time and
+ * aotp process is SIGKILLed: its processes must be owned elsewhere once it is known down and
  * accept messages again; every message answered 200 must be in its log exactly once; the
  * invariant checker (`aotp verify`) must find no gap, no slot assigned twice, no broken chain.
  */
@@ -19,8 +19,8 @@ import { startNatsCluster, type NatsClusterHandle } from '../support/nats-server
 import { node as natsNode } from './support.js';
 
 const NAMES = ['n1', 'n2', 'n3'];
-const LEASE_MS = 4000;
-const DOWN_MS = 1500;
+/** The default nats.downAfterMs: the nodes run with default settings. */
+const DOWN_MS = 1000;
 
 let nats: NatsClusterHandle;
 const nodes = new Map<string, AotpProcess>();
@@ -36,7 +36,7 @@ async function startAotp(name: string, i: number): Promise<AotpProcess> {
     name,
     servers: [...nats.urls.slice(i), ...nats.urls.slice(0, i)],
     wallets,
-    config: { chaos: true, nats: { heartbeatMs: 250, downAfterMs: DOWN_MS, leaseTtlMs: LEASE_MS } },
+    config: { chaos: true },
   });
   started.set(name, n);
   return n;
@@ -154,7 +154,7 @@ describe('a three-node cluster under load', () => {
     await check();
   });
 
-  it('SIGKILL of a node: its processes move within the lease time, nothing accepted is lost, no slot is assigned twice', async () => {
+  it('SIGKILL of a node: its processes move once it is known down, nothing accepted is lost, no slot is assigned twice', async () => {
     const victim = 'n2';
     const moved = processes.filter((p) => owner(p, NAMES) === victim);
     expect(moved.length).toBeGreaterThan(0);
@@ -171,13 +171,14 @@ describe('a three-node cluster under load', () => {
     const v = nodes.get(victim)!;
     v.child.kill('SIGKILL');
     killedAt = Date.now();
-    deadline.at = killedAt + LEASE_MS + DOWN_MS + 20_000;
+    deadline.at = killedAt + 30_000;
     nodes.delete(victim);
     await v.exited;
     await running;
     const failover = moved.map((p) => firstAfterKill.get(p) ?? Infinity).sort((a, b) => a - b);
     console.log(`failover of ${moved.length} processes after SIGKILL: p50 ${failover[Math.floor(failover.length / 2)]} ms, max ${failover[failover.length - 1]} ms; ${sent} messages sent so far`);
-    expect(failover[failover.length - 1]).toBeLessThan(LEASE_MS + DOWN_MS + 10_000);
+    // Not waiting for the dead node's leases (20 s by default) to run out; `npm run bench:cluster` measures it.
+    expect(failover[failover.length - 1]).toBeLessThan(10_000);
     await check();
   }, 120_000);
 
@@ -252,14 +253,14 @@ describe('a three-node cluster under load', () => {
     await check();
   }, 180_000);
 
-  it('a node paused (SIGSTOP) past its leases and resumed: its stale writes are refused by the log', async () => {
+  it('a node paused (SIGSTOP) until the others take its processes over, then resumed: its stale writes are refused by the log', async () => {
     const victim = nodes.get('n1')!;
     let done = false;
     const running = load(() => done);
     await sleep(1000);
     victim.child.kill('SIGSTOP');
-    // Its processes move while it cannot renew its leases.
-    await sleep(LEASE_MS + DOWN_MS + 3000);
+    // Its processes move once the others know it down (its leases are still live).
+    await sleep(DOWN_MS + 3000);
     victim.child.kill('SIGCONT');
     await sleep(3000);
     done = true;

@@ -115,6 +115,22 @@ describe('lease', () => {
     await next.release();
   });
 
+  it('a live lease whose holder membership knows to be down is taken over at once; the holder, if it was not down after all, loses it', async () => {
+    const down = new Set<string>();
+    const c = await LeaseManager.open(nc2, 'node-c', { ttlMs: 60_000, holderDown: (h) => down.has(h) });
+    const pid = randomId();
+    const held = await a.acquire(pid);
+    await expect(c.acquire(pid)).rejects.toBeInstanceOf(LeaseHeld);
+    down.add('node-a');
+    const taken = await c.acquire(pid);
+    expect(Date.now()).toBeLessThan(held.expiresAt); // not waiting for the old lease to run out
+    expect(taken.token).toBeGreaterThan(held.token);
+    const err = await held.renew().catch((e) => e);
+    expect(err).toBeInstanceOf(LeaseLost);
+    expect((err as LeaseLost).reason).toBe('taken');
+    await taken.release();
+  });
+
   it('the same node re-acquires its own lease (a restarted incarnation) with a new token', async () => {
     const pid = randomId();
     const first = await a.acquire(pid);

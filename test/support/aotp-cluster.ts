@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateWallet, type Wallet } from '../../units/ans104/index.js';
@@ -19,6 +19,8 @@ export interface AotpProcess {
   dataDir: string;
   /** stdout and stderr so far, when started with `keepOutput` (else up to the listening line). */
   output(): string;
+  /** What the node wrote to stderr so far. */
+  stderr(): string;
 }
 
 export interface ClusterWallets {
@@ -47,6 +49,10 @@ export interface AotpNodeOptions {
   dataDir?: string;
   /** Keep all of the node's output (its logs), not only up to the listening line. */
   keepOutput?: boolean;
+  /** Extra environment variables for the node's process (e.g. AOTP_CRASH_AT). */
+  env?: Record<string, string>;
+  /** A single node on the embedded bus (no NATS; `servers` unused). */
+  embedded?: boolean;
 }
 
 /** Writes the node's config file and starts it; resolves with its URL once it listens. */
@@ -59,23 +65,30 @@ export async function startAotpNode(o: AotpNodeOptions): Promise<AotpProcess> {
     dataDir,
     logLevel: 'warn',
     ...extra,
-    nats: { servers: o.servers, replicas: 3, ...(extra.nats as object | undefined) },
+    ...(o.embedded ? {} : { nats: { servers: o.servers, replicas: 3, ...(extra.nats as object | undefined) } }),
     su: { wallet: join(o.wallets.dir, 'su.json'), idleMs: 0, callTimeoutMs: 5000, ...(extra.su as object | undefined) },
     mu: { wallet: join(o.wallets.dir, 'mu.json'), ...(extra.mu as object | undefined) },
     cu: { wallet: join(o.wallets.dir, 'cu.json'), ...(extra.cu as object | undefined) },
   };
   const file = join(dataDir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
-  return launchAotp(o.name, file, dataDir, o.keepOutput);
+  return launchAotp(o.name, file, dataDir, o.keepOutput, o.env);
 }
 
-export async function launchAotp(name: string, config: string, dataDir: string, keepOutput = false): Promise<AotpProcess> {
-  const child = spawn(process.execPath, ['bin/aotp.js', 'start', '--config', config, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function launchAotp(name: string, config: string, dataDir: string, keepOutput = false, env?: Record<string, string>): Promise<AotpProcess> {
+  // AOTP_PROFILE_DIR=<dir>: a V8 CPU profile per node, written when it exits normally (SIGTERM).
+  const profile = process.env.AOTP_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.AOTP_PROFILE_DIR, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...profile, 'bin/aotp.js', 'start', '--config', config, '--log-level', 'info'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   const exited = once(child, 'exit');
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   if (keepOutput) child.stdout!.on('data', (d) => (out += d));
+  // AOTP_TEST_LOGS=<dir>: each node's log goes to <dir>/<name>.log too (to find out why a run failed).
+  if (process.env.AOTP_TEST_LOGS) child.stdout!.pipe(createWriteStream(join(process.env.AOTP_TEST_LOGS, `${name}.log`), { flags: 'a' }));
   const url = await new Promise<string>((resolve, reject) => {
     let found = false;
     child.stdout!.on('data', (d) => {
@@ -89,7 +102,7 @@ export async function launchAotp(name: string, config: string, dataDir: string, 
     });
     void exited.then(() => reject(new Error(`${name} exited: ${err || out}`)));
   });
-  return { name, child, url, exited, config, dataDir, output: () => out + err };
+  return { name, child, url, exited, config, dataDir, output: () => out + err, stderr: () => err };
 }
 
 /** Until every node given sees `n` members. */

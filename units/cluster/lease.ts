@@ -3,8 +3,15 @@
  * R3): key = process id, value = { holder, incarnation, expiresAt } as JSON.
  *
  *   acquire  create the key if absent (expected revision 0), or take over a lease whose
- *            `expiresAt` has passed (or that was released) with update(expected revision).
- *            Another live lease: LeaseHeld { holder, expiresAt }.
+ *            `expiresAt` has passed, that was released, or whose holder membership knows to
+ *            be down (`holderDown`), with update(expected revision). Another live lease:
+ *            LeaseHeld { holder, expiresAt }.
+ *
+ * Taking over from a holder that is down, before its lease expires, is safe because the lease
+ * is not what keeps one writer: the replicated log's fence is (replicated-log.ts). A holder
+ * wrongly thought down finds its next append refused and its next renewal lost. The lease
+ * only says who should write while everyone is up; its ttl bounds how long a holder that is
+ * up but cannot renew keeps a process.
  *   renew    update(expected revision) by the holder, on a timer (`startRenewing`), retrying
  *            transient failures (an R3 bucket refuses writes ~5–8 s after its leader dies);
  *            a write by anyone else in between: LeaseLost.
@@ -46,6 +53,8 @@ export interface LeaseOptions {
   replicas?: number;
   /** How long a lease lives without renewal. Must exceed the KV's failover time (~8 s). */
   ttlMs?: number;
+  /** Whether membership knows `holder` to be down: its live lease may then be taken over. */
+  holderDown?: (holder: string) => boolean;
   /** Renewal period of `startRenewing`; default ttl / 4. */
   renewEveryMs?: number;
   /** How long one acquire/renew/release keeps retrying transient failures; default ttl. */
@@ -105,6 +114,7 @@ export class LeaseManager {
   readonly renewEveryMs: number;
   readonly retryBudgetMs: number;
   readonly now: () => number;
+  private readonly holderDown: (holder: string) => boolean;
 
   private constructor(
     readonly kv: KV,
@@ -117,6 +127,7 @@ export class LeaseManager {
     this.renewEveryMs = o.renewEveryMs ?? Math.floor(this.ttlMs / 4);
     this.retryBudgetMs = o.retryBudgetMs ?? this.ttlMs;
     this.now = o.now ?? Date.now;
+    this.holderDown = o.holderDown ?? (() => false);
   }
 
   /** Binds to (creating if needed) the lease bucket, as node `node`. */
@@ -166,8 +177,9 @@ export class LeaseManager {
 
   /**
    * Takes the lease of `processId` for this node: creates it, or takes over an expired or
-   * released one. Throws LeaseHeld while another node's lease is live. A live lease of this
-   * same node (an earlier incarnation that did not release it) is taken over too.
+   * released one, or one whose holder is down. Throws LeaseHeld while another node that is not
+   * known down holds a live lease. A live lease of this same node (an earlier incarnation that
+   * did not release it) is taken over too.
    */
   async acquire(processId: string): Promise<Lease> {
     const incarnation = randomBytes(8).toString('hex');
@@ -175,7 +187,7 @@ export class LeaseManager {
     for (;;) {
       const cur = await this.read(processId);
       const live = cur !== undefined && cur.expiresAt > this.now() && cur.holder !== this.node;
-      if (live) throw new LeaseHeld(processId, cur.holder, cur.expiresAt, cur.revision);
+      if (live && !this.holderDown(cur.holder)) throw new LeaseHeld(processId, cur.holder, cur.expiresAt, cur.revision);
       const record: LeaseRecord = { holder: this.node, incarnation, expiresAt: this.now() + this.ttlMs };
       const expected = cur?.revision ?? 0;
       try {

@@ -227,6 +227,13 @@ export class ReplicatedLog {
     return out;
   }
 
+  /** The slot-0 record (the spawn) of `processId`, or undefined when the log has none. */
+  async first(processId: string): Promise<SlotRecord | undefined> {
+    // Slot 0 is the first slot entry on the subject (after at most a fence or a few).
+    for await (const e of this.entries(processId, 0)) if (e.kind === 'slot') return e.slot === 0 ? e.record : undefined;
+    return undefined;
+  }
+
   /** Appends a slot record after the entry at `expectedSeq` (0: the subject has none). */
   appendSlot(processId: string, record: SlotRecord, expectedSeq: number, token: number): Promise<number> {
     return this.append(processId, { kind: 'slot', record }, expectedSeq, token);

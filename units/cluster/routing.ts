@@ -8,6 +8,7 @@ import { serviceProxy, type Caller } from '../../runtime/index.js';
 import type { Tag } from '../ans104/index.js';
 import type { CuRoutesApi } from '../cu/index.js';
 import { SU_READS, type Placement, type SuReads } from '../su/index.js';
+import type { IdIndex } from './id-index.js';
 import { owner } from './placement.js';
 
 export const CU_SERVICE = 'svc/cu';
@@ -45,14 +46,18 @@ export interface SuService extends SuReads {
 
 export const SU_SERVICE_METHODS = [...SU_READS, 'processTags', 'processOwner'] as const;
 
-/** The SU's reads and lookups, each answered by the owner of the process it is about. */
-export function routedSuService(local: SuService, caller: Caller, p: Placement, timeoutMs: number): SuService {
+/**
+ * The SU's reads and lookups, each answered by the owner of the process it is about. A message
+ * looked up by id alone is found through the cluster's index of message ids (id-index.ts).
+ */
+export function routedSuService(local: SuService, caller: Caller, p: Placement, timeoutMs: number, ids: Pick<IdIndex, 'lookup'>): SuService {
   const at = (processId: string): SuService => {
     const o = p.owner(processId);
     return o === p.self ? local : (serviceProxy<SuService>(caller, { name: SU_SERVICE, node: o }, [...SU_SERVICE_METHODS], timeoutMs) as SuService);
   };
   return {
-    processTags: (pid) => at(pid).processTags(pid),
+    // A spawn never changes and the stream holds it: this node answers, with no hop.
+    processTags: (pid) => local.processTags(pid),
     processOwner: (pid) => at(pid).processOwner(pid),
     hosts: (pid) => at(pid).hosts(pid),
     process: (pid) => at(pid).process(pid),
@@ -60,7 +65,11 @@ export function routedSuService(local: SuService, caller: Caller, p: Placement, 
     page: (pid, q) => at(pid).page(pid, q),
     async find(id, pid) {
       if (pid) return at(pid).find(id, pid);
-      // Without a process id: this node's log, then the owner of `id` as a process id.
+      // Without a process id: the owner of the process the index names (whichever logs this
+      // node holds); else `id` as a process id (a spawn, or an assignment id, which the index
+      // does not hold).
+      const home = await ids.lookup(id);
+      if (home) return at(home).find(id, home);
       return (await local.find(id)) ?? (p.owner(id) === p.self ? undefined : at(id).find(id));
     },
   };

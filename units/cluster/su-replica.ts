@@ -9,25 +9,31 @@
  */
 import type { NatsConnection } from 'nats';
 import { LogDiverged, NotOwner, type ReplicaWriter, type SuReplica } from '../su/replica.js';
+import { IdIndex, type IdIndexOptions } from './id-index.js';
 import { LeaseHeld, LeaseManager, type LeaseOptions } from './lease.js';
 import { LogWriter, ReplicatedLog, type ReplicatedLogOptions } from './replicated-log.js';
 
 export interface ClusterReplicaOptions {
   lease?: LeaseOptions;
   log?: ReplicatedLogOptions;
+  /** Where messages are indexed by id (see id-index.ts). */
+  ids: IdIndexOptions;
 }
 
 export interface ClusterReplica extends SuReplica {
   readonly log: ReplicatedLog;
   readonly leases: LeaseManager;
+  readonly ids: IdIndex;
 }
 
-export async function clusterReplica(nc: NatsConnection, node: string, o: ClusterReplicaOptions = {}): Promise<ClusterReplica> {
+export async function clusterReplica(nc: NatsConnection, node: string, o: ClusterReplicaOptions): Promise<ClusterReplica> {
   const leases = await LeaseManager.open(nc, node, o.lease);
   const log = await ReplicatedLog.open(nc, o.log);
+  const ids = await IdIndex.open(nc, o.ids);
   return {
     log,
     leases,
+    ids,
     async claim(processId: string, localNext: number): Promise<ReplicaWriter> {
       let lease;
       try {
@@ -52,7 +58,10 @@ export async function clusterReplica(nc: NatsConnection, node: string, o: Cluste
         });
         return {
           missing,
-          append: (run) => writer.appendRun(run),
+          // The run and the index of its messages, together (a message's first slot is its home).
+          append: async (run) => {
+            await Promise.all([writer.appendRun(run), ids.add(run.filter((r) => r.kind === 'message').map((r) => ({ messageId: r.messageId, processId })))]);
+          },
           release: async () => {
             lease.stopRenewing();
             await lease.release();

@@ -139,6 +139,7 @@ export class ProcessEngine {
   static async load(processId: string, cu: CuRuntime, log: Logger): Promise<ProcessEngine> {
     const info = await cu.reader.process(processId);
     if (!info) throw new ProcessUnavailable(`process ${processId} is not known to the scheduler`);
+    await cu.store.hydrate(processId);
     const spawn = parseDataItem(info.spawn);
     const moduleId = tagValue(spawn.tags, 'Module');
     if (!moduleId) throw new ProcessUnavailable(`process ${processId} has no Module tag`, 'unprocessable');

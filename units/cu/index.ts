@@ -27,6 +27,8 @@ export interface CuOptions {
   registerBundled?: boolean;
   /** Wall clock, unix ms (cron messages after a process's last slot are generated up to it). */
   now?: () => number;
+  /** Its results and checkpoints store (default: in `store`; in a cluster, shared through JetStream too). */
+  cuStore?: (store: Store) => CuStore;
 }
 
 export interface Cu {
@@ -53,7 +55,7 @@ export async function createCu(o: CuOptions): Promise<Cu> {
   });
   const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet);
   const pool = new EvaluatorPool(config.spareEvaluators);
-  const runtime: CuRuntime = { reader: o.reader, store: new CuStore(o.store), modules, pool, config, now };
+  const runtime: CuRuntime = { reader: o.reader, store: o.cuStore?.(o.store) ?? new CuStore(o.store), modules, pool, config, now };
   return {
     address: o.wallet.address,
     runtime,

@@ -207,6 +207,18 @@ export class ModuleStore {
     }
   }
 
+  /**
+   * Loads the modules among `ids` that this node does not hold (`known`), at most `max` of them,
+   * from the modules dir or the gateway, so that a gateway serving this store answers for them
+   * (aoconnect looks a module up before it spawns). Ids that are not modules are ignored;
+   * rejects as `load` when the gateway does not answer.
+   */
+  async prefetch(ids: readonly string[], known: (id: string) => boolean, max = 8): Promise<void> {
+    if (!this.o.dir && !this.o.gateway) return;
+    const wanted = ids.filter((id) => ID.test(id) && !known(id)).slice(0, max);
+    await Promise.all(wanted.map((id) => this.canRun(id)));
+  }
+
   private now(): number {
     return (this.o.now ?? Date.now)();
   }

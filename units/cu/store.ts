@@ -66,12 +66,19 @@ export class CuStore {
   readonly checkpoints: Database<CheckpointRecord, Key>;
   readonly crons: Database<CronRecord, CronKey>;
 
-  constructor(private readonly store: Store) {
+  constructor(protected readonly store: Store) {
     this.results = store.db<ResultRecord, Key>('cu.results');
     this.crons = store.db<CronRecord, CronKey>('cu.crons');
     this.bySlot = store.db<number, [string, string]>('cu.message-slot');
     this.checkpoints = store.db<CheckpointRecord, Key>('cu.checkpoints');
   }
+
+  /**
+   * Brings what other nodes computed for `processId` (results, checkpoints) into this store,
+   * before its engine loads. Nothing to bring on one node; a cluster's shared store does
+   * (units/cluster/cu-shared.ts).
+   */
+  async hydrate(_processId: string): Promise<void> {}
 
   /** Writes results, in one transaction callback (not awaited per message; see the module comment). */
   putResults(processId: string, rs: readonly (ResultRecord | CronResult)[]): Promise<void> {

@@ -17,6 +17,11 @@ import type { TransactionNode } from './transaction.js';
 export interface GatewayOptions {
   /** Asked in order; the first source that has an id answers for it. */
   sources: ItemSource[];
+  /**
+   * Run before a request is answered with the ids it names (in a cluster: fetches the items
+   * this node does not hold into a source, so that every node answers the same).
+   */
+  prefetch?: (ids: string[]) => Promise<void>;
   /** Transaction nodes kept parsed (default 10 000). */
   maxCached?: number;
   /** JSON bytes one GraphQL answer may hold (default DEFAULT_ANSWER_BYTES). */
@@ -45,8 +50,8 @@ export function createGateway(o: GatewayOptions): Gateway {
     transaction: (id) => index.node(id),
     transactions: (args) => transactions(index, args),
     graphql: (request) => runGraphQL(index, request, o.maxAnswerBytes),
-    routes: () => graphqlRoutes(index, o.maxAnswerBytes),
-    rawRoutes: () => rawRoutes(index),
+    routes: () => graphqlRoutes(index, o.maxAnswerBytes, o.prefetch),
+    rawRoutes: () => rawRoutes(index, o.prefetch),
   };
 }
 

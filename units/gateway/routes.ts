@@ -8,16 +8,25 @@
  *   GET  /:id              the same
  *
  * Data is served with the item's Content-Type tag (application/octet-stream without one); an id
- * no source knows → 404 `{ error }`.
+ * no source knows → 404 `{ error }`. The ids a request names that the node does not hold are
+ * fetched first (`prefetch`: from the cluster, a module from the CU's gateway); when that fails
+ * for now → 503.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { parseDataItem } from '../ans104/index.js';
 import { runGraphQL, type GraphQLRequest } from './graphql.js';
+import { requestedIds } from './requested-ids.js';
 import type { ItemIndex } from './items.js';
 
-export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number): FastifyPluginAsync {
+export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number, prefetch?: (ids: string[]) => Promise<void>): FastifyPluginAsync {
   return async (app) => {
-    const answer = (request: GraphQLRequest, reply: FastifyReply) => {
+    const answer = async (request: GraphQLRequest, reply: FastifyReply) => {
+      try {
+        await prefetch?.(requestedIds(request));
+      } catch (e) {
+        // Items held elsewhere could not be fetched now: not an answer that they do not exist.
+        return reply.code(503).send({ errors: [{ message: `items could not be fetched now (from the cluster or a gateway), try again: ${(e as Error).message}` }] });
+      }
       const { status, body } = runGraphQL(index, request, maxAnswerBytes);
       return reply.code(status).type('application/json; charset=utf-8').send(body);
     };
@@ -28,9 +37,14 @@ export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number): Fastif
 
 const PRINTABLE = /^[\x20-\x7e]{1,255}$/;
 
-export function rawRoutes(index: ItemIndex): FastifyPluginAsync {
+export function rawRoutes(index: ItemIndex, prefetch?: (ids: string[]) => Promise<void>): FastifyPluginAsync {
   return async (app) => {
     const data = async (id: string, reply: FastifyReply) => {
+      try {
+        if (/^[A-Za-z0-9_-]{43}$/.test(id)) await prefetch?.([id]);
+      } catch (e) {
+        return reply.code(503).send({ error: `item ${id} could not be fetched now (from the cluster or a gateway), try again: ${(e as Error).message}` });
+      }
       const raw = index.raw(id);
       let item;
       try {

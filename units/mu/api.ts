@@ -109,7 +109,7 @@ export class MuApi {
 
   /** Writes the job (unless it exists), starts it and waits for its slot; a refusal removes it. */
   private async run(job: JobRecord): Promise<JobRecord> {
-    const known = this.mu.store.job(job.id);
+    const known = await this.mu.store.current(job.id);
     if (!known) await this.mu.store.write(undefined, [job]);
     else if (isTerminal(known)) return known;
     const pid = await startJob(this.caller, job.id);
@@ -122,7 +122,8 @@ export class MuApi {
         if (!(e instanceof CallError)) throw e;
       }
     }
-    const now = this.mu.store.job(job.id)!;
+    // In a cluster, the job may be another node's (the same item sent to two nodes at once).
+    const now = (await this.mu.store.current(job.id))!;
     if (now.stage === 'failed' && now.slot === undefined && !known) {
       await this.mu.store.forget(now);
       throw new MuError(400, now.reason ?? 'the scheduler refused the message');
@@ -173,8 +174,8 @@ export class MuApi {
   }
 
   /** A job and the rest of its push. */
-  trace(id: string): { job: JobView; push: JobView[] } {
-    const job = this.mu.store.job(id);
+  async trace(id: string): Promise<{ job: JobView; push: JobView[] }> {
+    const job = this.mu.store.job(id) ?? (await this.mu.store.current(id));
     if (!job) throw new MuError(404, `No push job ${id.slice(0, 100)}`);
     return { job: jobView(job), push: this.mu.store.push(job.root).map(jobView) };
   }

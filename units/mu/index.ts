@@ -13,10 +13,12 @@ import type { MuCompute, MuScheduler } from './ports.js';
 import type { MuRuntime } from './push-job.js';
 import { PushRate } from './push-rate.js';
 import { muRoutes } from './routes.js';
-import { MuStore } from './store.js';
+import { LmdbMuStore, type MuStore } from './store.js';
 
 export interface MuOptions {
   store: Store;
+  /** Where jobs are kept (default: the LMDB store; in a cluster, JetStream with this node's LMDB as its copy). */
+  jobs?: MuStore;
   /** Signs outbox messages and spawns. */
   wallet: Wallet;
   scheduler: MuScheduler;
@@ -35,7 +37,7 @@ export interface Mu {
 
 export function createMu(o: MuOptions): Mu {
   const config = muDefaults(o.config);
-  const store = new MuStore(o.store);
+  const store = o.jobs ?? new LmdbMuStore(o.store);
   const runtime: MuRuntime = {
     store,
     scheduler: o.scheduler,
@@ -65,4 +67,4 @@ export { localCompute, localScheduler, type MuCompute, type MuScheduler, type Re
 export { pushJob, type MuRuntime, type PushJobArgs } from './push-job.js';
 export { PushRate, type PushRateOptions } from './push-rate.js';
 export { MU_RESUMER, resumer } from './resumer.js';
-export { MuStore, type MonitorRecord } from './store.js';
+export { LmdbMuStore, StaleJob, type MonitorRecord, type MuStore } from './store.js';

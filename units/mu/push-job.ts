@@ -183,6 +183,8 @@ export const pushJob: Behaviour<PushJobArgs, State, PushJobProtocol> = {
   init({ id, mu }, ctx) {
     const job = mu.store.job(id);
     if (!job) return { stop: `no push job ${id}` };
+    // In a cluster another node may have taken the job over (this one was thought down).
+    if (!mu.store.owns(id)) return { ignore: true };
     ctx.send(ctx.self, STEP);
     return { ok: { job, mu, signal: ctx.signal, attempts: 0, errors: 0, waiting: [] } };
   },

@@ -1,5 +1,6 @@
 /**
- * The MU's records in the node's LMDB environment:
+ * Where the MU keeps its durable records: the interface `MuStore`, which the job and monitor
+ * actors use, and its implementation in the node's LMDB environment (`LmdbMuStore`):
  *
  *   mu.jobs      job id → JobRecord
  *   mu.tree      [root, job id] → true   (the jobs of one push)
@@ -9,6 +10,9 @@
  * A parent's move to `done` and its children's records are written in one transaction, so
  * after a crash either both exist or neither does. Listeners hear about each committed change
  * (tests and `settled` wait on them instead of polling).
+ *
+ * In a cluster the jobs' durable truth is in JetStream (units/cluster/mu-jobs.ts, behind this
+ * same interface), and the LMDB store is the node's copy of the jobs it runs.
  */
 import { EventEmitter } from 'node:events';
 import type { Database } from 'lmdb';
@@ -29,12 +33,46 @@ export class StaleJob extends Error {
   override readonly name = 'StaleJob';
 }
 
+/** The MU's durable records, as its actors and API use them. */
+export interface MuStore {
+  /** This node's copy of a job. */
+  job(id: string): JobRecord | undefined;
+  /** A job as the durable truth has it (in a cluster, whichever node runs it). */
+  current(id: string): Promise<JobRecord | undefined>;
+  /** Whether this node runs the job (in a cluster, another node may have taken it over). */
+  owns(id: string): boolean;
+  /** Every job of the push rooted at `root` that this node knows. */
+  push(root: string): JobRecord[];
+  /** This node's jobs that have not ended (to resume at start). */
+  unfinished(): JobRecord[];
+  /**
+   * Writes `update` (which must follow the revision stored, else StaleJob) and the `created`
+   * jobs (one that exists already is left as it is), all or nothing as far as a reader can
+   * tell: a created job counts only once its parent's update that lists it is written.
+   */
+  write(update: JobRecord | undefined, created?: JobRecord[], maxPushJobs?: number): Promise<void>;
+  /** How many jobs the push rooted at `root` has made, as far as this node counts (its budget). */
+  pushSize(root: string): number;
+  /** Removes a root job that was refused before anything came of it. */
+  forget(r: JobRecord): Promise<void>;
+  monitor(processId: string): MonitorRecord | undefined;
+  allMonitors(): MonitorRecord[];
+  /** Writes a monitor's cursor together with the jobs its cron results made. */
+  advanceMonitor(m: MonitorRecord, created: JobRecord[]): Promise<void>;
+  putMonitor(m: MonitorRecord): Promise<void>;
+  removeMonitor(processId: string): Promise<boolean>;
+  /** Calls `listener` with every job record written here from now on; returns the unsubscribe. */
+  onJob(listener: (r: JobRecord) => void): () => void;
+  /** Resolves with the push's jobs once every one has ended; rejects after `timeoutMs`. */
+  settled(root: string, timeoutMs?: number): Promise<JobRecord[]>;
+}
+
 /** A write whose new jobs would take their push past its budget (nothing was written). */
 export class PushBudgetExceeded extends Error {
   override readonly name = 'PushBudgetExceeded';
 }
 
-export class MuStore {
+export class LmdbMuStore implements MuStore {
   private readonly jobs: Database<JobRecord, string>;
   private readonly tree: Database<true, [string, string]>;
   private readonly monitors: Database<MonitorRecord, string>;
@@ -51,6 +89,39 @@ export class MuStore {
 
   job(id: string): JobRecord | undefined {
     return this.jobs.get(id);
+  }
+
+  async current(id: string): Promise<JobRecord | undefined> {
+    return this.jobs.get(id);
+  }
+
+  owns(id: string): boolean {
+    return this.jobs.get(id) !== undefined;
+  }
+
+  /**
+   * Keeps `r` as this node's copy of a job, whatever copy it had (a job taken over from another
+   * node, or a write already fenced elsewhere), with the `created` jobs it does not have yet.
+   */
+  async adopt(r: JobRecord | undefined, created: JobRecord[] = []): Promise<void> {
+    await this.store.transact(() => {
+      this.create(created);
+      if (r) {
+        this.jobs.put(r.id, r);
+        this.tree.put([r.root, r.id], true);
+      }
+    });
+    for (const x of [...created, ...(r ? [r] : [])]) this.events.emit('job', x);
+  }
+
+  /** Drops this node's copy of a job that another node runs now. */
+  async drop(id: string): Promise<void> {
+    await this.store.transact(() => {
+      const r = this.jobs.get(id);
+      if (!r) return;
+      this.jobs.remove(id);
+      this.tree.remove([r.root, id]);
+    });
   }
 
   /** Every job of the push rooted at `root`. */

@@ -8,7 +8,7 @@
  * the retry gets the slot the first attempt got, or the first slot if it never got one.
  */
 import { CallError, formatReason, startChild, type Caller, type Pid } from '../../runtime/index.js';
-import type { ScheduleReply, SequencerRequest } from './sequencer.js';
+import type { ReadyReply, ScheduleReply, SequencerCall, SequencerRequest } from './sequencer.js';
 
 export const sequencerName = (processId: string) => `su/${processId}`;
 
@@ -40,7 +40,12 @@ export class SchedulerUnavailable extends Error {
   override readonly name = 'SchedulerUnavailable';
 }
 
+/** Remote sequencers' pids kept (a request to a known one is one bus hop, not two). */
+const REMOTE_PIDS = 10_000;
+
 export class SuClient {
+  private readonly remotePids = new Map<string, Pid>();
+
   constructor(
     private readonly caller: Caller,
     private readonly names: NameRegistry,
@@ -52,14 +57,20 @@ export class SuClient {
     const name = sequencerName(processId);
     const owner = this.options.placement?.owner(processId);
     const remote = owner !== undefined && owner !== this.options.placement!.self;
-    const running = remote ? undefined : this.names.whereis(name);
-    if (running) return running;
+    const running = remote ? this.remotePids.get(processId) : this.names.whereis(name);
+    // A remote pid is good while its node still owns the process (a dead one fails the call, which forgets it).
+    if (running && (!remote || running.node === owner)) return running;
     // The owner's sequencers' supervisor starts it there (or answers the running one).
     const supervisor = remote ? { name: this.options.supervisor, node: owner } : this.options.supervisor;
     const r = await startChild(this.caller, supervisor, { processId });
-    if ('ok' in r && r.ok) return r.ok;
-    if ('error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error) {
-      return (r.error as { already_started: Pid }).already_started;
+    const pid = 'ok' in r && r.ok ? r.ok : 'error' in r && typeof r.error === 'object' && r.error !== null && 'already_started' in r.error ? (r.error as { already_started: Pid }).already_started : undefined;
+    if (pid) {
+      if (remote) {
+        this.remotePids.delete(processId);
+        this.remotePids.set(processId, pid);
+        if (this.remotePids.size > REMOTE_PIDS) this.remotePids.delete(this.remotePids.keys().next().value!);
+      }
+      return pid;
     }
     const now = remote ? undefined : this.names.whereis(name);
     if (now) return now;
@@ -67,14 +78,32 @@ export class SuClient {
   }
 
   async schedule(processId: string, request: SequencerRequest): Promise<ScheduleReply> {
+    return this.ask<ScheduleReply>(processId, request);
+  }
+
+  /**
+   * Waits until the sequencer of `processId` (started if needed) has finished its `init`: its
+   * node's log then holds every slot the replicated log had when it claimed the process. A
+   * running sequencer's name is registered before its init ends, so finding the name is not
+   * enough. With `slot`: also until that slot, if this sequencer assigned it, is committed here.
+   * Rejects (SchedulerUnavailable) when it cannot start, e.g. another node holds the log.
+   */
+  async ready(processId: string, slot?: number): Promise<number> {
+    return (await this.ask<ReadyReply>(processId, { op: 'ready', ...(slot !== undefined ? { slot } : {}) })).ready.nextSlot;
+  }
+
+  private async ask<R>(processId: string, request: SequencerCall): Promise<R> {
     const attempts = this.options.attempts ?? 4;
     let last: unknown;
     for (let i = 0; i < attempts; i++) {
-      const pid = await this.sequencer(processId);
       try {
-        return await this.caller.call<ScheduleReply>(pid, request, { timeout: this.options.timeout });
+        // Not starting may be passing too: the owner died meanwhile (the next attempt asks its
+        // successor), or it is still taking the process over.
+        const pid = await this.sequencer(processId);
+        return (await this.caller.call<R>(pid, request, { timeout: this.options.timeout })) as R;
       } catch (e) {
-        if (!(e instanceof CallError) || e.kind === 'timeout') throw e;
+        this.remotePids.delete(processId);
+        if (!(e instanceof SchedulerUnavailable) && (!(e instanceof CallError) || e.kind === 'timeout')) throw e;
         last = e;
       }
     }

@@ -13,6 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect, createDataItemSigner } from '@permaweb/aoconnect';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../../cli/start.js';
@@ -135,6 +136,26 @@ describe('from a gateway (another aotp node)', () => {
     expect(s.status).toBe(400);
     expect(s.body.error).toMatch(new RegExp(`^item ${processOnA.id} is not a module \\(Type=Process\\)`));
     expect(b.cu.modules.has(processOnA.id)).toBe(false);
+  });
+});
+
+describe('an AO developer (aoconnect) against a node that fetches its modules', () => {
+  it("spawns with a module id the node has never seen: the node's GraphQL answers for it (fetched), the process runs", async () => {
+    const d = await bare({ gateway: a.url });
+    const wasm64 = a.cu.modules.bundled()['aos-2.0.6-wasm64']!;
+    const info = (await (await fetch(`${d.url}/`)).json()) as { mu: string; cu: string; graphql: string; addresses: { su: string; mu: string } };
+    expect(d.cu.modules.has(wasm64)).toBe(false);
+    const ao = connect({ MODE: 'legacy', MU_URL: info.mu, CU_URL: info.cu, GRAPHQL_URL: info.graphql, noLog: true } as never) as unknown as {
+      spawn(a: { module: string; scheduler: string; signer: unknown; tags: { name: string; value: string }[] }): Promise<string>;
+      message(a: { process: string; signer: unknown; tags: { name: string; value: string }[]; data: string }): Promise<string>;
+      result(a: { message: string; process: string }): Promise<{ Output?: { data?: unknown } }>;
+    };
+    const wallet = await generateWallet('rsa');
+    const signer = createDataItemSigner(wallet.key as never);
+    const process = await ao.spawn({ module: wasm64, scheduler: info.addresses.su, signer, tags: [{ name: 'Authority', value: info.addresses.mu }] });
+    const message = await ao.message({ process, signer, tags: [{ name: 'Action', value: 'Eval' }], data: 'return "fetched " .. #ao.id' });
+    expect(String((await ao.result({ message, process })).Output?.data).trim()).toBe('fetched 43');
+    expect(d.cu.modules.has(wasm64)).toBe(true);
   });
 });
 

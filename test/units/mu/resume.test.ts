@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../../cli/start.js';
 import { Store } from '../../../runtime/store.js';
 import { generateWallet } from '../../../units/ans104/index.js';
-import { jobName, MuStore } from '../../../units/mu/index.js';
+import { jobName, LmdbMuStore } from '../../../units/mu/index.js';
 import { dryRun, evalLua, log, messageItem, node, post, spawn, tempDir } from './support.js';
 
 const dirs: string[] = [];
@@ -87,7 +87,7 @@ describe('push jobs resume from their durable stage', () => {
     await n.stop();
 
     const store = Store.open(join(dir, 'lmdb'));
-    const before = new MuStore(store).job(item.id)!;
+    const before = new LmdbMuStore(store).job(item.id)!;
     await store.close();
     expect(before.stage).toBe('result');
 

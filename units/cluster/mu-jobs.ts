@@ -1,0 +1,385 @@
+/**
+ * The MU's push jobs in a cluster (the MuStore of units/mu/store.ts): their durable truth is in
+ * JetStream, so that a job outlives its node, disk included. This node's LMDB store keeps a
+ * copy of the jobs it runs (the actors read it synchronously) and of their pushes.
+ *
+ *   <cluster>_mu_jobs   KV bucket (R3): key = job id ('@' → '='), value = { owner, record }.
+ *                       Every write is a compare-and-set on the key's revision (the fencing
+ *                       token of the job's owner), with a Nats-Msg-Id of `<key>@<expected>`
+ *                       as in lease.ts, so at most one write follows any revision.
+ *   <CLUSTER>_MU_OPEN   stream (R3): one empty message per unfinished job, on subject
+ *                       `<cluster>.mu.open.<owner>.<key>`: who runs what, listable by owner
+ *                       (a stream info with a subject filter); purged when the job ends.
+ *
+ * Atomicity: a parent's move to `done` and its children cannot be one write. The children are
+ * written first, the parent's update (which lists them) last; a child counts only once its
+ * parent lists it (`live`). A crash in between leaves inert children: the parent's next owner
+ * computes its outbox again and, signing the same items (Ed25519 signatures are deterministic),
+ * adopts them; under RSA it signs new ones and the inert ones are never pushed. Either way every
+ * outbox item is stored before it is pushed and pushed by one job only (the SU dedupes by id).
+ *
+ * Ownership: a job's owner writes it. When a member is known down, the survivors take its open
+ * jobs over (`takeOver`: compare-and-set of the owner at the current revision, so one wins);
+ * a job whose owner was only thought down finds its next write refused (StaleJob) and stops.
+ * A node that starts again (disk lost or not) reloads its own open jobs from JetStream
+ * (`hydrate`) before its MU resumes them.
+ *
+ * Limits: a job's record holds its item, so items over NATS' max_payload (1 MiB by default)
+ * cannot be kept here (as in the SU's replicated log). Cron monitors stay in this node's LMDB.
+ */
+import { pack, unpack } from 'msgpackr';
+import { ErrorCode, NatsError, StorageType, type JetStreamClient, type JetStreamManager, type KV, type KvEntry, type NatsConnection } from 'nats';
+import { isTerminal, type JobRecord } from '../mu/job.js';
+import { PushBudgetExceeded, StaleJob, type LmdbMuStore, type MonitorRecord, type MuStore } from '../mu/store.js';
+import { isNotFound, isWrongLastSequence, retrying } from './retry.js';
+
+interface Stored {
+  owner: string;
+  record: JobRecord;
+}
+
+export interface ClusterJobsOptions {
+  /** The cluster's subject prefix (nats.cluster). */
+  cluster: string;
+  replicas?: number;
+  requestTimeoutMs?: number;
+  /** How long one write keeps retrying while JetStream has no leader (~5–8 s after a server dies). */
+  retryBudgetMs?: number;
+  /** A crash point for tests (see crash-point.ts): only set on chaos-enabled test nodes. */
+  crashAt?: (point: string) => void;
+}
+
+/** A compare-and-set lost: the key was not at the expected revision. */
+class Conflict extends Error {}
+
+const keyOf = (id: string) => id.replace('@', '=');
+const idOf = (key: string) => key.replace('=', '@');
+
+export class ClusterMuStore implements MuStore {
+  /** KV revisions of the jobs this node runs (unfinished ones): owning one = knowing its revision. */
+  private readonly revs = new Map<string, number>();
+  private readonly bucket: string;
+  private readonly stream: string;
+  private readonly openPrefix: string;
+  private readonly budgetMs: number;
+
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly kv: KV,
+    readonly node: string,
+    readonly local: LmdbMuStore,
+    private readonly o: ClusterJobsOptions,
+  ) {
+    this.bucket = `${o.cluster}_mu_jobs`;
+    this.stream = `${o.cluster.toUpperCase()}_MU_OPEN`;
+    this.openPrefix = `${o.cluster}.mu.open`;
+    this.budgetMs = o.retryBudgetMs ?? 15_000;
+  }
+
+  static async open(nc: NatsConnection, node: string, local: LmdbMuStore, o: ClusterJobsOptions): Promise<ClusterMuStore> {
+    const timeout = o.requestTimeoutMs ?? 2000;
+    const budgetMs = o.retryBudgetMs ?? 15_000;
+    const replicas = o.replicas ?? 3;
+    const js = nc.jetstream({ timeout });
+    const jsm = await retrying(() => nc.jetstreamManager({ timeout }), { budgetMs });
+    const kv = await retrying(() => js.views.kv(`${o.cluster}_mu_jobs`, { replicas, history: 1, allow_direct: false, timeout }), { budgetMs });
+    const stream = `${o.cluster.toUpperCase()}_MU_OPEN`;
+    await retrying(
+      async () => {
+        try {
+          await jsm.streams.info(stream);
+        } catch (e) {
+          if (!isNotFound(e)) throw e;
+          await jsm.streams
+            .add({ name: stream, subjects: [`${o.cluster}.mu.open.>`], num_replicas: replicas, storage: StorageType.File, max_msgs_per_subject: 1 })
+            .catch(async (e2) => {
+              await jsm.streams.info(stream).catch(() => {
+                throw e2;
+              });
+            });
+        }
+      },
+      { budgetMs },
+    );
+    return new ClusterMuStore(js, jsm, kv, node, local, o);
+  }
+
+  // --- JetStream ---------------------------------------------------------------------------
+
+  private async get(id: string): Promise<{ stored: Stored; rev: number } | undefined> {
+    const e = await retrying(() => this.kv.get(keyOf(id)), { budgetMs: this.budgetMs });
+    return e ? decode(e) : undefined;
+  }
+
+  /** Writes `value` as the revision after `expected` (0: absent); its stored revision, or Conflict. */
+  private async cas(id: string, value: Stored, expected: number): Promise<number> {
+    const key = keyOf(id);
+    const data = pack(value);
+    let ack;
+    try {
+      ack = await retrying(
+        async () => {
+          const a = await this.js.publish(`$KV.${this.bucket}.${key}`, data, { msgID: `${key}@${expected}`, expect: { lastSubjectSequence: expected } });
+          // A duplicate of a write still in Raft has no revision yet: ask again shortly.
+          if (a.duplicate && a.seq === 0) throw new NatsError('duplicate of a write in flight', ErrorCode.Timeout);
+          return a;
+        },
+        { budgetMs: this.budgetMs },
+      );
+    } catch (e) {
+      if (isWrongLastSequence(e)) throw new Conflict(`job ${id}: revision ${expected} is not the last`);
+      throw e;
+    }
+    if (!ack.duplicate) return ack.seq;
+    // A write after `expected` exists: this very one (a retry), or another.
+    const e = await this.kv.get(key, { revision: ack.seq });
+    const there = e ? decode(e) : undefined;
+    if (there && same(there.stored, value)) return ack.seq;
+    throw new Conflict(`job ${id}: revision ${expected} was followed by another write`);
+  }
+
+  private openSubject(owner: string, id: string): string {
+    return `${this.openPrefix}.${owner}.${keyOf(id)}`;
+  }
+
+  private async markOpen(owner: string, id: string): Promise<void> {
+    await retrying(() => this.js.publish(this.openSubject(owner, id), new Uint8Array(0)), { budgetMs: this.budgetMs });
+  }
+
+  private async unmarkOpen(owner: string, id: string): Promise<void> {
+    await retrying(() => this.jsm.streams.purge(this.stream, { filter: this.openSubject(owner, id) }), { budgetMs: this.budgetMs });
+  }
+
+  /** The open jobs JetStream lists, by owner (all owners, or one). */
+  async openJobs(owner?: string): Promise<Map<string, string[]>> {
+    const info = await retrying(() => this.jsm.streams.info(this.stream, { subjects_filter: `${this.openPrefix}.${owner ?? '*'}.>` }), { budgetMs: this.budgetMs });
+    const out = new Map<string, string[]>();
+    const skip = this.openPrefix.length + 1;
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const rest = subject.slice(skip);
+      const dot = rest.indexOf('.');
+      const o = rest.slice(0, dot);
+      if (!out.has(o)) out.set(o, []);
+      out.get(o)!.push(idOf(rest.slice(dot + 1)));
+    }
+    return out;
+  }
+
+  /** A child counts once its parent is done and lists it (see the module comment). */
+  private async live(r: JobRecord): Promise<boolean> {
+    if (r.parent === undefined) return true;
+    const parent = await this.get(r.parent);
+    return parent !== undefined && parent.stored.record.stage === 'done' && (parent.stored.record.children ?? []).includes(r.id);
+  }
+
+  // --- taking jobs over ----------------------------------------------------------------------
+
+  /**
+   * Reloads this node's open jobs from JetStream into its LMDB copy (after a restart, with or
+   * without its disk), before the MU resumes them; drops the marks of jobs that ended or moved.
+   */
+  async hydrate(): Promise<number> {
+    let n = 0;
+    for (const id of (await this.openJobs(this.node)).get(this.node) ?? []) {
+      const cur = await this.get(id);
+      if (!cur || cur.stored.owner !== this.node || isTerminal(cur.stored.record) || !(await this.live(cur.stored.record))) {
+        await this.unmarkOpen(this.node, id);
+        continue;
+      }
+      this.revs.set(id, cur.rev);
+      await this.local.adopt(cur.stored.record);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Takes over the open jobs of `from` (a member known down) that `mine` picks: each becomes
+   * this node's at the revision it was found at, or stays where it is if anyone wrote it since.
+   * Answers the ids taken (to be started).
+   */
+  async takeOver(from: string, ids: string[], mine: (id: string) => boolean): Promise<string[]> {
+    const taken: string[] = [];
+    for (const id of ids) {
+      if (!mine(id)) continue;
+      const cur = await this.get(id);
+      if (!cur || cur.stored.owner !== from || isTerminal(cur.stored.record) || !(await this.live(cur.stored.record))) {
+        // Ended, moved, never written, or an inert child (its parent's owner adopts it, if ever).
+        await this.unmarkOpen(from, id);
+        continue;
+      }
+      await this.markOpen(this.node, id);
+      try {
+        this.revs.set(id, await this.cas(id, { owner: this.node, record: cur.stored.record }, cur.rev));
+      } catch (e) {
+        if (!(e instanceof Conflict)) throw e;
+        await this.unmarkOpen(this.node, id);
+        continue;
+      }
+      await this.local.adopt(cur.stored.record);
+      await this.unmarkOpen(from, id);
+      taken.push(id);
+    }
+    return taken;
+  }
+
+  // --- MuStore --------------------------------------------------------------------------------
+
+  job(id: string): JobRecord | undefined {
+    return this.local.job(id);
+  }
+
+  async current(id: string): Promise<JobRecord | undefined> {
+    return (await this.get(id))?.stored.record;
+  }
+
+  owns(id: string): boolean {
+    if (this.revs.has(id)) return true;
+    // An ended job may still start its children (each checks its own ownership).
+    const r = this.local.job(id);
+    return r !== undefined && isTerminal(r);
+  }
+
+  push(root: string): JobRecord[] {
+    return this.local.push(root);
+  }
+
+  pushSize(root: string): number {
+    return this.local.pushSize(root);
+  }
+
+  unfinished(): JobRecord[] {
+    return this.local.unfinished().filter((r) => this.revs.has(r.id));
+  }
+
+  async write(update: JobRecord | undefined, created: JobRecord[] = [], maxPushJobs = Infinity): Promise<void> {
+    // The budget is counted by the node that runs the push (a push that moved starts its count
+    // again on its new node, from the jobs it took over).
+    const root = created[0]?.root;
+    if (root !== undefined && this.local.pushSize(root) + created.length > maxPushJobs) {
+      throw new PushBudgetExceeded(
+        `push budget exhausted: the push has made ${this.local.pushSize(root)} of at most ${maxPushJobs} jobs; ${created.length} outbox item(s) of this message were not pushed`,
+      );
+    }
+    if (update && !this.revs.has(update.id)) {
+      // Another node runs it now (this one was thought down, or started again meanwhile).
+      await this.local.drop(update.id);
+      throw new StaleJob(`job ${update.id} is not this node's (${this.node}) to write`);
+    }
+    for (const c of created) await this.create(c);
+    if (update) {
+      const rev = this.revs.get(update.id)!;
+      // Between pushing an outbox item (the SU answered) and recording it.
+      if (update.depth > 0 && update.slot !== undefined && this.local.job(update.id)?.stage === 'schedule') this.o.crashAt?.('mu:pushed-unrecorded');
+      try {
+        this.revs.set(update.id, await this.cas(update.id, { owner: this.node, record: update }, rev));
+      } catch (e) {
+        if (!(e instanceof Conflict)) throw e;
+        await this.refresh(update.id);
+        throw new StaleJob(`job ${update.id}: revision ${rev} was replaced in JetStream`);
+      }
+      // Between storing signed outbox items and pushing any of them.
+      if (update.stage === 'done' && created.length > 0) this.o.crashAt?.('mu:outbox-stored');
+      if (isTerminal(update)) {
+        this.revs.delete(update.id);
+        // A mark left behind is dropped by whoever looks at it next (hydrate, takeOver).
+        await this.unmarkOpen(this.node, update.id).catch(() => undefined);
+      }
+    }
+    // JetStream fenced the write: this node's copy follows it, whatever the copy was.
+    await this.local.adopt(update, created);
+  }
+
+  /** Creates a job (mark first, then the record); a child found already written is adopted. */
+  private async create(c: JobRecord): Promise<void> {
+    await this.markOpen(this.node, c.id);
+    try {
+      this.revs.set(c.id, await this.cas(c.id, { owner: this.node, record: c }, 0));
+      return;
+    } catch (e) {
+      if (!(e instanceof Conflict)) throw e;
+    }
+    const cur = await this.get(c.id);
+    // A root sent twice (maybe to two nodes) is left to whoever wrote it first.
+    if (!cur || c.parent === undefined || isTerminal(cur.stored.record)) {
+      if (cur?.stored.owner !== this.node) await this.unmarkOpen(this.node, c.id);
+      return;
+    }
+    // An inert child of this parent (an earlier attempt of its outbox, maybe by another node).
+    const rev = cur.stored.owner === this.node ? cur.rev : await this.cas(c.id, { owner: this.node, record: cur.stored.record }, cur.rev);
+    this.revs.set(c.id, rev);
+    await this.local.adopt(cur.stored.record);
+  }
+
+  /** After a refused write: this node's copy follows JetStream's, and ownership with it. */
+  private async refresh(id: string): Promise<void> {
+    const cur = await this.get(id);
+    if (!cur || cur.stored.owner !== this.node) {
+      // Another node's now: this copy goes, so that the actor that wrote it stops.
+      this.revs.delete(id);
+      await this.local.drop(id);
+      return;
+    }
+    const r = cur.stored.record;
+    if (isTerminal(r)) this.revs.delete(id);
+    else this.revs.set(id, cur.rev);
+    // A `done` written by an earlier incarnation: its children, so that this one starts them.
+    const children: JobRecord[] = [];
+    for (const c of r.stage === 'done' ? (r.children ?? []) : []) {
+      const child = await this.get(c);
+      if (!child || child.stored.owner !== this.node || isTerminal(child.stored.record)) continue;
+      this.revs.set(c, child.rev);
+      children.push(child.stored.record);
+    }
+    await this.local.adopt(r, children);
+  }
+
+  async forget(r: JobRecord): Promise<void> {
+    const rev = this.revs.get(r.id);
+    if (rev !== undefined) {
+      await retrying(() => this.kv.purge(keyOf(r.id)), { budgetMs: this.budgetMs });
+      this.revs.delete(r.id);
+      await this.unmarkOpen(this.node, r.id);
+    }
+    await this.local.forget(r);
+  }
+
+  monitor(processId: string): MonitorRecord | undefined {
+    return this.local.monitor(processId);
+  }
+
+  allMonitors(): MonitorRecord[] {
+    return this.local.allMonitors();
+  }
+
+  async advanceMonitor(m: MonitorRecord, created: JobRecord[]): Promise<void> {
+    for (const c of created) await this.create(c);
+    await this.local.advanceMonitor(m, created);
+  }
+
+  putMonitor(m: MonitorRecord): Promise<void> {
+    return this.local.putMonitor(m);
+  }
+
+  removeMonitor(processId: string): Promise<boolean> {
+    return this.local.removeMonitor(processId);
+  }
+
+  onJob(listener: (r: JobRecord) => void): () => void {
+    return this.local.onJob(listener);
+  }
+
+  settled(root: string, timeoutMs?: number): Promise<JobRecord[]> {
+    return this.local.settled(root, timeoutMs);
+  }
+}
+
+function decode(e: KvEntry): { stored: Stored; rev: number } | undefined {
+  if (e.operation !== 'PUT' || e.length === 0) return undefined;
+  return { stored: unpack(e.value) as Stored, rev: e.revision };
+}
+
+/** Whether two writes are one (a retried publish), not two writes of the same job. */
+const same = (a: Stored, b: Stored) =>
+  a.owner === b.owner && a.record.rev === b.record.rev && a.record.stage === b.record.stage && a.record.updatedAt === b.record.updatedAt;
