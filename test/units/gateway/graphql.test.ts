@@ -271,3 +271,15 @@ describe('schedulerLocation', () => {
     expect(gw.transaction(other.id)?.id).toBe(other.id);
   });
 });
+
+describe('the ids a request asks for by id (what a node fetches before answering)', () => {
+  it('transactions(ids) and transaction(id), literal or from variables; not owners, recipients or tag values', async () => {
+    const { requestedIds } = await import('../../../units/gateway/requested-ids.js');
+    const [a, b, c, d] = ['A', 'B', 'C', 'D'].map((x) => x.repeat(43));
+    expect(requestedIds({ query: `query ($ids: [ID!]) { transactions(ids: $ids, owners: ["${c}"], recipients: ["${d}"]) { edges { node { id } } } }`, variables: { ids: [a, b] } })).toEqual([a, b]);
+    expect(requestedIds({ query: `{ x: transaction(id: "${c}") { id } transactions(ids: ["${d}"], tags: [{ name: "Process", values: ["${a}"] }]) { edges { node { id } } } }` })).toEqual([c, d]);
+    expect(requestedIds({ query: 'query ($id: ID!) { transaction(id: $id) { id } }', variables: JSON.stringify({ id: b }) })).toEqual([b]);
+    expect(requestedIds({ query: '{ transactions(ids: ["short"]) { edges { node { id } } } }' })).toEqual([]);
+    expect(requestedIds({ query: '{ not graphql' })).toEqual([]);
+  });
+});
