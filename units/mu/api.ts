@@ -56,7 +56,7 @@ export class MuApi {
         throw new MuError(503, `Module ${module.slice(0, 64)} cannot be looked up now, try again: ${(e as Error).message}`);
       }
       if ('missing' in known) {
-        throw new MuError(400, `${known.missing} (GET / lists the modules this node's CU has)`);
+        throw new MuError(400, `${known.missing} (GET / lists the modules this node bundles)`);
       }
     }
     const now = Date.now();

@@ -126,7 +126,7 @@ describe('from a gateway (another aotp node)', () => {
     const unknown = 'U'.repeat(42) + 'A';
     const s = await spawnAt(b, unknown);
     expect(s.status).toBe(400);
-    expect(s.body.error).toBe(`Module not found: ${unknown} is not known to this CU (looked in its store, ${b.cu.runtime.config.modulesDir}/${unknown}.item, gateway ${a.url}) (GET / lists the modules this node's CU has)`);
+    expect(s.body.error).toBe(`Module not found: ${unknown} is not known to this CU (looked in its store, ${b.cu.runtime.config.modulesDir}/${unknown}.item, gateway ${a.url}) (GET / lists the modules this node bundles)`);
   });
 
   it('an item that is not a module is refused from its tags', async () => {
