@@ -59,6 +59,8 @@ export interface ModuleStoreOptions {
 
 const ID = /^[A-Za-z0-9_-]{43}$/;
 const MAX_MISSES = 10_000;
+/** Module records kept parsed in memory (each holds its binary); the rest are read from LMDB again. */
+const MAX_RECORDS = 16;
 
 /** A module this node ships: a binary file and the tags its item gets. */
 export interface BundledModule {
@@ -139,7 +141,7 @@ export class ModuleStore {
     const record = this.parse(raw);
     if (!(await verifyDataItem(raw))) throw new InvalidModule(`module ${record.id}: bad signature`);
     if (!this.items.get(record.id)) await this.items.put(record.id, Uint8Array.from(raw));
-    this.cache.set(record.id, record);
+    this.remember(record);
     return record;
   }
 
@@ -166,12 +168,22 @@ export class ModuleStore {
   /** A module in this store (see `load` for one that may have to be fetched). */
   get(id: string): ModuleRecord {
     const hit = this.cache.get(id);
-    if (hit) return hit;
+    if (hit) {
+      this.remember(hit);
+      return hit;
+    }
     const raw = this.items.get(id);
     if (!raw) throw new ModuleNotFound(`module ${id} is not in this CU's module store`);
     const record = this.parse(raw);
-    this.cache.set(id, record);
+    this.remember(record);
     return record;
+  }
+
+  /** Keeps a parsed record (its binary) in memory, the most recently used MAX_RECORDS of them. */
+  private remember(record: ModuleRecord): void {
+    this.cache.delete(record.id);
+    this.cache.set(record.id, record);
+    while (this.cache.size > MAX_RECORDS) this.cache.delete(this.cache.keys().next().value!);
   }
 
   /** Whether module `id` is in this store now (without fetching it). */
