@@ -102,9 +102,13 @@ export class CuApi {
     return this.ask(processId, { op: 'status' });
   }
 
-  /** Evaluates up to `to` (default: all the scheduler has); answers the slot reached. */
-  async evaluate(processId: string, to?: number, timeout?: number): Promise<number> {
-    return (await this.ask(processId, { op: 'evaluate', ...(to !== undefined ? { to } : {}) }, timeout)).slot;
+  /**
+   * Evaluates up to `to` (default: all the scheduler has); answers the slot reached. The results
+   * are readable by id and slot at once; with `committed`, also committed (what a range read of
+   * the store needs).
+   */
+  async evaluate(processId: string, to?: number, timeout?: number, committed = false): Promise<number> {
+    return (await this.ask(processId, { op: 'evaluate', ...(to !== undefined ? { to } : {}), ...(committed ? { committed } : {}) }, timeout)).slot;
   }
 
   /**
@@ -159,7 +163,7 @@ export class CuApi {
     const from = parseBound(q.from);
     const to = parseBound(q.to);
     // Catch up first (cron messages up to the present included), so the page has what the log has.
-    await this.evaluate(processId);
+    await this.evaluate(processId, undefined, undefined, true);
     return resultsPage(this.cu.store, processId, {
       lo: from && 'position' in from ? from.position : { slot: -1, cron: -1 },
       hi: to && 'position' in to ? to.position : { slot: Number.MAX_SAFE_INTEGER - 1, cron: Number.MAX_SAFE_INTEGER },
