@@ -111,7 +111,10 @@ export class ProcessEngine {
   sinceCheckpoint = 0;
   readonly stats: EngineStats = { moduleMs: 0, evaluated: 0, replayed: 0, rollbacks: 0, checkpoints: 0, restores: 0, corruptCheckpoints: 0 };
   private evaluator: Evaluator | undefined;
-  private writes: Promise<unknown>[] = [];
+  /** Result writes issued and not committed yet. */
+  private readonly writes = new Set<Promise<void>>();
+  /** A result write that failed: the next `flush` or `written` throws it. */
+  private writeError: unknown;
   private unwritten: (ResultRecord | CronResult)[] = [];
   private closed = false;
   /** Its actor was killed: a handler of it still running must neither evaluate nor record. */
@@ -473,18 +476,34 @@ export class ProcessEngine {
   /** Hands the recorded results to the store (one transaction callback for all of them). */
   private write(): void {
     if (this.unwritten.length === 0) return;
-    this.writes.push(this.cu.store.putResults(this.processId, this.unwritten));
+    const w = this.cu.store.putResults(this.processId, this.unwritten);
     this.unwritten = [];
+    this.writes.add(w);
+    w.then(
+      () => this.writes.delete(w),
+      (e: unknown) => {
+        this.writes.delete(w);
+        this.writeError ??= e;
+      },
+    );
+  }
+
+  /**
+   * Every result recorded so far is written: readable at once (the store shows it before its
+   * commit), committed soon after, in order with whatever the node writes next. Throws a write
+   * that failed. What the process actor answers evaluations with: a reader that must know a
+   * result durable (a checkpoint) uses `flush`.
+   */
+  written(): void {
+    this.write();
+    if (this.writeError !== undefined) throw this.writeError;
   }
 
   /** Waits until every result recorded so far is committed. */
   async flush(): Promise<void> {
     this.write();
-    while (this.writes.length) {
-      const w = this.writes;
-      this.writes = [];
-      await Promise.all(w);
-    }
+    while (this.writes.size) await Promise.allSettled([...this.writes]);
+    if (this.writeError !== undefined) throw this.writeError;
   }
 
   // --- checkpoints ----------------------------------------------------------------------------
@@ -563,6 +582,7 @@ export class ProcessEngine {
   /** After `close`: the engine may load its process again (from its checkpoint) on demand. */
   reopen(): void {
     this.closed = false;
+    this.writeError = undefined;
   }
 
   /** For an actor killed without running terminate: stop the thread now. */

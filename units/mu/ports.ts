@@ -33,15 +33,16 @@ export interface MuCompute {
 }
 
 export function localScheduler(reader: SuReader, client: SuClient, address: string): MuScheduler {
+  const spawn = (processId: string) => {
+    const info = reader.processSync(processId);
+    return info ? parseDataItem(info.spawn) : undefined;
+  };
   return {
     address,
-    async processTags(processId) {
-      const info = reader.processSync(processId);
-      return info ? parseDataItem(info.spawn).tags : undefined;
-    },
-    async processOwner(processId) {
-      const info = reader.processSync(processId);
-      return info ? ownerAddress(parseDataItem(info.spawn)) : undefined;
+    processTags: async (processId) => spawn(processId)?.tags,
+    processOwner: async (processId) => {
+      const item = spawn(processId);
+      return item ? ownerAddress(item) : undefined;
     },
     schedule: (processId, request) => client.schedule(processId, request),
   };
@@ -60,4 +61,28 @@ export function localCompute(api: Pick<CuApi, 'result' | 'cron'>, waitMs: number
     },
     cron: (processId, from, limit) => api.cron(processId, { from, limit }),
   };
+}
+
+/** Spawns' tags and owners kept: a process's spawn never changes, and every push asks for them. */
+const SPAWNS_CACHED = 10_000;
+
+/**
+ * `scheduler` with its answers about a process's spawn remembered (at most SPAWNS_CACHED
+ * processes, oldest dropped first). Only found processes are remembered: "not here" may be
+ * transient (a spawn on its way, a log being taken over).
+ */
+export function withSpawnCache(scheduler: MuScheduler): MuScheduler {
+  const cache = <T>(ask: (processId: string) => Promise<T | undefined>) => {
+    const known = new Map<string, T>();
+    return async (processId: string): Promise<T | undefined> => {
+      const hit = known.get(processId);
+      if (hit !== undefined) return hit;
+      const answer = await ask(processId);
+      if (answer === undefined) return undefined;
+      if (known.size >= SPAWNS_CACHED) known.delete(known.keys().next().value!);
+      known.set(processId, answer);
+      return answer;
+    };
+  };
+  return { ...scheduler, processTags: cache((p) => scheduler.processTags(p)), processOwner: cache((p) => scheduler.processOwner(p)) };
 }

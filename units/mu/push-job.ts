@@ -93,7 +93,9 @@ async function save(s: State, patch: Partial<JobRecord>, created: JobRecord[] = 
   // Killed while awaiting the SU or CU: the restarted incarnation (or the next start) redoes
   // this stage from the record; this one writes nothing.
   s.signal.throwIfAborted();
-  const next = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: Date.now() };
+  const next: JobRecord = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: Date.now() };
+  // An ended job no longer needs its item (the SU keeps it): its record is not rewritten with it.
+  if (isTerminal(next)) delete next.raw;
   await s.mu.store.write(next, created, s.mu.limits.maxPushJobs);
   s.job = next;
   s.attempts = 0;

@@ -63,6 +63,8 @@ export class SuStore {
   private readonly index: ProcessIndex;
   /** The last append of each process still in progress. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Waiting for a message to be in a log: `<processId> <messageId>` → wakers. */
+  private readonly awaited = new Map<string, (() => void)[]>();
 
   constructor(private readonly store: Store) {
     this.processes = store.db('su.processes');
@@ -182,7 +184,39 @@ export class SuStore {
     void settled.then(() => {
       if (this.inFlight.get(processId) === settled) this.inFlight.delete(processId);
     });
+    void p.then(() => {
+      if (this.awaited.size === 0) return;
+      for (const s of run) {
+        const key = `${processId} ${s.messageId}`;
+        const wake = this.awaited.get(key);
+        this.awaited.delete(key);
+        wake?.forEach((w) => w());
+      }
+    }, () => undefined);
     return p;
+  }
+
+  /**
+   * Resolves once `messageId` is in `processId`'s log (at once if it is), or when `abort` fires:
+   * what a reader waiting for a message's slot waits on instead of polling.
+   */
+  whenAppended(processId: string, messageId: string, abort: AbortSignal): Promise<void> {
+    if (this.slotOf(messageId, processId) !== undefined || abort.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const key = `${processId} ${messageId}`;
+      const wake = () => {
+        abort.removeEventListener('abort', gone);
+        resolve();
+      };
+      const gone = () => {
+        const rest = (this.awaited.get(key) ?? []).filter((w) => w !== wake);
+        if (rest.length) this.awaited.set(key, rest);
+        else this.awaited.delete(key);
+        resolve();
+      };
+      this.awaited.set(key, [...(this.awaited.get(key) ?? []), wake]);
+      abort.addEventListener('abort', gone, { once: true });
+    });
   }
 
   /** Resolves when every append of `processId` issued so far has committed or failed. */
