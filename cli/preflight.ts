@@ -1,7 +1,7 @@
 /**
  * What `aotp start` checks before it creates anything (no data dir, wallet, stream or bucket
  * yet): the data dir can be written, the port is free, the wallet files it names are wallets,
- * and the data dir is this node's. Each failure is one StartError line naming the cause and
+ * the modules dir it names is a folder, and the data dir is this node's. Each failure is one StartError line naming the cause and
  * the fix; the CLI prints it and exits 2.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -52,6 +52,14 @@ export function checkDataDir(dataDir: string): void {
     accessSync(parent, constants.W_OK);
   } catch (e) {
     throw new StartError(`data dir ${dir} cannot be created: ${parent} is not writable (${code(e)}): choose a writable --data-dir`);
+  }
+}
+
+/** `cu.modulesDir`, when set, is a folder (a typo would leave the node without its modules). */
+export function checkModulesDir(dir: string | undefined): void {
+  if (dir === undefined) return;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new StartError(`cu.modulesDir ${resolve(dir)} is not a folder: create it (module items <id>.item, aos binaries), or leave cu.modulesDir unset`);
   }
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import type { Config } from '../config/schema.js';
 import { DuplicateNode, formatReason, isDownMessage, NatsTransport, Node, service, supervisorSpec, type DownMessage, type ExitReason, type Pid, type SupervisorSpec } from '../runtime/index.js';
-import { checkDataDir, checkDataDirIdentity, checkPort, ensureWallets, knownWallets, StartError, writeDataDirIdentity } from './preflight.js';
+import { checkDataDir, checkDataDirIdentity, checkModulesDir, checkPort, ensureWallets, knownWallets, StartError, writeDataDirIdentity } from './preflight.js';
 import { claimClusterIdentity, clusterChecks, identityMismatch } from './cluster-identity.js';
 import { parsePolicy, policyDiff, policyOf, withPolicy, type NodePolicy } from '../supervisors/policy.js';
 import { Store } from '../runtime/store.js';
@@ -32,7 +32,7 @@ import { ClusterMuStore } from '../units/cluster/mu-jobs.js';
 import { SharedCu } from '../units/cluster/cu-shared.js';
 import { clusterItems } from '../units/cluster/items.js';
 import { MU_TAKEOVER, muTakeover } from '../units/cluster/mu-takeover.js';
-import { createGateway, itemList, moduleSource, schedulerLocation } from '../units/gateway/index.js';
+import { createGateway, itemList, logSource, moduleSource, schedulerLocation } from '../units/gateway/index.js';
 import { assignJobId, createMu, isTerminal, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
@@ -65,6 +65,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const lifecycle = { stopping: false };
   // Checks first: nothing (data dir, wallet, stream, bucket) is created until they pass.
   checkDataDir(config.dataDir);
+  checkModulesDir(config.cu.modulesDir);
   await checkPort(config.host, config.port);
   const dataDirIdentity = checkDataDirIdentity(config);
   const known = await knownWallets(config);
@@ -159,6 +160,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // Clustered: push jobs live in JetStream (this node's LMDB keeps a copy of those it runs).
   let jobs: ClusterMuStore | undefined;
   try {
+    // The gateway finds processes by owner and tag through this index (built once for older logs).
+    await su.store.indexProcesses();
     // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
     // spawned with no network.
     // Clustered: results and checkpoints are shared through JetStream, so a process's next owner
@@ -234,15 +237,20 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
+  const held = (id: string) => su.store.item(id) !== undefined || cu.modules.raw(id) !== undefined || locations.item(id) !== undefined;
   // Clustered: the items a request names are fetched from the cluster first (units/cluster/items.ts).
   const fetched =
     fresh && routedSu
       ? clusterItems({
-          known: (id) => su.store.item(id) !== undefined || cu.modules.raw(id) !== undefined || locations.item(id) !== undefined,
+          known: held,
           fetch: async (id) => (await fresh.spawn(id)) ?? (await routedSu.find(id))?.message ?? undefined,
         })
       : undefined;
-  const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), locations, ...(fetched ? [fetched.source] : [])], ...(fetched ? { prefetch: fetched.prefetch } : {}) });
+  // A module the CU can load (from cu.modulesDir or cu.gateway) is answered for too, once loaded.
+  const prefetch = async (ids: string[]) => {
+    await Promise.all([fetched?.prefetch(ids), cu.modules.prefetch(ids, held)]);
+  };
+  const gateway = createGateway({ sources: [logSource(su.store), moduleSource(cu.modules), locations, ...(fetched ? [fetched.source] : [])], prefetch });
   instrumentUnits({ su, cu, mu }, metrics);
   const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
   metrics.withAo(ao);

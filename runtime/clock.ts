@@ -100,3 +100,10 @@ export class SimulatedClock implements Clock {
     await settle();
   }
 }
+
+/** An AbortSignal that aborts after `ms` on `clock` (AbortSignal.timeout, on an injectable clock). */
+export function timeoutSignal(clock: Clock, ms: number): AbortSignal {
+  const ac = new AbortController();
+  clock.setTimeout(() => ac.abort(new DOMException('The operation timed out.', 'TimeoutError')), ms);
+  return ac.signal;
+}

@@ -3,7 +3,6 @@ import type { ActorContext } from '../context.js';
 import type { Pid } from '../pid.js';
 import { formatReason, isNormalExit, type ExitReason } from '../reason.js';
 import { startChildProcess, startChildren, terminateChildren } from './lifecycle.js';
-import { addRestart, exceeded } from './restart-intensity.js';
 import { delChild, isPid, isRestarting, isSimple, rememberGone, restartingKey, setPid, type Child, type State } from './state.js';
 
 /** `shutdown`: the supervisor gives up (intensity reached, or auto_shutdown) and exits shutdown. */
@@ -30,8 +29,8 @@ export async function onChildExit(ctx: ActorContext, state: State, child: Child,
 
 /** Counts the restart against intensity, then restarts by strategy; a failed start is retried later. */
 export async function restart(ctx: ActorContext, state: State, child: Child): Promise<Outcome> {
-  state.restarts = addRestart(state.restarts, Math.floor(ctx.clock.now() / 1000), state.period);
-  if (exceeded(state.restarts, state.intensity)) {
+  state.restarts.add(Math.floor(ctx.clock.now() / 1000), state.period);
+  if (state.restarts.exceeded(state.intensity)) {
     ctx.log.error({ child: child.spec.id }, 'reached max restart intensity, shutting down');
     delChild(state, child);
     return 'shutdown';

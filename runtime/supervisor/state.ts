@@ -1,4 +1,5 @@
 /** A supervisor's state (OTP's #state and #child records) and the small operations on it. */
+import type { RestartIntensity } from './restart-intensity.js';
 import { Pid } from '../pid.js';
 import type { Spec } from './child-spec.js';
 import type { ChildInfo, Flags } from './types.js';
@@ -25,7 +26,7 @@ export interface State extends Flags {
   /** simple_one_for_one: the template and the running (or restarting) children by key. */
   template?: Spec;
   dynamic: Map<string, Child>;
-  restarts: number[];
+  restarts: RestartIntensity;
   /** simple_one_for_one: recent dynamic children that are gone (for pids on other nodes, whose liveness is unknown here). */
   gone: Set<string>;
 }

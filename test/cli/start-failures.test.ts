@@ -83,6 +83,16 @@ describe('aotp start refuses', () => {
     expect(existsSync(dir)).toBe(false);
   }, 30_000);
 
+  it('a modules dir that is not a folder', async () => {
+    const dir = join(root, 'modules');
+    const config = join(root, 'modules.json');
+    writeFileSync(config, JSON.stringify({ cu: { modulesDir: join(root, 'no-such-modules') } }));
+    const r = await aotp(['--port', '0', '--data-dir', dir, '--config', config]);
+    expect(r.code).toBe(2);
+    oneLine(r, /cu\.modulesDir .*no-such-modules is not a folder: create it \(module items <id>\.item, aos binaries\), or leave cu\.modulesDir unset/);
+    expect(existsSync(dir)).toBe(false);
+  }, 30_000);
+
   it('a wallet file that is not a wallet', async () => {
     const dir = join(root, 'badwallet');
     const file = join(root, 'bad-wallet.json');

@@ -35,7 +35,7 @@ it('a spawn of an unknown module is a 400 with the reason, and leaves no job and
   );
   const r = await post(`${n.url}/mu/`, spawn.raw);
   expect(r.status).toBe(400);
-  expect((await r.json()).error).toBe(`Module not found: ${module} is not a module this node's CU can run (GET / lists the modules it has)`);
+  expect((await r.json()).error).toBe(`Module not found: ${module} is not known to this CU (looked in its store) (GET / lists the modules this node bundles)`);
   expect(n.mu.store.job(spawn.id)).toBeUndefined();
   expect(n.su.reader.hosts(spawn.id)).toBe(false);
 });

@@ -215,7 +215,7 @@ export function parseDataItem(bytes: Uint8Array): ParsedDataItem {
 /**
  * Whether the bytes are a well-formed data item of a supported signature type whose signature is
  * valid. Never throws on bad input. Every supported type is checked here against the deep hash
- * (deep-hash.js, the value arbundles signs), not by arbundles' verifiers.
+ * (deep-hash.ts, the value arbundles signs), not by arbundles' verifiers.
  */
 export async function verifyDataItem(item: Uint8Array | ParsedDataItem): Promise<boolean> {
   let l: Layout;

@@ -1,4 +1,5 @@
 export { InvalidDataItem, type InvalidDataItemReason } from './errors.js';
+export { assembleDataItem, type ItemParts } from './assemble.js';
 export { addressFromOwner, Ed25519Signer, RsaSigner, SignatureType, type Ed25519Jwk, type RsaJwk, type WalletKey } from './keys.js';
 export { ITEM_LIMITS, SUPPORTED_SIGNATURE_TYPES, supportedSignatureTypes } from './limits.js';
 export { type Tag } from './tags.js';

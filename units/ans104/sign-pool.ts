@@ -1,6 +1,6 @@
 /**
  * Signing on worker threads: RSA-4096 costs milliseconds of CPU per signature, so a node that
- * signs inline signs for one caller at a time. A pool of workers (sign-worker.js), each holding
+ * signs inline signs for one caller at a time. A pool of workers (sign-worker.ts), each holding
  * the private key, spreads signatures over the cores and leaves the event loop free.
  *
  * `sign(message)` signs bytes (for ANS-104: an item's deep hash) as the wallet's signer does.
@@ -11,7 +11,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { threadModule } from '../../runtime/thread-module.js';
 import type { WalletKey } from './keys.js';
+import type { SignAnswer, SignWorkerData } from './sign-worker.js';
+
+const WORKER = new URL('./sign-worker.js', import.meta.url);
 
 interface Job {
   id: number;
@@ -49,19 +53,19 @@ export class SignPool {
   constructor(key: WalletKey, options: SignPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? availableParallelism());
     this.depth = Math.max(1, options.depth ?? 16);
-    const workerData = { key, extensions: (options.extensions ?? []).map(String) };
+    const workerData: SignWorkerData = { key, extensions: (options.extensions ?? []).map((u) => String(threadModule(u))) };
     for (let i = 0; i < this.size; i++) this.slots.push(this.startWorker(workerData));
   }
 
-  private startWorker(workerData: unknown): Slot {
-    const worker = new Worker(new URL('./sign-worker.js', import.meta.url), { workerData });
+  private startWorker(workerData: SignWorkerData): Slot {
+    const worker = new Worker(threadModule(WORKER), { workerData });
     const slot: Slot = { worker, busy: new Map() };
-    worker.on('message', (results: { id: number; result?: unknown; error?: string }[]) => {
+    worker.on('message', (results: SignAnswer[]) => {
       for (const r of results) {
         const job = slot.busy.get(r.id);
         if (!job) continue;
         slot.busy.delete(r.id);
-        if (r.error === undefined) job.resolve(r.result);
+        if ('result' in r) job.resolve(r.result);
         else job.reject(new Error(`signing worker: ${r.error}`));
       }
       // An idle pool does not keep the process alive; a busy one does.

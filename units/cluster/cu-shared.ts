@@ -133,9 +133,9 @@ export class SharedCuStore extends CuStore {
 
   // --- results --------------------------------------------------------------------------------
 
-  override async putResults(processId: string, rs: readonly (ResultRecord | CronResult)[]): Promise<void> {
+  protected override async persist(processId: string, rs: readonly (ResultRecord | CronResult)[]): Promise<void> {
     await this.publishResults(processId, rs);
-    return super.putResults(processId, rs);
+    return super.persist(processId, rs);
   }
 
   private async publishResults(processId: string, rs: readonly (ResultRecord | CronResult)[]): Promise<void> {
@@ -200,7 +200,7 @@ export class SharedCuStore extends CuStore {
       const m = await this.message({ seq, next_by_subj: subject });
       if (!m) break;
       const batch = unpack(m.data) as Batch;
-      await super.putResults(processId, batch);
+      await super.persist(processId, batch);
       n += batch.length;
       seq = m.seq + 1;
     }

@@ -60,6 +60,8 @@ const keyOf = (id: string) => id.replace('@', '=');
 const idOf = (key: string) => key.replace('=', '@');
 
 export class ClusterMuStore implements MuStore {
+  /** JetStream and the SU's LMDB commit apart: a root job must be stored before its item is scheduled. */
+  readonly sharesSuCommits = false;
   /** KV revisions of the jobs this node runs (unfinished ones): owning one = knowing its revision. */
   private readonly revs = new Map<string, number>();
   /**

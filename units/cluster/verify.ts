@@ -3,7 +3,7 @@
  * node's LMDB holds it): every slot from the first to the last exactly once, one message per
  * slot, no message in two slots, the Hash-Chain linking each assignment to the one before
  * (slot 0: sha256(process id); slot n: sha256(id of n-1 ‖ Hash-Chain of n-1), see
- * units/su/assignment-core.js), and fencing tokens that never go down along the log.
+ * units/su/assignment-core.ts), and fencing tokens that never go down along the log.
  *
  * Every count in the report is a violation, except `entries`, `slots`, `fences` and the
  * slot range; `clean` is true when all violation counts are zero.

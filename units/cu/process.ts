@@ -29,12 +29,12 @@ export type CheckpointReply = { slot: number; size: number; stored: number; nonZ
 /** What a process actor answers to each request. */
 export type ProcessProtocol =
   /** Evaluate up to slot `to` (default: everything the scheduler has); answers the slot reached. */
-  | Call<{ op: 'evaluate'; to?: number }, ProcessReply<{ slot: number }>>
+  | Call<{ op: 'evaluate'; to?: number; committed?: boolean }, ProcessReply<{ slot: number }>>
   /** Evaluate a message against the latest state, keeping nothing. */
   | Call<{ op: 'dryRun'; message: unknown }, ProcessReply<EvalOutput>>
   /** The memory after the latest slot. */
   | Call<{ op: 'memory' }, ProcessReply<Uint8Array>>
-  /** The memory hash at the current slot (see worker/evaluator.js). */
+  /** The memory hash at the current slot (see worker/instance.ts). */
   | Call<{ op: 'hash' }, ProcessReply<{ slot: number; cron: number; memoryHash: string; size: number; nonZeroPages: number }>>
   /** Write a checkpoint now. */
   | Call<{ op: 'checkpoint' }, ProcessReply<CheckpointReply>>
@@ -144,9 +144,12 @@ async function step(s: State, ctx: ActorContext): Promise<void> {
       const n = await e.advance(want, max);
       caughtUp = e.pos >= want || n < max;
     }
-    await e.flush();
+    // Answered before the results' commit: they are readable at once, and whatever the reader
+    // writes next (the MU's push stage) commits with them or after them, in one environment.
+    e.written();
     await maybeCheckpoint(s, ctx);
     const ready = s.waiters.filter((w) => caughtUp || w.to <= e.pos);
+    if (ready.some((w) => w.req.op === 'evaluate' && w.req.committed)) await e.flush();
     s.waiters = s.waiters.filter((w) => !ready.includes(w));
     for (const w of ready) {
       let reply: ProcessReply<unknown>;

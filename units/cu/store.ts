@@ -79,8 +79,27 @@ export class CuStore {
    */
   async hydrate(_processId: string): Promise<void> {}
 
-  /** Writes results, in one transaction callback (not awaited per message; see the module comment). */
+  /**
+   * Writes results, in one transaction callback (not awaited per message; see the module
+   * comment). They are read back at once (`result`, `slotOf`), before their commit: a caller
+   * that must know them durable waits for the promise.
+   */
   putResults(processId: string, rs: readonly (ResultRecord | CronResult)[]): Promise<void> {
+    const shown = rs.filter((r): r is ResultRecord => !('index' in r));
+    let mine = this.unflushed.get(processId);
+    if (shown.length && !mine) this.unflushed.set(processId, (mine = new Map()));
+    for (const r of shown) mine!.set(r.messageId, r);
+    return this.persist(processId, rs).finally(() => {
+      for (const r of shown) if (mine!.get(r.messageId) === r) mine!.delete(r.messageId);
+      if (mine?.size === 0 && this.unflushed.get(processId) === mine) this.unflushed.delete(processId);
+    });
+  }
+
+  /** Results shown before their commit: process → message id → result. */
+  private readonly unflushed = new Map<string, Map<string, ResultRecord>>();
+
+  /** Commits results to this node's LMDB. */
+  protected persist(processId: string, rs: readonly (ResultRecord | CronResult)[]): Promise<void> {
     return this.store.transact(() => {
       for (const r of rs) {
         if ('index' in r) void this.crons.put([processId, r.record.slot, r.record.at, r.index], r.record);
@@ -123,11 +142,15 @@ export class CuStore {
   }
 
   result(processId: string, slot: number): ResultRecord | undefined {
-    return this.results.get([processId, slot]);
+    const stored = this.results.get([processId, slot]);
+    if (stored) return stored;
+    const mine = this.unflushed.get(processId);
+    if (mine) for (const r of mine.values()) if (r.slot === slot) return r;
+    return undefined;
   }
 
   slotOf(processId: string, messageId: string): number | undefined {
-    return this.bySlot.get([processId, messageId]);
+    return this.unflushed.get(processId)?.get(messageId)?.slot ?? this.bySlot.get([processId, messageId]);
   }
 
   resultOf(processId: string, messageId: string): ResultRecord | undefined {

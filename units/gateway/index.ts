@@ -9,7 +9,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { runGraphQL, type GraphQLAnswer, type GraphQLRequest } from './graphql.js';
 import { ItemIndex } from './items.js';
-import { transactions, type TransactionConnection, type TransactionsArgs } from './query.js';
+import { MAX_EXAMINED, transactions, type TransactionConnection, type TransactionsArgs } from './query.js';
 import { graphqlRoutes, rawRoutes } from './routes.js';
 import type { ItemSource } from './sources.js';
 import type { TransactionNode } from './transaction.js';
@@ -26,6 +26,8 @@ export interface GatewayOptions {
   maxCached?: number;
   /** JSON bytes one GraphQL answer may hold (default DEFAULT_ANSWER_BYTES). */
   maxAnswerBytes?: number;
+  /** Items one `transactions` query looks at, at most (default MAX_EXAMINED). */
+  maxExamined?: number;
 }
 
 export interface Gateway {
@@ -42,7 +44,7 @@ export interface Gateway {
 }
 
 export function createGateway(o: GatewayOptions): Gateway {
-  const index = new ItemIndex(o.sources, o.maxCached);
+  const index = new ItemIndex(o.sources, o.maxCached, o.maxExamined ?? MAX_EXAMINED);
   return {
     item: (id) => index.raw(id),
     transaction: (id) => index.node(id),
@@ -53,11 +55,11 @@ export function createGateway(o: GatewayOptions): Gateway {
   };
 }
 
-export { itemList, moduleSource, type ItemList, type ItemSource, type ModuleItems } from './sources.js';
+export { itemList, logSource, moduleSource, type ItemFilter, type ItemList, type ItemSource, type ModuleItems } from './sources.js';
 export { DEFAULT_LOCATION_TTL_MS, schedulerLocation, schedulerLocationTags } from './scheduler-location.js';
 export { SCHEMA_SDL } from './schema.js';
 export { DEFAULT_ANSWER_BYTES } from './budget.js';
 export { MAX_ROOT_FIELDS } from './graphql.js';
-export { DEFAULT_FIRST, MAX_FILTER_VALUES, MAX_FIRST, type TagFilter, type TransactionConnection, type TransactionsArgs } from './query.js';
+export { DEFAULT_FIRST, MAX_EXAMINED, MAX_FILTER_VALUES, MAX_FIRST, type TagFilter, type TransactionConnection, type TransactionsArgs } from './query.js';
 export type { GraphQLAnswer, GraphQLRequest } from './graphql.js';
 export type { TransactionNode } from './transaction.js';

@@ -3,7 +3,7 @@
  * listable items in order. Nodes are cached by id (an item's id is the hash of its signature, so
  * what an id names never changes); misses are not cached, since an item can arrive later.
  */
-import type { ItemSource } from './sources.js';
+import type { ItemFilter, ItemSource } from './sources.js';
 import { transactionNode, type TransactionNode } from './transaction.js';
 
 export class ItemIndex {
@@ -12,6 +12,8 @@ export class ItemIndex {
   constructor(
     private readonly sources: readonly ItemSource[],
     private readonly maxCached = 10_000,
+    /** Most candidates one query looks at (query.ts). */
+    readonly maxExamined = 10_000,
   ) {}
 
   /** The raw bytes of `id`, from the first source that has it. */
@@ -41,12 +43,15 @@ export class ItemIndex {
     return node;
   }
 
-  /** Every listable item's node, oldest first (sources in order, each oldest first), no repeats. */
-  *listed(): Generator<TransactionNode> {
+  /**
+   * The nodes of the items that may match `filter` (from indexed sources) or are listed, no
+   * repeats: oldest first (sources in order, each oldest first), or all of it reversed.
+   */
+  *candidates(filter: ItemFilter, newestFirst: boolean): Generator<TransactionNode> {
     const seen = new Set<string>();
-    for (const s of this.sources) {
-      if (!s.list) continue;
-      for (const id of s.list()) {
+    for (const s of newestFirst ? [...this.sources].reverse() : this.sources) {
+      const ids = s.find ? s.find(filter, newestFirst) : s.list ? (newestFirst ? [...s.list()].reverse() : s.list()) : [];
+      for (const id of ids) {
         if (seen.has(id)) continue;
         seen.add(id);
         const node = this.node(id);

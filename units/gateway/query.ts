@@ -12,8 +12,14 @@
  *
  * Order: none of these items has a height, so the order among them is the gateway's: when ids
  * are given, the order they were given in; otherwise the order items became known to their
- * sources, newest first for HEIGHT_DESC (the default) and oldest first for HEIGHT_ASC. So
- * `sort: HEIGHT_DESC, first: 1` over a wallet's Scheduler-Location records finds the newest.
+ * sources (a process: its spawn's time), newest first for HEIGHT_DESC (the default) and oldest
+ * first for HEIGHT_ASC. So `sort: HEIGHT_DESC, first: 1` over a wallet's Scheduler-Location
+ * records finds the newest.
+ *
+ * Without ids, the candidates come from the sources' indexes where they have them (the SU's
+ * processes by owner, else by their narrowest EQ tag filter; items.ts) and from the small listed
+ * sources; a query looks at MAX_EXAMINED items at most (a clear error past that, not an event
+ * loop held over the whole log).
  */
 import { GraphQLError } from 'graphql';
 import { overBudget, spend, type AnswerBudget } from './budget.js';
@@ -24,6 +30,8 @@ export const DEFAULT_FIRST = 10;
 export const MAX_FIRST = 100;
 /** Most values one filter list (ids, owners, recipients, tags, a tag's values) may hold. */
 export const MAX_FILTER_VALUES = 1000;
+/** Most items one query looks at by default (skipping to `after` included). */
+export const MAX_EXAMINED = 10_000;
 
 export interface TagFilter {
   name: string;
@@ -109,14 +117,18 @@ export function transactions(index: ItemIndex, args: TransactionsArgs, answer?: 
       }
     })();
   } else {
-    const all = [...index.listed()];
-    candidates = args.sort === 'HEIGHT_ASC' ? all : all.reverse();
+    candidates = index.candidates({ owners: args.owners, tags: args.tags }, args.sort !== 'HEIGHT_ASC');
   }
 
   const edges: TransactionConnection['edges'] = [];
   let started = after === undefined;
   let hasNextPage = false;
+  let examined = 0;
   for (const node of candidates) {
+    // A query whose filters no index narrows must not hold the event loop over the whole log.
+    if (++examined > index.maxExamined) {
+      throw new GraphQLError(`this query examined ${index.maxExamined} items without completing its page: narrow it with owners, or with tag values (first, after and sort do not narrow it)`);
+    }
     if (!matches(node)) continue;
     if (!started) {
       started = node.id === after;

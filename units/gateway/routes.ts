@@ -8,28 +8,24 @@
  *   GET  /:id              the same
  *
  * Data is served with the item's Content-Type tag (application/octet-stream without one); an id
- * no source knows → 404 `{ error }`. In a cluster the ids a request names are fetched first
- * (`prefetch`); when that fails for now → 503.
+ * no source knows → 404 `{ error }`. The ids a request names that the node does not hold are
+ * fetched first (`prefetch`: from the cluster, a module from the CU's gateway); when that fails
+ * for now → 503.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { parseDataItem } from '../ans104/index.js';
 import { runGraphQL, type GraphQLRequest } from './graphql.js';
+import { requestedIds } from './requested-ids.js';
 import type { ItemIndex } from './items.js';
-
-/** The ids a GraphQL request may name (43-character base64url words in its query and variables), at most 100. */
-export function namedIds(request: GraphQLRequest): string[] {
-  const text = `${typeof request.query === 'string' ? request.query : ''} ${typeof request.variables === 'string' ? request.variables : JSON.stringify(request.variables ?? null)}`;
-  return [...new Set(text.match(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g) ?? [])].slice(0, 100);
-}
 
 export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number, prefetch?: (ids: string[]) => Promise<void>): FastifyPluginAsync {
   return async (app) => {
     const answer = async (request: GraphQLRequest, reply: FastifyReply) => {
       try {
-        await prefetch?.(namedIds(request));
+        await prefetch?.(requestedIds(request));
       } catch (e) {
         // Items held elsewhere could not be fetched now: not an answer that they do not exist.
-        return reply.code(503).send({ errors: [{ message: `items could not be fetched from the cluster, try again: ${(e as Error).message}` }] });
+        return reply.code(503).send({ errors: [{ message: `items could not be fetched now (from the cluster or a gateway), try again: ${(e as Error).message}` }] });
       }
       const { status, body } = runGraphQL(index, request, maxAnswerBytes);
       return reply.code(status).type('application/json; charset=utf-8').send(body);
@@ -47,7 +43,7 @@ export function rawRoutes(index: ItemIndex, prefetch?: (ids: string[]) => Promis
       try {
         if (/^[A-Za-z0-9_-]{43}$/.test(id)) await prefetch?.([id]);
       } catch (e) {
-        return reply.code(503).send({ error: `item ${id} could not be fetched from the cluster, try again: ${(e as Error).message}` });
+        return reply.code(503).send({ error: `item ${id} could not be fetched now (from the cluster or a gateway), try again: ${(e as Error).message}` });
       }
       const raw = index.raw(id);
       let item;

@@ -4,14 +4,31 @@
  * module store and the node's own records (its Scheduler-Location) are adapted below.
  *
  * A source that can also `list()` its ids takes part in queries that name no ids (by owner, by
- * tag). The SU's log is not listed (it grows without bound): its items are found by id only,
- * which is how aoconnect and scheduler-utils look processes up.
+ * tag). The SU's log grows without bound: it is not listed, its messages are found by id only
+ * (how aoconnect and scheduler-utils look them up), and its processes through its index by
+ * owner and tag (`find`: how aos finds a wallet's process by Name).
  */
 export interface ItemSource {
   /** The raw ANS-104 bytes of item `id`, when this source has it. */
   item(id: string): Uint8Array | undefined;
   /** Every id this source holds, oldest first; omitted for sources too large to scan. */
   list?(): Iterable<string>;
+  /**
+   * For a source with indexes: the ids that may match a query's owners and tags (every match
+   * among its items is among them), newest or oldest first. Asked instead of `list`.
+   */
+  find?(filter: ItemFilter, newestFirst: boolean): Iterable<string>;
+}
+
+/** What a query filters on that an index can narrow. */
+export interface ItemFilter {
+  owners?: readonly string[] | null | undefined;
+  tags?: readonly { name: string; values: readonly string[]; op?: 'EQ' | 'NEQ' | null }[] | null | undefined;
+}
+
+/** The SU's log: any spawn or message by id; processes found by owner and tag (su/process-index.ts). */
+export function logSource(log: { item(id: string): Uint8Array | undefined; processIds(filter: ItemFilter, newestFirst: boolean): Iterable<string> }): ItemSource {
+  return { item: (id) => log.item(id), find: (filter, newestFirst) => log.processIds(filter, newestFirst) };
 }
 
 /** The part of the CU's ModuleStore the gateway uses. */

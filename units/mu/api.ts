@@ -9,7 +9,7 @@ import { InvalidDataItem, ownerAddress, parseDataItem, tagValue, verifyDataItem,
 import { checkExclude, isTxId, validateItem } from '../su/validate.js';
 import { assignJobId, isTerminal, type JobRecord } from './job.js';
 import { startJob, startMonitor, stopMonitor, type NameRegistry } from './launcher.js';
-import type { MuRuntime } from './push-job.js';
+import type { MuRuntime, ScheduledReply } from './push-job.js';
 
 export class MuError extends Error {
   override readonly name = 'MuError';
@@ -49,8 +49,14 @@ export class MuApi {
     if (v.ok.kind === 'message' && !(await this.mu.scheduler.processTags(v.ok.processId))) throw new MuError(400, `Process not found: ${v.ok.processId}`);
     if (v.ok.kind === 'process') {
       const module = tagValue(item.tags, 'Module')!;
-      if (!(await this.mu.compute.hasModule(module))) {
-        throw new MuError(400, `Module not found: ${module.slice(0, 64)} is not a module this node's CU can run (GET / lists the modules it has)`);
+      let known;
+      try {
+        known = await this.mu.compute.hasModule(module);
+      } catch (e) {
+        throw new MuError(503, `Module ${module.slice(0, 64)} cannot be looked up now, try again: ${(e as Error).message}`);
+      }
+      if ('missing' in known) {
+        throw new MuError(400, `${known.missing} (GET / lists the modules this node bundles)`);
       }
     }
     const now = this.mu.now();
@@ -101,21 +107,31 @@ export class MuApi {
     return { id: done.assignmentId ?? messageId, message: 'Processing Assignment', job: done.id };
   }
 
-  /** Writes the job (unless it exists), starts it and waits for its slot; a refusal removes it. */
-  private async run(job: JobRecord): Promise<JobRecord> {
+  /**
+   * Writes the job (unless it exists), starts it and waits for its slot; a refusal removes it.
+   * With a store whose writes share the SU's commits, the job's write is not waited for before
+   * its item is scheduled: it is durable when the SU's commit is, so the client's answer costs
+   * one commit, not two.
+   */
+  private async run(job: JobRecord): Promise<Pick<JobRecord, 'id' | 'assignmentId'>> {
     const known = await this.mu.store.current(job.id);
-    if (!known) await this.mu.store.write(undefined, [job]);
-    else if (isTerminal(known)) return known;
+    if (known && isTerminal(known)) return known;
+    const written = known ? undefined : this.mu.store.write(undefined, [job]);
+    written?.catch(() => undefined); // waited for below
+    if (written && !this.mu.store.sharesSuCommits) await written;
     const pid = await startJob(this.caller, job.id);
+    let reply: ScheduledReply | undefined;
     if (pid) {
       try {
-        await this.caller.call(pid, { op: 'scheduled' }, { timeout: Math.max(this.o.scheduleWaitMs, 1) });
+        reply = await this.caller.call(pid, { op: 'scheduled' }, { timeout: Math.max(this.o.scheduleWaitMs, 1) });
       } catch (e) {
         // The job may have ended between start and call (noproc), or is still waiting for the
         // SU (timeout): the record says which.
         if (!(e instanceof CallError)) throw e;
       }
     }
+    await written;
+    if (reply && 'ok' in reply) return { id: job.id, ...(reply.ok.assignmentId ? { assignmentId: reply.ok.assignmentId } : {}) };
     // In a cluster, the job may be another node's (the same item sent to two nodes at once).
     const now = (await this.mu.store.current(job.id))!;
     if (now.stage === 'failed' && now.slot === undefined && !known) {

@@ -9,7 +9,7 @@ import type { Wallet } from '../ans104/index.js';
 import { MuApi } from './api.js';
 import { muDefaults, type MuConfig } from './config.js';
 import type { NameRegistry } from './launcher.js';
-import type { MuCompute, MuScheduler } from './ports.js';
+import { withSpawnCache, type MuCompute, type MuScheduler } from './ports.js';
 import type { MuRuntime } from './push-job.js';
 import { PushRate } from './push-rate.js';
 import { muRoutes } from './routes.js';
@@ -42,7 +42,7 @@ export function createMu(o: MuOptions): Mu {
   const store = o.jobs ?? new LmdbMuStore(o.store);
   const runtime: MuRuntime = {
     store,
-    scheduler: o.scheduler,
+    scheduler: withSpawnCache(o.scheduler),
     compute: o.compute,
     wallet: o.wallet,
     limits: { maxDepth: config.maxDepth, maxFanOut: config.maxFanOut, maxPushJobs: config.maxPushJobs },

@@ -4,7 +4,7 @@
  * the SU client and the CU API), and in a cluster over the bus.
  */
 import { ownerAddress, parseDataItem, type Tag } from '../ans104/index.js';
-import type { CuApi, EvalOutput, ResultsPage } from '../cu/index.js';
+import type { CuApi, EvalOutput, ModuleStore, ResultsPage } from '../cu/index.js';
 import type { ScheduleReply, SequencerRequest, SuClient, SuReader } from '../su/index.js';
 
 export interface MuScheduler {
@@ -24,28 +24,36 @@ export interface MuCompute {
   result(processId: string, messageId: string): Promise<ResultReply>;
   /** Cron results after `from` (a cursor or a unix-ms timestamp), ascending. */
   cron(processId: string, from: string, limit: number): Promise<ResultsPage>;
-  /** Whether the CU can run processes of this module (a spawn of any other is refused). */
-  hasModule(moduleId: string): Promise<boolean>;
+  /**
+   * Whether the CU can run processes of this module: it holds it, or can load it (from its
+   * modules dir or its gateway, which the CU then caches); else why not. A spawn of any other is
+   * refused. Rejects when that cannot be known now (the gateway did not answer).
+   */
+  hasModule(moduleId: string): Promise<{ ok: true } | { missing: string }>;
 }
 
 export function localScheduler(reader: SuReader, client: SuClient, address: string): MuScheduler {
+  const spawn = (processId: string) => {
+    const info = reader.processSync(processId);
+    return info ? parseDataItem(info.spawn) : undefined;
+  };
   return {
     address,
-    async processTags(processId) {
-      const info = reader.processSync(processId);
-      return info ? parseDataItem(info.spawn).tags : undefined;
-    },
-    async processOwner(processId) {
-      const info = reader.processSync(processId);
-      return info ? ownerAddress(parseDataItem(info.spawn)) : undefined;
+    processTags: async (processId) => spawn(processId)?.tags,
+    processOwner: async (processId) => {
+      const item = spawn(processId);
+      return item ? ownerAddress(item) : undefined;
     },
     schedule: (processId, request) => client.schedule(processId, request),
   };
 }
 
-export function localCompute(api: Pick<CuApi, 'result' | 'cron'>, waitMs: number, modules: { has(id: string): boolean }): MuCompute {
+export function localCompute(api: Pick<CuApi, 'result' | 'cron'>, waitMs: number, modules: Pick<ModuleStore, 'canRun'>): MuCompute {
   return {
-    hasModule: async (moduleId) => modules.has(moduleId),
+    async hasModule(moduleId) {
+      const r = await modules.canRun(moduleId);
+      return 'ok' in r ? { ok: true } : r;
+    },
     async result(processId, messageId) {
       const r = await api.result(processId, messageId, waitMs);
       if ('result' in r) return { result: r.result };
@@ -53,4 +61,28 @@ export function localCompute(api: Pick<CuApi, 'result' | 'cron'>, waitMs: number
     },
     cron: (processId, from, limit) => api.cron(processId, { from, limit }),
   };
+}
+
+/** Spawns' tags and owners kept: a process's spawn never changes, and every push asks for them. */
+const SPAWNS_CACHED = 10_000;
+
+/**
+ * `scheduler` with its answers about a process's spawn remembered (at most SPAWNS_CACHED
+ * processes, oldest dropped first). Only found processes are remembered: "not here" may be
+ * transient (a spawn on its way, a log being taken over).
+ */
+export function withSpawnCache(scheduler: MuScheduler): MuScheduler {
+  const cache = <T>(ask: (processId: string) => Promise<T | undefined>) => {
+    const known = new Map<string, T>();
+    return async (processId: string): Promise<T | undefined> => {
+      const hit = known.get(processId);
+      if (hit !== undefined) return hit;
+      const answer = await ask(processId);
+      if (answer === undefined) return undefined;
+      if (known.size >= SPAWNS_CACHED) known.delete(known.keys().next().value!);
+      known.set(processId, answer);
+      return answer;
+    };
+  };
+  return { ...scheduler, processTags: cache((p) => scheduler.processTags(p)), processOwner: cache((p) => scheduler.processOwner(p)) };
 }

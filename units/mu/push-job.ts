@@ -54,7 +54,7 @@ export interface PushJobArgs {
 
 /** `scheduled`: answers once the job's item has a slot (or the job ended without one). */
 export type PushJobRequest = { op: 'scheduled' };
-export type ScheduledReply = { ok: { slot: number | undefined; stage: JobStage } } | { error: string };
+export type ScheduledReply = { ok: { slot: number | undefined; assignmentId?: string; stage: JobStage } } | { error: string };
 /** `scheduled`: answered once the job's message has a slot (or the job ended without one). */
 export type PushJobProtocol = Call<PushJobRequest, ScheduledReply>;
 
@@ -81,7 +81,9 @@ const transient = (e: unknown) => {
 
 /** What `scheduled` answers once the job is past its schedule stage. */
 const scheduledReply = (job: JobRecord): ScheduledReply =>
-  job.stage === 'failed' && job.slot === undefined ? { error: job.reason ?? 'failed' } : { ok: { slot: job.slot, stage: job.stage } };
+  job.stage === 'failed' && job.slot === undefined
+    ? { error: job.reason ?? 'failed' }
+    : { ok: { slot: job.slot, ...(job.assignmentId ? { assignmentId: job.assignmentId } : {}), stage: job.stage } };
 
 function answerWaiting(s: State, ctx: ActorContext): void {
   if (s.job.stage === 'schedule') return;
@@ -94,7 +96,9 @@ async function save(s: State, patch: Partial<JobRecord>, created: JobRecord[] = 
   // Killed while awaiting the SU or CU: the restarted incarnation (or the next start) redoes
   // this stage from the record; this one writes nothing.
   if (enforced('killed-handler-guard')) s.signal.throwIfAborted();
-  const next = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: s.mu.now() };
+  const next: JobRecord = { ...s.job, ...patch, rev: s.job.rev + 1, updatedAt: s.mu.now() };
+  // An ended job no longer needs its item (the SU keeps it): its record is not rewritten with it.
+  if (isTerminal(next)) delete next.raw;
   await s.mu.store.write(next, created, s.mu.limits.maxPushJobs);
   s.job = next;
   s.attempts = 0;
@@ -106,13 +110,20 @@ function request(job: JobRecord): SequencerRequest {
   return { op: job.kind === 'spawn' ? 'spawn' : 'message', id: job.messageId, raw: job.raw! };
 }
 
+/**
+ * Why a job's item is not scheduled here, if so: a message to something this node's SU does not
+ * host (a wallet, or a process elsewhere); the reference MU would post it to Arweave, which this
+ * node cannot reach.
+ */
+async function unhosted(mu: MuRuntime, job: JobRecord): Promise<string | undefined> {
+  if (job.kind === 'spawn' || (await mu.scheduler.processTags(job.processId))) return undefined;
+  return `${job.processId} is not a process this node's SU hosts`;
+}
+
 async function schedule(s: State): Promise<void> {
   const { job, mu } = s;
-  // A message to something this node's SU does not host (a wallet, or a process elsewhere) is
-  // not scheduled here; the reference MU would post it to Arweave, which this node cannot reach.
-  if (job.kind !== 'spawn' && !(await mu.scheduler.processTags(job.processId))) {
-    return save(s, { stage: 'skipped', reason: `${job.processId} is not a process this node's SU hosts` });
-  }
+  const skip = await unhosted(mu, job);
+  if (skip) return save(s, { stage: 'skipped', reason: skip });
   const r = await mu.scheduler.schedule(job.processId, request(job));
   if ('error' in r && r.transient) throw new SchedulerUnavailable(r.error);
   if ('error' in r) return save(s, { stage: 'failed', reason: r.error });
@@ -129,7 +140,11 @@ async function schedule(s: State): Promise<void> {
     });
     return typeof told === 'string' ? finish(s, [], [told], { slot, assignmentId }) : finish(s, [told], [], { slot, assignmentId });
   }
-  return save(s, { stage: job.follow ? 'result' : 'done', slot, assignmentId });
+  if (!job.follow) return save(s, { stage: 'done', slot, assignmentId });
+  // Not written: the slot is durable in the SU's log, and a job restarted from `schedule` asks
+  // the SU again and gets the same slot (it dedupes by id). One commit fewer per message; the
+  // next write (`done`) follows the stored revision.
+  s.job = { ...job, stage: 'result', slot, assignmentId };
 }
 
 async function result(s: State, ctx: ActorContext): Promise<boolean> {
@@ -166,6 +181,11 @@ async function result(s: State, ctx: ActorContext): Promise<boolean> {
     mu.limits,
     mu.scheduler.address,
   );
+  // A child that will not be scheduled here ends with its parent's write, not one of its own.
+  for (const child of jobs) {
+    const skip = await unhosted(mu, child);
+    if (skip) Object.assign(child, { stage: 'skipped', reason: skip } satisfies Partial<JobRecord>);
+  }
   await finish(s, jobs, notes);
   return true;
 }

@@ -35,7 +35,14 @@ export class StaleJob extends Error {
 
 /** The MU's durable records, as its actors and API use them. */
 export interface MuStore {
-  /** This node's copy of a job. */
+  /**
+   * Whether a write issued before the SU is asked to schedule is durable by the time the SU's
+   * commit is (true for the LMDB store: one environment commits in order, so the write shares
+   * the SU's commit or precedes it). Then the MU need not wait for a root job's write before
+   * scheduling its item; otherwise it must.
+   */
+  readonly sharesSuCommits: boolean;
+  /** This node's copy of a job (a write issued here is seen at once, before its commit). */
   job(id: string): JobRecord | undefined;
   /** A job as the durable truth has it (in a cluster, whichever node runs it). */
   current(id: string): Promise<JobRecord | undefined>;
@@ -81,6 +88,9 @@ export class PushBudgetExceeded extends Error {
 }
 
 export class LmdbMuStore implements MuStore {
+  readonly sharesSuCommits = true;
+  /** Records written and not committed yet, shown to this node's readers meanwhile. */
+  private readonly unflushed = new Map<string, JobRecord>();
   private readonly jobs: Table<JobRecord, string>;
   private readonly tree: Table<true, [string, string]>;
   private readonly monitors: Table<MonitorRecord, string>;
@@ -96,15 +106,15 @@ export class LmdbMuStore implements MuStore {
   }
 
   job(id: string): JobRecord | undefined {
-    return this.jobs.get(id);
+    return this.unflushed.get(id) ?? this.jobs.get(id);
   }
 
   async current(id: string): Promise<JobRecord | undefined> {
-    return this.jobs.get(id);
+    return this.job(id);
   }
 
   owns(id: string): boolean {
-    return this.jobs.get(id) !== undefined;
+    return this.job(id) !== undefined;
   }
 
   /**
@@ -164,6 +174,13 @@ export class LmdbMuStore implements MuStore {
    * checked here, in the write, because sibling jobs of one push finish their results at once.
    */
   async write(update: JobRecord | undefined, created: JobRecord[] = [], maxPushJobs = Infinity): Promise<void> {
+    // Seen at once by this node's readers (the job actor it is about to start, say); durable when
+    // this resolves; gone again if the write is refused.
+    const shown = [...created.filter((c) => this.job(c.id) === undefined), ...(update ? [update] : [])];
+    for (const r of shown) this.unflushed.set(r.id, r);
+    const unshow = () => {
+      for (const r of shown) if (this.unflushed.get(r.id) === r) this.unflushed.delete(r.id);
+    };
     await this.store.transact(() => {
       if (update && enforced('mu-signed-once')) {
         const current = this.jobs.get(update.id);
@@ -182,7 +199,7 @@ export class LmdbMuStore implements MuStore {
         this.jobs.put(update.id, update);
         this.tree.put([update.root, update.id], true);
       }
-    });
+    }).finally(unshow);
     for (const r of [...created, ...(update ? [update] : [])]) this.events.emit('job', r);
   }
 

@@ -1,7 +1,7 @@
 /**
  * Signing the SU's assignments: inline on the caller's thread, or on a SignPool of worker
- * threads. The builder itself is assignment-core.js (plain JavaScript, shared with the
- * workers); its header describes the tags and the hash chain.
+ * threads. The builder itself is assignment-core.ts (which the workers load too); its header
+ * describes the tags and the hash chain.
  *
  * A process's assignments are signed one after another (Hash-Chain needs the id, i.e. the
  * signature, of the previous one), so a sequencer hands its queued messages over as one run;

@@ -103,6 +103,11 @@ export class SuReader implements ScheduleReader {
   }
 
   /** The entry of a message or assignment id: in `processId`'s log, or wherever it is. */
+  /** Resolves once `messageId` is in `processId`'s log, or when `abort` fires. */
+  whenAppended(processId: string, messageId: string, abort: AbortSignal): Promise<void> {
+    return this.store.whenAppended(processId, messageId, abort);
+  }
+
   find(id: string, processId?: string): SuEntry | undefined {
     let where: { processId: string; slot: number } | undefined;
     if (processId !== undefined) {

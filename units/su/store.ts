@@ -6,6 +6,7 @@
  *                 assigned item's bytes (the spawn at slot 0, a message; not for the assign flow,
  *                 whose transaction is kept in the slot that first scheduled it)
  *   su.refs       [id, processId] → slot, for every message id and assignment id (dedupe and lookups)
+ *   su.process-index  processes by owner, tag and spawn order (process-index.ts)
  *
  * Item bytes live in their slot record, under a key that grows with the log, rather than in a
  * table keyed by their (random) id: measured here, that doubles the rate of durable appends
@@ -21,6 +22,7 @@
 import type { Store, Table } from '../../runtime/store.js';
 import { enforced } from '../safety.js';
 import type { ChainHead } from './assignment.js';
+import { ProcessIndex, type ProcessEntry, type ProcessFilter } from './process-index.js';
 
 /** What kind of item a slot assigns. */
 export type SlotKind = 'process' | 'message' | 'assign';
@@ -58,13 +60,38 @@ export class SuStore {
   private readonly processes: Table<ProcessRecord, string>;
   private readonly slots: Table<SlotRecord, [string, number]>;
   private readonly refs: Table<number, [string, string]>;
+  private readonly index: ProcessIndex;
   /** The last append of each process still in progress. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Waiting for a message to be in a log: `<processId> <messageId>` → wakers. */
+  private readonly awaited = new Map<string, (() => void)[]>();
 
   constructor(private readonly store: Store) {
     this.processes = store.db('su.processes');
     this.slots = store.db('su.slots');
     this.refs = store.db('su.refs');
+    this.index = new ProcessIndex(store);
+  }
+
+  /**
+   * Indexes the processes of a log written before the process index existed (once: later calls
+   * find it built). The running SU calls it at start; readers of a stopped node's log do not.
+   */
+  indexProcesses(): Promise<void> {
+    return this.index.buildOnce(this.store, () => this.spawns());
+  }
+
+  /** Every process's spawn item and slot 0 time. */
+  private *spawns(): Generator<{ item: Uint8Array; timestamp: number }> {
+    for (const { key } of this.processes.getRange()) {
+      const first = this.slots.get([key, 0]);
+      if (first?.item) yield { item: first.item, timestamp: first.timestamp };
+    }
+  }
+
+  /** Ids of processes that may match `filter` (every match is among them), newest or oldest first. */
+  processIds(filter: ProcessFilter, newestFirst: boolean): Iterable<string> {
+    return this.index.candidates(filter, newestFirst);
   }
 
   process(processId: string): ProcessRecord | undefined {
@@ -127,6 +154,8 @@ export class SuStore {
     if (run.length === 0) return Promise.resolve();
     const first = run[0]!;
     const last = run[run.length - 1]!;
+    // A spawn (slot 0) is indexed with it, parsed here rather than inside the shared transaction.
+    const spawned: ProcessEntry | undefined = first.slot === 0 && first.item ? ProcessIndex.tryEntry(first.item, first.timestamp) : undefined;
     const record: ProcessRecord = {
       processId,
       nextSlot: last.slot + 1,
@@ -147,6 +176,7 @@ export class SuStore {
         this.refs.put([s.assignmentId, processId], s.slot);
       }
       this.processes.put(processId, record);
+      if (spawned) this.index.add(spawned);
     });
     const settled = p.then(
       () => undefined,
@@ -156,7 +186,39 @@ export class SuStore {
     void settled.then(() => {
       if (this.inFlight.get(processId) === settled) this.inFlight.delete(processId);
     });
+    void p.then(() => {
+      if (this.awaited.size === 0) return;
+      for (const s of run) {
+        const key = `${processId} ${s.messageId}`;
+        const wake = this.awaited.get(key);
+        this.awaited.delete(key);
+        wake?.forEach((w) => w());
+      }
+    }, () => undefined);
     return p;
+  }
+
+  /**
+   * Resolves once `messageId` is in `processId`'s log (at once if it is), or when `abort` fires:
+   * what a reader waiting for a message's slot waits on instead of polling.
+   */
+  whenAppended(processId: string, messageId: string, abort: AbortSignal): Promise<void> {
+    if (this.slotOf(messageId, processId) !== undefined || abort.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const key = `${processId} ${messageId}`;
+      const wake = () => {
+        abort.removeEventListener('abort', gone);
+        resolve();
+      };
+      const gone = () => {
+        const rest = (this.awaited.get(key) ?? []).filter((w) => w !== wake);
+        if (rest.length) this.awaited.set(key, rest);
+        else this.awaited.delete(key);
+        resolve();
+      };
+      this.awaited.set(key, [...(this.awaited.get(key) ?? []), wake]);
+      abort.addEventListener('abort', gone, { once: true });
+    });
   }
 
   /** Resolves when every append of `processId` issued so far has committed or failed. */

@@ -62,7 +62,7 @@ describe('a process that cannot be evaluated here', () => {
     await app.register(h.cu.routes(h.api), { prefix: '/cu' });
     const r = await app.inject({ method: 'GET', url: `/cu/result/${item.id}?process-id=${item.id}` });
     expect(r.statusCode).toBe(422);
-    expect(r.json().error).toMatch(/module M{43} is not in this CU's module store/);
+    expect(r.json().error).toMatch(/Module not found: M{43} is not known to this CU \(looked in its store\)/);
     // (An id of 43 'Z's is not canonical base64url: it cannot be a message id, a 404 of its own.)
     const unknown = await app.inject({ method: 'GET', url: `/cu/result/${'Q'.repeat(43)}?process-id=${'A'.repeat(43)}` });
     expect(unknown.statusCode).toBe(404);

@@ -94,4 +94,20 @@ describe('GET /cu/result/:id', () => {
     expect(r.status).toBe(200);
     expect(lastLine(printed(r.body))).toBe('late');
   });
+
+  it('the waiting request is woken by the assignment, not by a timer: the log is looked at once more, not polled', async () => {
+    const item = await evalItem('return "woken"');
+    accepted.add(item.id);
+    let looks = 0;
+    const waiting = new Promise<void>((resolve) => (asked = (id) => id === item.id && (looks++, resolve())));
+    const pending = result(item.id);
+    await waiting;
+    // Long enough for a 100 ms poll to have looked several times.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(looks).toBe(1);
+    expect('ok' in (await h.client.schedule(pid, { op: 'message', id: item.id, raw: item.raw }))).toBe(true);
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(lastLine(printed(r.body))).toBe('woken');
+  });
 });

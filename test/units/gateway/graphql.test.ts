@@ -130,9 +130,10 @@ describe('filters, as Arweave applies them', () => {
     expect(ids(await gql(q, { ids: all, tags: [{ name: 'Type', values: ['Process'], op: 'NEQ' }] }))).toEqual([message.id, g.moduleId]);
     expect(ids(await gql(q, { ids: all, tags: [{ name: 'Data-Protocol', values: ['ao'] }, { name: 'Action', values: ['Eval'] }] }))).toEqual([message.id]);
     expect(ids(await gql(q, { ids: all, tags: [{ name: 'type', values: ['Process'] }] }))).toEqual([]);
-    // Listed items (modules, locations) are found without ids; the SU log only by id.
+    // Without ids: listed items (modules, locations) and the SU's processes (by its index); its messages only by id.
     expect(ids(await gql(q, { tags: [{ name: 'Type', values: ['Module'] }] }))).toEqual([g.moduleId]);
-    expect(ids(await gql(q, { tags: [{ name: 'Type', values: ['Process'] }] }))).toEqual([]);
+    expect(ids(await gql(q, { tags: [{ name: 'Type', values: ['Process'] }] }))).toContain(processId);
+    expect(ids(await gql(q, { tags: [{ name: 'Action', values: ['Eval'] }] }))).toEqual([]);
   });
 
   it('bundledIn and block ranges match nothing (these items are in no bundle and no block)', async () => {
@@ -268,5 +269,17 @@ describe('schedulerLocation', () => {
     const gw = createGateway({ sources: [{ item: () => other.raw }] });
     expect(gw.transaction('q'.repeat(43))).toBeUndefined();
     expect(gw.transaction(other.id)?.id).toBe(other.id);
+  });
+});
+
+describe('the ids a request asks for by id (what a node fetches before answering)', () => {
+  it('transactions(ids) and transaction(id), literal or from variables; not owners, recipients or tag values', async () => {
+    const { requestedIds } = await import('../../../units/gateway/requested-ids.js');
+    const [a, b, c, d] = ['A', 'B', 'C', 'D'].map((x) => x.repeat(43));
+    expect(requestedIds({ query: `query ($ids: [ID!]) { transactions(ids: $ids, owners: ["${c}"], recipients: ["${d}"]) { edges { node { id } } } }`, variables: { ids: [a, b] } })).toEqual([a, b]);
+    expect(requestedIds({ query: `{ x: transaction(id: "${c}") { id } transactions(ids: ["${d}"], tags: [{ name: "Process", values: ["${a}"] }]) { edges { node { id } } } }` })).toEqual([c, d]);
+    expect(requestedIds({ query: 'query ($id: ID!) { transaction(id: $id) { id } }', variables: JSON.stringify({ id: b }) })).toEqual([b]);
+    expect(requestedIds({ query: '{ transactions(ids: ["short"]) { edges { node { id } } } }' })).toEqual([]);
+    expect(requestedIds({ query: '{ not graphql' })).toEqual([]);
   });
 });

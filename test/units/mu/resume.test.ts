@@ -47,17 +47,22 @@ describe('push jobs resume from their durable stage', () => {
     await evalLua(n, user, b, PING);
 
     let kills = 0;
-    // Kill each job once, a moment after it starts waiting for its result.
+    // Kill each job once: a root a moment after its 202 (its item has a slot; it waits for the
+    // CU), a child a moment after its parent wrote it (it schedules, or waits for the CU).
     const killed = new Set<string>();
+    const kill = (id: string, ms: number) => {
+      if (killed.has(id)) return;
+      killed.add(id);
+      setTimeout(() => (kills += n.node.kill(jobName(id)).length), ms);
+    };
     const off = n.mu.store.onJob((j) => {
-      if (j.stage !== 'result' || killed.has(j.id)) return;
-      killed.add(j.id);
-      setTimeout(() => (kills += n.node.kill(jobName(j.id)).length), killed.size % 3);
+      if (j.depth > 0 && j.stage === 'schedule') kill(j.id, 1 + (killed.size % 3));
     });
     const roots: string[] = [];
     for (let i = 0; i < 6; i++) {
       const item = await messageItem(a, user, [{ name: 'Action', value: 'Eval' }], `Send({ Target = "${b}", Action = "Ping", Data = "k${i}" }); return 1`);
       expect((await post(`${n.url}/mu/`, item.raw)).status).toBe(202);
+      kill(item.id, i % 3);
       roots.push(item.id);
     }
     for (const r of roots) expect((await n.mu.store.settled(r)).every((j) => j.stage === 'done')).toBe(true);
@@ -82,19 +87,24 @@ describe('push jobs resume from their durable stage', () => {
     await evalLua(n, user, b, PING);
     // A slow evaluation: the 202 comes once the SU assigned the message; the CU is still busy.
     const item = await messageItem(a, user, [{ name: 'Action', value: 'Eval' }], `local x = 0; for i = 1, 6e7 do x = x + i end; Send({ Target = "${b}", Action = "Ping", Data = "slow" }); return x`);
-    expect((await post(`${n.url}/mu/`, item.raw)).status).toBe(202);
-    expect(n.mu.store.job(item.id)!.stage).toBe('result');
+    const accepted = await post(`${n.url}/mu/`, item.raw);
+    expect(accepted.status).toBe(202);
     await n.stop();
 
+    // What the node kept: the job, not ended (its stage is not written again until its outbox
+    // is: a job restarted from `schedule` asks the SU, which answers the slot it has), and the
+    // message in its process's log.
     const store = Store.open(join(dir, 'lmdb'));
     const before = new LmdbMuStore(store).job(item.id)!;
     await store.close();
-    expect(before.stage).toBe('result');
+    expect(before.stage).toBe('schedule');
 
     n = await node(dir);
     nodes.push(n);
+    expect((await log(n, a)).filter((e) => e.id === item.id)).toHaveLength(1);
     const jobs = await n.mu.store.settled(item.id);
     expect(jobs.map((j) => j.stage)).toEqual(['done', 'done', 'done']);
+    expect((await log(n, a)).filter((e) => e.id === item.id)).toHaveLength(1);
     expect(await dryRun(n, b, user.address, 'return Pings["slow"]')).toBe('1');
     expect(await dryRun(n, a, user.address, 'return Pongs["slow"]')).toBe('1');
   });

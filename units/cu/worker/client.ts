@@ -4,6 +4,7 @@
  * terminated), and a small pool of threads started ahead so a process does not wait for one.
  */
 import { Worker } from 'node:worker_threads';
+import { threadModule } from '../../../runtime/thread-module.js';
 import type { WorkerOp, WorkerOps, WorkerReply } from './protocol.js';
 
 const WORKER_URL = new URL('./evaluator.js', import.meta.url);
@@ -71,8 +72,8 @@ export class Evaluator implements EvaluatorHandle {
   readonly ready: Promise<void>;
 
   constructor() {
-    // Plain JavaScript: no loader flags needed (and none inherited: a thread starts faster).
-    this.worker = new Worker(WORKER_URL, { stdout: false, stderr: false, execArgv: [] });
+    // Compiled JavaScript: no loader flags needed (and none inherited: a thread starts faster).
+    this.worker = new Worker(threadModule(WORKER_URL), { stdout: false, stderr: false, execArgv: [] });
     // The thread says so once it has loaded ao-loader (its first message).
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', () => resolve());

@@ -73,7 +73,7 @@ export class InlineEvaluator implements EvaluatorHandle {
     now: () => number,
     private readonly pace?: Pace,
   ) {
-    this.ops = createInstanceOps({ now, realm: this.realm });
+    this.ops = createInstanceOps(now, this.realm);
   }
 
   get alive(): boolean {

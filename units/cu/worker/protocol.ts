@@ -1,4 +1,4 @@
-/** The messages between a process actor and its evaluator thread (worker/evaluator.js). */
+/** The messages between a process actor and its evaluator thread (worker/evaluator.ts). */
 import type { AoEnv, AoMessage, EvalOutput } from '../message.js';
 
 export type Codec = 'brotli' | 'gzip' | 'none';
@@ -6,7 +6,7 @@ export type Codec = 'brotli' | 'gzip' | 'none';
 /**
  * A process's memory at one point: its size and its non-zero 64 KiB pages, compressed.
  * `checksum` (sha256 over pages ‖ data) detects a damaged image before it is used;
- * `memoryHash` identifies the memory itself (see `memoryHash` in evaluator.js), equal for equal
+ * `memoryHash` identifies the memory itself (see `memoryHash` in instance.ts), equal for equal
  * memories whatever the codec.
  */
 export interface MemoryImage {

@@ -1,33 +1,83 @@
-// The SU's assignment data items, built and signed (plain JavaScript, types in
-// assignment-core.d.ts, because signing worker threads load it; see assignment.ts).
-//
-// An assignment is an ANS-104 item signed by the SU wallet: no target, 32 random anchor bytes,
-// no data, and the tags in the order the reference SU writes them (servers/su builder.rs):
-//   Process, Message, Epoch=0, Nonce=<slot>, Hash-Chain, Block-Height (12 digits, zero padded),
-//   Timestamp (unix ms), Data-Protocol=ao, Type=Assignment, Variant=ao.TN.1,
-//   Exclude=<name> (one per excluded name; assign flow only)
-// For slot 0 (the spawn's own assignment) Message is the process id.
-// Hash-Chain: slot 0 = sha256(process id bytes); slot n = sha256(id of assignment n-1 ‖ its
-// Hash-Chain), all as raw 32-byte values, written base64url.
-import { createHash, createPrivateKey, constants, randomFillSync, sign } from 'node:crypto';
+/**
+ * The SU's assignment data items, built and signed. Signing worker threads load this module
+ * too (a SignPool extension, see assignment.ts), so at run time it imports node: and
+ * deep-hash.ts only.
+ *
+ * An assignment is an ANS-104 item signed by the SU wallet: no target, 32 random anchor bytes,
+ * no data, and the tags in the order the reference SU writes them (servers/su builder.rs):
+ *   Process, Message, Epoch=0, Nonce=<slot>, Hash-Chain, Block-Height (12 digits, zero padded),
+ *   Timestamp (unix ms), Data-Protocol=ao, Type=Assignment, Variant=ao.TN.1,
+ *   Exclude=<name> (one per excluded name; assign flow only)
+ * For slot 0 (the spawn's own assignment) Message is the process id.
+ * Hash-Chain: slot 0 = sha256(process id bytes); slot n = sha256(id of assignment n-1 ‖ its
+ * Hash-Chain), all as raw 32-byte values, written base64url.
+ */
+import { createHash, createPrivateKey, constants, randomFillSync, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import type { WalletKey } from '../ans104/keys.js';
+import type { Tag } from '../ans104/tags.js';
 import { dataItemPrefix, deepHashBlob } from '../ans104/deep-hash.js';
 
-const b64 = (s) => Buffer.from(s, 'base64url');
+export interface AssignmentFields {
+  processId: string;
+  /** The assigned message (for slot 0, the process id). */
+  messageId: string;
+  slot: number;
+  hashChain: string;
+  blockHeight: number;
+  /** Unix ms */
+  timestamp: number;
+  exclude?: string[];
+}
 
-export function firstHashChain(processId) {
+/** One slot to sign; the process and the chain come from the run. */
+export type RunItem = Omit<AssignmentFields, 'processId' | 'hashChain'>;
+
+/** The assignment before a run: its slot, id and chain value. */
+export interface ChainHead {
+  slot: number;
+  id: string;
+  hashChain: string;
+}
+
+export interface Run {
+  processId: string;
+  /** null when the run starts at slot 0 */
+  prev: ChainHead | null;
+  items: RunItem[];
+}
+
+export interface SignedAssignment {
+  id: string;
+  raw: Uint8Array;
+  hashChain: string;
+}
+
+export interface RunSigner {
+  signatureType: number;
+  owner: Buffer;
+  signRun(run: Run): SignedAssignment[];
+}
+
+const b64 = (s: string) => Buffer.from(s, 'base64url');
+
+/** Hash-Chain of a process's first assignment (slot 0): sha256(process id bytes). */
+export function firstHashChain(processId: string): string {
   return createHash('sha256').update(b64(processId)).digest('base64url');
 }
 
-export function nextHashChain(prevAssignmentId, prevHashChain) {
+/** Hash-Chain after assignment `prevAssignmentId`: sha256(its id bytes ‖ its Hash-Chain bytes). */
+export function nextHashChain(prevAssignmentId: string, prevHashChain: string): string {
   return createHash('sha256').update(b64(prevAssignmentId)).update(b64(prevHashChain)).digest('base64url');
 }
 
-export function formatBlockHeight(height) {
+/** 12 digits, zero padded. */
+export function formatBlockHeight(height: number): string {
   return String(height).padStart(12, '0');
 }
 
-export function assignmentTags(f) {
-  const tags = [
+/** The tags of an assignment, in the reference order. */
+export function assignmentTags(f: AssignmentFields): Tag[] {
+  const tags: Tag[] = [
     { name: 'Process', value: f.processId },
     { name: 'Message', value: f.messageId },
     { name: 'Epoch', value: '0' },
@@ -44,7 +94,7 @@ export function assignmentTags(f) {
 }
 
 /** Bytes of Avro's zigzag varint for a non-negative integer. */
-function longSize(n) {
+function longSize(n: number): number {
   let m = n * 2;
   let size = 1;
   while (m >= 0x80) {
@@ -54,7 +104,7 @@ function longSize(n) {
   return size;
 }
 
-function writeLong(buf, pos, n) {
+function writeLong(buf: Buffer, pos: number, n: number): number {
   let m = n * 2;
   while (m >= 0x80) {
     buf[pos++] = (m & 0x7f) | 0x80;
@@ -65,10 +115,10 @@ function writeLong(buf, pos, n) {
 }
 
 /** The Avro tag block, byte for byte as arbundles' serializeTags writes it. */
-export function encodeTags(tags) {
+export function encodeTags(tags: readonly Tag[]): Buffer {
   if (tags.length === 0) return Buffer.alloc(0);
   let size = longSize(tags.length) + 1;
-  const lengths = [];
+  const lengths: number[] = [];
   for (const t of tags) {
     const n = Buffer.byteLength(t.name);
     const v = Buffer.byteLength(t.value);
@@ -78,10 +128,10 @@ export function encodeTags(tags) {
   const buf = Buffer.allocUnsafe(size);
   let pos = writeLong(buf, 0, tags.length);
   for (let i = 0; i < tags.length; i++) {
-    pos = writeLong(buf, pos, lengths[2 * i]);
-    pos += buf.write(tags[i].name, pos, 'utf8');
-    pos = writeLong(buf, pos, lengths[2 * i + 1]);
-    pos += buf.write(tags[i].value, pos, 'utf8');
+    pos = writeLong(buf, pos, lengths[2 * i]!);
+    pos += buf.write(tags[i]!.name, pos, 'utf8');
+    pos = writeLong(buf, pos, lengths[2 * i + 1]!);
+    pos += buf.write(tags[i]!.value, pos, 'utf8');
   }
   buf[pos] = 0;
   return buf;
@@ -94,17 +144,17 @@ const EMPTY_HASH = deepHashBlob(Buffer.alloc(0));
  * Signs runs of consecutive assignments of one process with one key. `fill` fills a buffer with
  * the random anchor bytes (a simulation gives its seeded source).
  */
-export function createRunSigner(jwk, fill = randomFillSync) {
-  const key = createPrivateKey({ key: jwk, format: 'jwk' });
+export function createRunSigner(jwk: WalletKey, fill: (buf: Buffer) => Buffer = randomFillSync): RunSigner {
+  const key = createPrivateKey({ key: { ...jwk }, format: 'jwk' });
   const rsa = jwk.kty === 'RSA';
   const signatureType = rsa ? 1 : 2;
   const signatureLength = rsa ? 512 : 64;
-  const owner = b64(rsa ? jwk.n : jwk.x);
+  const owner = b64(jwk.kty === 'RSA' ? jwk.n : jwk.x);
   const prefix = dataItemPrefix(signatureType, owner);
-  const sigOpts = rsa ? { key, padding: constants.RSA_PKCS1_PSS_PADDING } : key;
+  const sigOpts: KeyObject | SignKeyObjectInput = rsa ? { key, padding: constants.RSA_PKCS1_PSS_PADDING } : key;
   const algorithm = rsa ? 'sha256' : null;
 
-  let anchors = Buffer.alloc(0);
+  let anchors: Buffer = Buffer.alloc(0);
   let anchorPos = 0;
   const nextAnchor = () => {
     if (anchorPos === anchors.length) {
@@ -116,7 +166,7 @@ export function createRunSigner(jwk, fill = randomFillSync) {
   };
 
   /** One assignment: its id and bytes. */
-  function signOne(fields) {
+  function signOne(fields: AssignmentFields): { id: string; raw: Buffer } {
     const tagList = assignmentTags(fields);
     const tags = encodeTags(tagList);
     const anchor = nextAnchor();
@@ -140,8 +190,8 @@ export function createRunSigner(jwk, fill = randomFillSync) {
    * Signs `run.items` (consecutive slots of `run.processId`) one after another, each chained
    * to the one before; `run.prev` is the assignment before the first item (null for slot 0).
    */
-  function signRun(run) {
-    const out = [];
+  function signRun(run: Run): SignedAssignment[] {
+    const out: SignedAssignment[] = [];
     let prev = run.prev;
     for (const item of run.items) {
       if (prev === null && item.slot !== 0) throw new Error(`slot ${item.slot} of ${run.processId} has no previous assignment`);
@@ -158,7 +208,7 @@ export function createRunSigner(jwk, fill = randomFillSync) {
 }
 
 /** The SignPool extension: op `su.signRun` on each worker. */
-export function createOps(jwk) {
+export function createOps(jwk: WalletKey): { 'su.signRun': (run: Run) => SignedAssignment[] } {
   const signer = createRunSigner(jwk);
   return { 'su.signRun': (run) => signer.signRun(run) };
 }
