@@ -11,7 +11,9 @@ import { simulate, type SimOptions, type SimReport } from './run.js';
 /** What each mechanism needs to be exercised: the run options that reach its window. */
 export const MUTATION_RUNS: Record<Mechanism, Omit<SimOptions, 'seed'>> = {
   'su-dedupe': { nodes: 1, killOnActivity: 0.1 },
-  'mu-signed-once': { nodes: 1, killOnActivity: 0.1, cron: false },
+  // One node shows a killed job's write to its restarted incarnation before it commits, so the
+  // window is where writes are slow: the cluster's, to JetStream.
+  'mu-signed-once': { nodes: 3, killOnActivity: 0.1, cron: false, ops: ['ping', 'count'], faults: ['kill'] },
   'killed-handler-guard': { nodes: 1, killOnActivity: 0.1, cron: false },
   // Owners frozen while the others take their processes over (fast failover), then waking with
   // a run to append: the split brain that the log's fence is for.
@@ -24,7 +26,7 @@ export const MUTATION_RUNS: Record<Mechanism, Omit<SimOptions, 'seed'>> = {
  */
 export const PROTECTS: Record<Mechanism, Violation['invariant'] | undefined> = {
   'su-dedupe': 'logs',
-  'mu-signed-once': undefined,
+  'mu-signed-once': 'pushed',
   'killed-handler-guard': undefined,
   fencing: 'logs',
 };
