@@ -20,6 +20,16 @@ describe('deterministic simulation', () => {
     expect(c.traceHash).not.toBe(a.traceHash);
   });
 
+  it('a three-node cluster (bus, JetStream model, failovers) replays the same way', async () => {
+    const a = await simulate({ seed: 3, nodes: 3, faults: ['stall', 'partition', 'crash', 'jetstream'] });
+    const b = await simulate({ seed: 3, nodes: 3, faults: ['stall', 'partition', 'crash', 'jetstream'] });
+    expect(a.ok).toBe(true);
+    expect(a.stats.framesSent).toBeGreaterThan(100);
+    expect(a.faults.length).toBeGreaterThan(0);
+    expect(b.traceHash).toBe(a.traceHash);
+    expect(b.events).toBe(a.events);
+  });
+
   it('the faults it reports happened, and the clients saw the routes answer', async () => {
     const trace: string[] = [];
     const r = await simulate({ seed: 11, faults: ['crash', 'kill'], faultCount: 4, killOnActivity: 0.05, verbose: (l) => trace.push(l) });
