@@ -27,4 +27,4 @@ export {
   type SignedDataItem,
 } from './data-item.js';
 export { deepHash, deepHashBlob, DeepHashList, dataItemPrefix, dataItemSignatureData, type DeepHashChunk, type SignatureDataParts } from './deep-hash.js';
-export { SignPool, type SignPoolOptions } from './sign-pool.js';
+export { SignerUnavailable, SignPool, type SignPoolOptions } from './sign-pool.js';

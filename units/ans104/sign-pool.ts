@@ -17,6 +17,20 @@ import type { SignAnswer, SignWorkerData } from './sign-worker.js';
 
 const WORKER = new URL('./sign-worker.js', import.meta.url);
 
+/**
+ * The pool could not sign for a reason of its own (a worker died under the job, the pool is
+ * closed), not because of what it was asked to sign: asking again may work.
+ */
+export class SignerUnavailable extends Error {
+  override readonly name = 'SignerUnavailable';
+}
+
+/** A worker that died is replaced after this long, doubling while replacements die young, up to the cap. */
+const RESPAWN_FIRST_MS = 50;
+const RESPAWN_MAX_MS = 5_000;
+/** A worker that lived this long was not dying young. */
+const YOUNG_MS = 10_000;
+
 interface Job {
   id: number;
   op: string;
@@ -28,6 +42,7 @@ interface Job {
 interface Slot {
   worker: Worker;
   busy: Map<number, Job>;
+  startedAt: number;
 }
 
 export interface SignPoolOptions {
@@ -48,18 +63,23 @@ export class SignPool {
   private nextId = 1;
   private closed = false;
   private readonly depth: number;
+  private readonly workerData: SignWorkerData;
+  private respawnMs = RESPAWN_FIRST_MS;
+  private respawns = new Set<NodeJS.Timeout>();
+  /** Workers that died and were replaced (for operators and tests). */
+  replaced = 0;
   readonly size: number;
 
   constructor(key: WalletKey, options: SignPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? availableParallelism());
     this.depth = Math.max(1, options.depth ?? 16);
-    const workerData: SignWorkerData = { key, extensions: (options.extensions ?? []).map((u) => String(threadModule(u))) };
-    for (let i = 0; i < this.size; i++) this.slots.push(this.startWorker(workerData));
+    this.workerData = { key, extensions: (options.extensions ?? []).map((u) => String(threadModule(u))) };
+    for (let i = 0; i < this.size; i++) this.slots.push(this.startWorker());
   }
 
-  private startWorker(workerData: SignWorkerData): Slot {
-    const worker = new Worker(threadModule(WORKER), { workerData });
-    const slot: Slot = { worker, busy: new Map() };
+  private startWorker(): Slot {
+    const worker = new Worker(threadModule(WORKER), { workerData: this.workerData });
+    const slot: Slot = { worker, busy: new Map(), startedAt: Date.now() };
     worker.on('message', (results: SignAnswer[]) => {
       for (const r of results) {
         const job = slot.busy.get(r.id);
@@ -73,16 +93,32 @@ export class SignPool {
       this.pump();
     });
     const fail = (e: Error) => {
-      for (const job of slot.busy.values()) job.reject(e);
-      slot.busy.clear();
       const i = this.slots.indexOf(slot);
-      if (i >= 0) this.slots.splice(i, 1);
-      if (this.slots.length === 0) for (const job of this.queue.splice(0)) job.reject(e);
+      if (i < 0) return; // 'error' and then 'exit': handled once
+      this.slots.splice(i, 1);
+      const why = new SignerUnavailable(`signing worker: ${e.message}`);
+      for (const job of slot.busy.values()) job.reject(why);
+      slot.busy.clear();
+      if (!this.closed) this.replace(slot);
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`signing worker exited (${code})`)));
+    worker.on('exit', (code) => fail(new Error(`exited (${code})`)));
     worker.unref();
     return slot;
+  }
+
+  /** A dead worker gets a successor: at once after a long life, later while successors die young. */
+  private replace(dead: Slot): void {
+    this.respawnMs = Date.now() - dead.startedAt > YOUNG_MS ? RESPAWN_FIRST_MS : Math.min(RESPAWN_MAX_MS, this.respawnMs * 2);
+    const t = setTimeout(() => {
+      this.respawns.delete(t);
+      if (this.closed) return;
+      this.slots.push(this.startWorker());
+      this.replaced++;
+      this.pump();
+    }, this.respawnMs);
+    t.unref();
+    this.respawns.add(t);
   }
 
   /** The signature of `message`, made on a worker. */
@@ -93,8 +129,8 @@ export class SignPool {
 
   /** Runs an op (built in, or from an extension) on a worker. */
   run<T>(op: string, arg: unknown): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('sign pool is closed'));
-    if (this.slots.length === 0) return Promise.reject(new Error('sign pool has no live workers'));
+    if (this.closed) return Promise.reject(new SignerUnavailable('sign pool is closed'));
+    // With every worker dead, jobs wait in the queue for their successors.
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, op, arg, resolve, reject });
       this.pump();
@@ -125,7 +161,9 @@ export class SignPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const e = new Error('sign pool is closed');
+    for (const t of this.respawns) clearTimeout(t);
+    this.respawns.clear();
+    const e = new SignerUnavailable('sign pool is closed');
     for (const job of this.queue.splice(0)) job.reject(e);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }

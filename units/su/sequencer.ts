@@ -132,7 +132,8 @@ interface State {
 type Info =
   | { tag: 'drain' }
   | { tag: 'signed'; results: SignedAssignment[] }
-  | { tag: 'signFailed'; error: string }
+  /** `unavailable`: the signing pool failed, not the request (a worker died under it). */
+  | { tag: 'signFailed'; error: string; unavailable: boolean }
   | { tag: 'written' }
   | { tag: 'writeFailed'; error: string; fenced?: true }
   | { tag: 'replicaLost'; error: string }
@@ -268,6 +269,8 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
         return { state };
       }
       case 'signFailed': {
+        // The pool's own failure: a restart (and the callers' retries) will find it working.
+        if (msg.unavailable) throw new Error(`signing failed: ${msg.error}`);
         const run = state.signing;
         state.signing = null;
         if (run) refuseRun(state, ctx, run, `the assignment could not be signed: ${msg.error}`);
@@ -397,7 +400,7 @@ function startRun(state: State, ctx: ActorContext): void {
   const self = ctx.self;
   signed.then(
     (results) => ctx.send(self, { tag: 'signed', results } satisfies Info),
-    (e) => ctx.send(self, { tag: 'signFailed', error: errorText(e) } satisfies Info),
+    (e) => ctx.send(self, { tag: 'signFailed', error: errorText(e), unavailable: (e as Error)?.name === 'SignerUnavailable' } satisfies Info),
   );
   // The chain head moves when the signatures are back (see write).
 }
