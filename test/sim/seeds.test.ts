@@ -1,8 +1,7 @@
 /**
  * CI's seed range: `aotp sim` (the compiled CLI, one child process per core) over 500 seeds on
- * one node with the default workload and faults, then 24 seeds of a three-node cluster with
- * every fault but kills (with kills, clustered push jobs still get stuck: see the README's open
- * findings); every one must pass. Prints seeds per second. AOTP_SIM_SEEDS sets the count of
+ * one node with the default workload and faults, then 24 seeds of a three-node cluster with the
+ * default faults too (kills of busy actors included); every one must pass. Prints seeds per second. AOTP_SIM_SEEDS sets the count of
  * the first range (default 500), AOTP_SIM_FROM the first seed (default 1), AOTP_SIM_CLUSTER_SEEDS
  * the second (default 24).
  */
@@ -13,7 +12,6 @@ import { describe, expect, it } from 'vitest';
 const SEEDS = Number(process.env.AOTP_SIM_SEEDS ?? 500);
 const FROM = Number(process.env.AOTP_SIM_FROM ?? 1);
 const CLUSTER = Number(process.env.AOTP_SIM_CLUSTER_SEEDS ?? 24);
-const CLUSTER_FAULTS = 'partition,stall,crash,jetstream,clock,slow-disk';
 
 interface Summary {
   seeds: number;
@@ -37,7 +35,7 @@ function sim(args: string[]): Promise<{ summary: Summary; failures: { seed: numb
 describe('the CI seed range', () => {
   it(`${SEEDS} seeds from ${FROM} on one node, ${CLUSTER} on three, pass every invariant`, async () => {
     const single = await sim(['--seeds', String(SEEDS), '--from', String(FROM)]);
-    const cluster = await sim(['--seeds', String(CLUSTER), '--from', String(FROM), '--nodes', '3', '--faults', CLUSTER_FAULTS, '--kill-on-activity', '0']);
+    const cluster = await sim(['--seeds', String(CLUSTER), '--from', String(FROM), '--nodes', '3']);
     console.log(
       `${SEEDS} seeds on one node in ${single.summary.seconds} s (${single.summary.seedsPerSecond} seeds/s on ${single.summary.jobs} processes); ` +
         `${CLUSTER} on three nodes in ${cluster.summary.seconds} s (${cluster.summary.seedsPerSecond} seeds/s)`,

@@ -269,7 +269,31 @@ export class ClusterMuStore implements MuStore {
     return this.local.unfinished().filter((r) => this.revs.has(r.id));
   }
 
+  /**
+   * Writes of one job on this node, one after the other: two incarnations of a job (one killed
+   * while it wrote) share this node's revisions of it, so the check that a write follows the
+   * record last written, and the compare-and-set on that revision, must not interleave — else
+   * both pass and both outboxes are stored.
+   */
   async write(update: JobRecord | undefined, created: JobRecord[] = [], maxPushJobs = Infinity): Promise<void> {
+    if (!update) return this.writeNow(update, created, maxPushJobs);
+    const before = this.writing.get(update.id) ?? Promise.resolve();
+    const mine = before.then(() => this.writeNow(update, created, maxPushJobs));
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writing.set(update.id, settled);
+    void settled.then(() => {
+      if (this.writing.get(update.id) === settled) this.writing.delete(update.id);
+    });
+    return mine;
+  }
+
+  /** The write in progress of each job (see `write`). */
+  private readonly writing = new Map<string, Promise<void>>();
+
+  private async writeNow(update: JobRecord | undefined, created: JobRecord[], maxPushJobs: number): Promise<void> {
     // The budget is counted by the node that runs the push (a push that moved starts its count
     // again on its new node, from the jobs it took over).
     const root = created[0]?.root;

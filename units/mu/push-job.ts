@@ -204,7 +204,9 @@ async function finish(s: State, children: JobRecord[], notes: string[], patch: P
 /** Starts the children of a done job; those that ended already start nothing. */
 async function startChildren(s: State, ctx: ActorContext): Promise<void> {
   for (const id of s.job.children ?? []) {
-    const child = s.mu.store.job(id);
+    // As the durable store has it: in a cluster, an incarnation killed while it wrote may have
+    // made the children this one starts, and this node's copy may not hold them.
+    const child = await s.mu.store.current(id);
     if (child && !isTerminal(child)) await startJob(ctx, id);
   }
 }
