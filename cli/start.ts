@@ -36,6 +36,8 @@ import { createGateway, itemList, logSource, moduleSource, schedulerLocation } f
 import { assignJobId, createMu, isTerminal, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
+import { createNetwork } from '../units/network/index.js';
+import { uploadRoutes, Uploads } from '../units/gateway/uploads.js';
 
 export interface RunningNode {
   node: Node;
@@ -155,7 +157,17 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // Clustered, a process's log reaches this node's LMDB when its sequencer starts here (and
   // catches up from the stream): reads start it first when the stream is ahead.
   const fresh = replica ? caughtUp(su.reader, client, replica.log) : undefined;
-  const reader = fresh ? fresh.reader : su.reader;
+  const localReader = fresh ? fresh.reader : su.reader;
+  // Other operators' nodes: found through a gateway (another node's, or this one's when it
+  // serves uploads); absent, the node keeps to itself as before.
+  const uploads = config.network.acceptUploads ? new Uploads(store) : undefined;
+  let ownGateway: ReturnType<typeof createGateway> | undefined;
+  const network = createNetwork({
+    config: config.network,
+    localGraphQL: (request) => ownGateway!.graphql(request),
+    ...(uploads ? { localUpload: async (raw: Uint8Array) => void (await uploads.add(raw)) } : {}),
+  });
+  const reader = network ? network.reader(localReader, su.address) : localReader;
   let cu: Cu;
   // Clustered: push jobs live in JetStream (this node's LMDB keeps a copy of those it runs).
   let jobs: ClusterMuStore | undefined;
@@ -218,14 +230,15 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const suService = routedSu ?? localSu;
   if (routedSu) fetchItem = async (id) => (await routedSu.find(id))?.message ?? undefined;
   const cuRoutesApi = place ? routedCuApi(cuApi, node, place, Math.max(config.cu.resultWaitMs, 60_000) + 5_000) : cuApi;
+  const nodeScheduler = {
+    ...localSu,
+    processTags: (processId: string) => suService.processTags(processId),
+    processOwner: (processId: string) => suService.processOwner(processId),
+  };
   const mu = createMu({
     store,
     wallet: muWallet,
-    scheduler: {
-      ...localSu,
-      processTags: (processId) => suService.processTags(processId),
-      processOwner: (processId) => suService.processOwner(processId),
-    },
+    scheduler: network ? network.scheduler(nodeScheduler) : nodeScheduler,
     compute: localCompute(cuRoutesApi, config.cu.resultWaitMs, cu.modules),
     config: config.mu,
     ...(jobs ? { jobs } : {}),
@@ -237,7 +250,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
-  const held = (id: string) => su.store.item(id) !== undefined || cu.modules.raw(id) !== undefined || locations.item(id) !== undefined;
+  const held = (id: string) => su.store.item(id) !== undefined || cu.modules.raw(id) !== undefined || locations.item(id) !== undefined || uploads?.item(id) !== undefined;
   // Clustered: the items a request names are fetched from the cluster first (units/cluster/items.ts).
   const fetched =
     fresh && routedSu
@@ -250,7 +263,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const prefetch = async (ids: string[]) => {
     await Promise.all([fetched?.prefetch(ids), cu.modules.prefetch(ids, held)]);
   };
-  const gateway = createGateway({ sources: [logSource(su.store), moduleSource(cu.modules), locations, ...(fetched ? [fetched.source] : [])], prefetch });
+  const gateway = createGateway({ sources: [logSource(su.store), moduleSource(cu.modules), locations, ...(uploads ? [uploads] : []), ...(fetched ? [fetched.source] : [])], prefetch });
+  ownGateway = gateway;
   instrumentUnits({ su, cu, mu }, metrics);
   const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
   metrics.withAo(ao);
@@ -294,6 +308,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       { prefix: '/observer', plugin: observerRoutes({ node }) },
       { prefix: '/graphql', plugin: gateway.routes() },
       { prefix: '/', plugin: gateway.rawRoutes() },
+      ...(uploads ? [{ prefix: '/', plugin: uploadRoutes(uploads) }] : []),
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
       { prefix: '/su', plugin: su.routes(client, routedSu) },
       { prefix: '/cu', plugin: cu.routes(cuRoutesApi) },
@@ -368,6 +383,19 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
                 options: { name: MU_TAKEOVER },
               },
             },
+          ]
+        : []),
+      // After the SU's subtree: it publishes what that SU hosts.
+      ...(network
+        ? [
+            network.publisherChild({
+              url: () => (url ? `${publicUrl()}/su` : undefined),
+              wallet,
+              spawns: () => su.store.processIds({}, true),
+              spawn: (id) => su.store.item(id),
+              store,
+              signed: (item) => locations.add(item),
+            }),
           ]
         : []),
       secTree(

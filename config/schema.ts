@@ -1,3 +1,4 @@
+import { NetworkConfigSchema } from '../units/network/config.js';
 import { z } from 'zod';
 import { CuConfigSchema } from '../units/cu/config.js';
 import { MuConfigSchema } from '../units/mu/config.js';
@@ -132,6 +133,8 @@ export const ConfigSchema = z
     mu: MuConfigSchema.prefault({}),
     /** The AO-Sec origin, served under /sec (settings in units/sec/config.ts). */
     sec: SecConfigSchema.prefault({}),
+    /** Other operators' nodes: where processes and SUs are looked up and published (units/network/config.ts). */
+    network: NetworkConfigSchema.prefault({}),
   })
   .strict();
 

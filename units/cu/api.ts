@@ -33,6 +33,8 @@ interface SlotFinder {
   whenAppended?(processId: string, messageId: string, abort: AbortSignal): Promise<void>;
 }
 const canFind = (r: unknown): r is SlotFinder => typeof (r as SlotFinder).find === 'function';
+/** Whether the reader can find ids in this process's log (a network reader cannot in a log another SU keeps). */
+const findsIn = (r: unknown, processId: string): boolean => (r as { findsIn?: (p: string) => boolean }).findsIn?.(processId) ?? true;
 
 export type ResultAnswer = { result: EvalOutput } | { busy: string } | { missing: string };
 
@@ -125,7 +127,7 @@ export class CuApi {
     const clock = this.cu.clock;
     const sleep = (ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
     const deadline = clock.now() + waitMs;
-    const finder = canFind(this.cu.reader) ? this.cu.reader : undefined;
+    const finder = canFind(this.cu.reader) && findsIn(this.cu.reader, processId) ? this.cu.reader : undefined;
     // An unknown process (or one that cannot run here) is an error now, not after the wait; an
     // evaluation asks the process actor anyway, so that is the only case asked here.
     if (!this.cu.store.resultOf(processId, messageId) && finder && !finder.find(messageId, processId)) await this.actor(processId);

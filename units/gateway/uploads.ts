@@ -1,0 +1,91 @@
+/**
+ * Items published to this node as to a bundler: the subset of the upload API that Arweave
+ * bundlers expose and ao's units use (`POST /tx` with the bytes of a signed data item; answered
+ * `{ id }`). Each is checked (well-formed, of a supported signature type, within the limits,
+ * its signature valid) and kept in LMDB, then served by the gateway like the node's own items:
+ * this is how independent nodes that name this one as their gateway find each other's
+ * Scheduler-Location records and processes. Uploading an item again is answered the same.
+ *
+ * Listed by owner (the gateway's queries by owner, such as the newest Scheduler-Location of an
+ * SU, look at that owner's items only) and in upload order for other queries.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Store } from '../../runtime/store.js';
+import { checkItemSize, InvalidDataItem, ITEM_LIMITS, ownerAddress, parseDataItem, verifyDataItem } from '../ans104/index.js';
+import type { ItemFilter, ItemSource } from './sources.js';
+
+/** An item that is well-formed but not acceptable (its signature does not verify). */
+export class UploadRefused extends Error {
+  override readonly name = 'UploadRefused';
+}
+
+export class Uploads implements ItemSource {
+  private readonly items;
+  private readonly order;
+  private readonly byOwner;
+  private seq: number;
+
+  constructor(store: Store) {
+    this.items = store.db<Uint8Array, string>('gateway-uploads', { encoding: 'binary' });
+    this.order = store.db<string, number>('gateway-upload-order');
+    this.byOwner = store.db<string, [string, number]>('gateway-upload-owners');
+    let last = 0;
+    for (const k of this.order.getKeys({ reverse: true, limit: 1 })) last = k;
+    this.seq = last;
+  }
+
+  item(id: string): Uint8Array | undefined {
+    return this.items.get(id);
+  }
+
+  *list(): Iterable<string> {
+    for (const { value } of this.order.getRange()) yield value;
+  }
+
+  *find(filter: ItemFilter, newestFirst: boolean): Iterable<string> {
+    if (!filter.owners?.length) {
+      const ids = [...this.list()];
+      yield* newestFirst ? ids.reverse() : ids;
+      return;
+    }
+    for (const owner of filter.owners) {
+      const range = newestFirst ? { start: [owner, Number.MAX_SAFE_INTEGER] as [string, number], end: [owner, -1] as [string, number], reverse: true } : { start: [owner, 0] as [string, number], end: [owner, Number.MAX_SAFE_INTEGER] as [string, number] };
+      for (const { value } of this.byOwner.getRange(range)) yield value;
+    }
+  }
+
+  /** Checks and keeps an item; answers its id, or throws InvalidDataItem. */
+  async add(raw: Uint8Array): Promise<string> {
+    checkItemSize(raw.byteLength);
+    const item = parseDataItem(raw);
+    if (!(await verifyDataItem(item))) throw new UploadRefused(`item ${item.id}: its signature is not valid`);
+    if (this.items.get(item.id)) return item.id;
+    const seq = ++this.seq;
+    const bytes = Uint8Array.from(raw);
+    await Promise.all([this.items.put(item.id, bytes), this.order.put(seq, item.id), this.byOwner.put([ownerAddress(item), seq], item.id)]);
+    return item.id;
+  }
+}
+
+/** `POST /tx` (and `/tx/:currency`, as some bundlers name it): mount at the node root. */
+export function uploadRoutes(uploads: Uploads): FastifyPluginAsync {
+  return async (app) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ITEM_LIMITS.maxItemBytes }, (_req, body, done) => done(null, body));
+    const upload = async (body: unknown) => {
+      if (!Buffer.isBuffer(body) || body.length === 0) return { status: 400, body: { error: 'send the bytes of a signed ANS-104 data item' } };
+      try {
+        return { status: 200, body: { id: await uploads.add(body) } };
+      } catch (e) {
+        if (e instanceof InvalidDataItem || e instanceof UploadRefused) return { status: 400, body: { error: e.message } };
+        throw e;
+      }
+    };
+    for (const path of ['/tx', '/tx/:currency']) {
+      app.post(path, { bodyLimit: ITEM_LIMITS.maxItemBytes }, async (req, reply) => {
+        const r = await upload(req.body);
+        return reply.code(r.status).send(r.body);
+      });
+    }
+  };
+}
