@@ -179,7 +179,9 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     // Clustered: results and checkpoints are shared through JetStream, so a process's next owner
     // starts from the newest any node made.
     const shared = transport && config.nats ? await SharedCu.open(transport.connection, { cluster: config.nats.cluster, replicas, keep: config.cu.checkpointKeep, log }) : undefined;
-    cu = await createCu({ store, wallet: cuWallet, reader, config: config.cu, ...(shared ? { cuStore: (s: Store) => shared.store(s) } : {}) });
+    // Modules are fetched from the network's gateway when the CU names none of its own.
+    const cuConfig = config.cu.gateway || !config.network.gateway ? config.cu : { ...config.cu, gateway: config.network.gateway };
+    cu = await createCu({ store, wallet: cuWallet, reader, config: cuConfig, ...(shared ? { cuStore: (s: Store) => shared.store(s) } : {}) });
     if (transport && config.nats) {
       jobs = await ClusterMuStore.open(transport.connection, node.name, new LmdbMuStore(store), {
         cluster: config.nats.cluster,
