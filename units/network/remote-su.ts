@@ -71,9 +71,10 @@ async function itemOf(inner: MessageInnerJson | ProcessJson, id: string, data: s
   });
   const item = parseDataItem(raw);
   if (item.id !== id) throw new RemoteMismatch(`item ${id}: its signature hashes to ${item.id}`);
-  // Without the anchor (or the data, when it was not text) the signed bytes are not all here.
+  // A null anchor or data may stand for bytes that are not text (then the signed bytes are not
+  // all here, and only the id is checked); anything else must match the signature.
   const whole = inner.anchor !== null && data !== null;
-  if ((strict || whole) && !(await verifyDataItem(item))) throw new RemoteMismatch(`item ${id}: its parts do not match its signature`);
+  if (!(await verifyDataItem(item)) && (strict || whole)) throw new RemoteMismatch(`item ${id}: its parts do not match its signature`);
   return raw;
 }
 
