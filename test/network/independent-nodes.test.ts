@@ -66,9 +66,18 @@ async function located(address: string): Promise<string | undefined> {
 /** aoconnect writes a 32-character text anchor: kept whole in the SU's JSON, so other nodes check the signature. */
 const anchor = () => randomBytes(24).toString('base64url');
 
-/** An aos process on `n`'s SU, of node 1's module, trusting every node's MU. */
-async function spawnOn(n: RunningNode): Promise<string> {
-  const item = await createDataItem(
+/** An aos process on `n`'s SU, of node 1's module, trusting every node's MU, spawned through `n`'s MU. */
+const spawnOn = (n: RunningNode) => spawnVia(n, n);
+
+async function spawnVia(via: RunningNode, on: RunningNode): Promise<string> {
+  const item = await spawnItem(on.su.address);
+  const r = await post(`${via.url}/mu/`, item.raw);
+  expect(r.status, await r.text()).toBe(202);
+  return item.id;
+}
+
+function spawnItem(scheduler: string): Promise<SignedDataItem> {
+  return createDataItem(
     {
       data: '',
       anchor: anchor(),
@@ -77,15 +86,12 @@ async function spawnOn(n: RunningNode): Promise<string> {
         { name: 'Variant', value: 'ao.TN.1' },
         { name: 'Type', value: 'Process' },
         { name: 'Module', value: module },
-        { name: 'Scheduler', value: n.su.address },
+        { name: 'Scheduler', value: scheduler },
         ...[n1, n2, n3].map((m) => ({ name: 'Authority', value: m.mu.address })),
       ],
     },
     user,
   );
-  const r = await post(`${n.url}/mu/`, item.raw);
-  expect(r.status, await r.text()).toBe(202);
-  return item.id;
 }
 
 function message(target: string, tags: Tag[], data = ''): Promise<SignedDataItem> {
@@ -198,6 +204,21 @@ describe('independent nodes', () => {
     expect(tagValue(parseDataItem(n2.su.reader.processSync(child)!.spawn).tags, 'Scheduler')).toBe(n2.su.address);
     // The spawner is told, on its own node.
     expect((await logOf(n1, a)).filter((m) => m.tags.Action === 'Spawned' && m.tags.Process === child)).toHaveLength(1);
+  });
+
+  it('a client spawns through one node\'s MU a process another node\'s SU schedules, then messages it there', async () => {
+    const child = await spawnVia(n1, n3);
+    expect(n3.su.reader.hosts(child)).toBe(true);
+    expect(n1.su.reader.hosts(child)).toBe(false);
+    await until(`the spawn ${child} on the gateway`, () => onGateway(child));
+    const { jobs } = await evalIn(n1, child, 'Answer = 6 * 7; return Answer');
+    expect(jobs.map((j) => j.stage)).toEqual(['done']);
+    expect(await dryRun(n3, child, user.address, 'return Answer')).toBe('42');
+    // A spawn naming an SU nobody has published is still refused, with the reason.
+    const nowhere = await generateWallet('ed25519');
+    const r = await post(`${n1.url}/mu/`, (await spawnItem(nowhere.address)).raw);
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: string }).error).toMatch(/does not belong on this SU/);
   });
 
   it('a refusal by the remote SU ends the push with its reason', async () => {

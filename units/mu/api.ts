@@ -43,7 +43,7 @@ export class MuApi {
 
   /** `POST /` with a data item: a Message to a hosted process, or a Process to spawn. */
   async submit(raw: Uint8Array): Promise<Accepted> {
-    const v = await validateItem(raw, this.mu.scheduler.address);
+    const v = await validateItem(raw, await this.spawnScheduler(raw));
     if ('error' in v) throw new MuError(400, v.error);
     const { item } = v.ok;
     if (v.ok.kind === 'message' && !(await this.mu.scheduler.processTags(v.ok.processId))) throw new MuError(400, `Process not found: ${v.ok.processId}`);
@@ -78,6 +78,28 @@ export class MuApi {
     };
     const done = await this.run(job);
     return { id: item.id, message: `Processing ${v.ok.kind === 'process' ? 'Process' : 'DataItem'}`, job: done.id };
+  }
+
+  /**
+   * The SU a spawn may name: this node's, or on a network any SU whose location is found (the
+   * push job posts the spawn there). Anything else is checked against this node's SU.
+   */
+  private async spawnScheduler(raw: Uint8Array): Promise<string> {
+    const local = this.mu.scheduler.address;
+    if (!this.mu.scheduler.reaches) return local;
+    let scheduler: string | undefined;
+    try {
+      const tags = parseDataItem(raw).tags;
+      scheduler = tagValue(tags, 'Type') === 'Process' ? tagValue(tags, 'Scheduler') : undefined;
+    } catch {
+      return local; // validateItem says what is wrong with it
+    }
+    if (scheduler === undefined || scheduler === local) return local;
+    try {
+      return (await this.mu.scheduler.reaches(scheduler)) ? scheduler : local;
+    } catch (e) {
+      throw new MuError(503, `SU ${scheduler.slice(0, 64)} cannot be looked up now, try again: ${(e as Error).message}`);
+    }
   }
 
   /** `POST /?process-id=&assign=`: assigns an existing message to a process and pushes its result. */

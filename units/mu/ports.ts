@@ -15,6 +15,11 @@ export interface MuScheduler {
   /** The address that signed the spawn of a process this SU hosts. */
   processOwner(processId: string): Promise<string | undefined>;
   schedule(processId: string, request: SequencerRequest): Promise<ScheduleReply>;
+  /**
+   * On a network: whether spawns naming SU `address` can be scheduled (its location is found).
+   * Absent: only this node's SU takes spawns. Rejects when that cannot be known now.
+   */
+  reaches?(address: string): Promise<boolean>;
 }
 
 /** A result, or why there is none yet (`wait`: ask again later). */

@@ -63,6 +63,7 @@ export function networkScheduler(local: MuScheduler, locator: SchedulerLocator, 
     address: local.address,
     processTags: async (processId) => (await local.processTags(processId)) ?? (await remoteHead(processId))?.tags,
     processOwner: async (processId) => (await local.processOwner(processId)) ?? (await remoteHead(processId))?.owner,
+    reaches: async (address) => address === local.address || (await locator.locate(address)) !== undefined,
     async schedule(processId, request) {
       let address: string | undefined;
       try {
