@@ -241,6 +241,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     store,
     wallet: muWallet,
     scheduler: network ? network.scheduler(nodeScheduler) : nodeScheduler,
+    ...(network ? { publish: network.upload } : {}),
     compute: localCompute(cuRoutesApi, config.cu.resultWaitMs, cu.modules),
     config: config.mu,
     ...(jobs ? { jobs } : {}),

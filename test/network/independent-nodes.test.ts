@@ -228,10 +228,19 @@ describe('independent nodes', () => {
     expect(((await r.json()) as { error: string }).error).toMatch(/refused/);
   });
 
-  it('a message to a wallet is still skipped', async () => {
+  it('a message to a wallet is published to the bundler and visible through the gateway', async () => {
     const wallet = (await generateWallet('ed25519')).address;
-    const { jobs } = await evalIn(n1, a, `Send({ Target = "${wallet}", Action = "Hello" }); return "ok"`);
-    expect(jobs.find((j) => j.processId === wallet)?.stage).toBe('skipped');
+    // Sent from node 2, whose bundler is node 1.
+    const { jobs } = await evalIn(n2, b, `Send({ Target = "${wallet}", Action = "Hello" }); return "ok"`);
+    const job = jobs.find((j) => j.processId === wallet)!;
+    expect([job.stage, job.reason]).toEqual(['done', `published to the bundler: ${wallet} is not a process`]);
+    const r = await fetch(`${n1.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query($to: [String!]) { transactions(recipients: $to) { edges { node { id owner { address } tags { name value } } } } }', variables: { to: [wallet] } }),
+    });
+    const edges = ((await r.json()) as { data: { transactions: { edges: { node: { id: string; owner: { address: string }; tags: Tag[] } }[] } } }).data.transactions.edges;
+    expect(edges.map((e) => [e.node.id, e.node.owner.address, tagValue(e.node.tags, 'Action')])).toEqual([[job.messageId, n2.mu.address, 'Hello']]);
   });
 
   it('the gateway node down for a while: pushes wait, and complete once it is back', async () => {

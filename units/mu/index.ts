@@ -26,6 +26,8 @@ export interface MuOptions {
   config?: Partial<MuConfig>;
   /** Wall clock, unix ms (default Date.now). */
   now?: () => number;
+  /** On a network: publishes messages to wallets to the bundler (MuRuntime.publish). */
+  publish?: (raw: Uint8Array) => Promise<void>;
 }
 
 export interface Mu {
@@ -49,6 +51,7 @@ export function createMu(o: MuOptions): Mu {
     rate: new PushRate({ perSecond: config.processRate, burst: config.processBurst }),
     retry: { firstMs: config.retryFirstMs, maxMs: config.retryMaxMs, attempts: config.retryAttempts },
     now: o.now ?? Date.now,
+    ...(o.publish ? { publish: o.publish } : {}),
   };
   return {
     address: o.wallet.address,
