@@ -5,7 +5,7 @@
  * spawn the SU hosts, so that other nodes find a process's `Scheduler` through the gateway.
  *
  * Spawns are published oldest first and marked in LMDB once the bundler has them, so a restart
- * goes on where it stopped; a pass walks back from the newest spawn to the first one marked.
+ * goes on where it stopped; a pass walks back from the newest spawn until a run of marked ones.
  * What fails is tried again with backoff (a bundler down for a while holds nothing up but this).
  */
 import type { Behaviour } from '../../runtime/index.js';
@@ -19,6 +19,11 @@ export const PUBLISHER = 'network/publisher';
 const MAX_BACKOFF_MS = 30_000;
 /** Spawns published per pass at most (the rest on the next, at once). */
 const PER_PASS = 100;
+/**
+ * A pass ends after this many published spawns in a row: logs commit on their own, so a spawn
+ * can be indexed just after a newer one was published.
+ */
+const LOOK_BACK = 256;
 
 export interface PublisherArgs {
   /** The SU's URL (`<node>/su`) once the listener is bound. */
@@ -63,9 +68,12 @@ async function publishLocation(s: State): Promise<void> {
 async function publishSpawns(s: State): Promise<boolean> {
   const table = publishedSpawns(s.args.store);
   const todo: string[] = [];
+  let seen = 0;
   for (const id of s.args.spawns()) {
-    if (table.get(id) !== undefined) break;
-    todo.push(id);
+    if (table.get(id) === undefined) {
+      todo.push(id);
+      seen = 0;
+    } else if (++seen >= LOOK_BACK) break;
   }
   const batch = todo.reverse().slice(0, PER_PASS);
   for (const id of batch) {
