@@ -183,6 +183,32 @@ describe('independent nodes', () => {
     expect(total).toBe(2 * (HOPS + 1));
   });
 
+  it('a token transfer across three nodes: the token on node 2, Debit-Notice back to node 1, Credit-Notice on to node 3', async () => {
+    const token = await spawnOn(n2);
+    await until(`the spawn ${token} on the gateway`, () => onGateway(token));
+    await evalIn(n2, token, `
+      Balances = { ["${a}"] = 100 }
+      Handlers.add("transfer", Handlers.utils.hasMatchingTag("Action", "Transfer"), function (msg)
+        local qty = tonumber(msg.Quantity)
+        if (Balances[msg.From] or 0) < qty then return Send({ Target = msg.From, Action = "Transfer-Error" }) end
+        Balances[msg.From] = Balances[msg.From] - qty
+        Balances[msg.Recipient] = (Balances[msg.Recipient] or 0) + qty
+        Send({ Target = msg.From, Action = "Debit-Notice", Quantity = msg.Quantity, Recipient = msg.Recipient })
+        Send({ Target = msg.Recipient, Action = "Credit-Notice", Quantity = msg.Quantity, Sender = msg.From })
+      end)
+      return "token"`);
+    const notices = `Handlers.add("notices", function (msg) return msg.Action == "Debit-Notice" or msg.Action == "Credit-Notice" end, function (msg) Notices = (Notices or "") .. msg.Action .. ":" .. msg.Quantity .. ";" end); return "ok"`;
+    await evalIn(n1, a, notices);
+    await evalIn(n3, c, notices);
+    // A (node 1) transfers 30 to C (node 3) through the token (node 2).
+    const { jobs } = await evalIn(n1, a, `Send({ Target = "${token}", Action = "Transfer", Recipient = "${c}", Quantity = "30" }); return "sent"`);
+    expect(jobs.filter((j) => j.stage !== 'done')).toEqual([]);
+    expect(jobs.map((j) => j.processId).sort()).toEqual([a, token, a, c].sort());
+    expect(await dryRun(n1, a, user.address, 'return Notices')).toBe('Debit-Notice:30;');
+    expect(await dryRun(n3, c, user.address, 'return Notices')).toBe('Credit-Notice:30;');
+    expect(await dryRun(n2, token, user.address, `return Balances["${a}"] .. "/" .. Balances["${c}"]`)).toBe('70/30');
+  });
+
   it('a CU computes a process another node schedules, reading its log from that SU', async () => {
     // Node 3 has never computed B (node 2's): it reads B's log page by page from node 2's SU.
     const seen = (await logOf(n2, b)).filter((m) => m.tags.Action === 'Ring').length;
