@@ -5,6 +5,10 @@
  * with an error, is GatewayUnavailable (try again later); an answer without the item is not.
  */
 import type { Tag } from '../ans104/index.js';
+import { boundedText } from './bounded-body.js';
+
+/** Most bytes of one answer: the queries ask for one item's id, owner and tags. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 export class GatewayUnavailable extends Error {
   override readonly name = 'GatewayUnavailable';
@@ -51,8 +55,9 @@ export class GatewayClient {
         body: JSON.stringify({ query, variables }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      if (!r.ok) throw new Error(`HTTP ${r.status}: ${(await r.text()).slice(0, 200)}`);
-      body = (await r.json()) as Edges;
+      const text = await boundedText(r, MAX_ANSWER_BYTES);
+      if (!r.ok) throw new Error(`HTTP ${r.status}: ${text.slice(0, 200)}`);
+      body = JSON.parse(text) as Edges;
     } catch (e) {
       throw new GatewayUnavailable(`gateway ${this.url} did not answer: ${(e as Error).message}`);
     }

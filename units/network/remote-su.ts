@@ -9,6 +9,13 @@
 import { assembleDataItem, parseDataItem, tagValue, verifyDataItem, type Tag } from '../ans104/index.js';
 import type { ProcessInfo, ScheduledMessage } from '../schedule.js';
 import type { MessageInnerJson, MessageJson, PageJson, ProcessJson } from '../su/json.js';
+import { boundedText } from './bounded-body.js';
+
+/**
+ * Most bytes of one answer: a page is bounded by the SU's page budget (8 MiB of items by
+ * default), and its JSON can take a few times that for binary data.
+ */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** The SU answered 4xx: the request will not pass as it is. */
 export class RemoteRefused extends Error {
@@ -38,7 +45,12 @@ async function call<T>(url: string, init: RequestInit, timeoutMs: number): Promi
   } catch (e) {
     throw new RemoteUnavailable(`${url} did not answer: ${(e as Error).message}`);
   }
-  const text = await r.text().catch(() => '');
+  let text: string;
+  try {
+    text = await boundedText(r, MAX_ANSWER_BYTES);
+  } catch (e) {
+    throw new RemoteUnavailable(`${url.split('?')[0]}: ${(e as Error).message}`);
+  }
   if (r.status >= 400 && r.status < 500) {
     let reason = text.slice(0, 500);
     try {

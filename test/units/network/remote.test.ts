@@ -5,6 +5,8 @@
  * and uploads to the gateway as to a bundler (bad items refused with the reason).
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataItem, generateWallet } from '../../../units/ans104/index.js';
@@ -70,6 +72,31 @@ describe('RemoteSu', () => {
     const other = await messageItem(randomBytes(32).toString('base64url'));
     await expect(remote.post(`${g.base}/su`, other.raw)).rejects.toThrow(RemoteRefused);
     await expect(remote.post(`${g.base}/su`, other.raw)).rejects.toThrow(/Process not found/);
+  });
+});
+
+describe('answers too large to take', () => {
+  it('an SU or gateway that sends without end is cut off, not buffered', async () => {
+    // One declares a huge body; the other streams one without declaring it.
+    const server = createServer((req, res) => {
+      if (req.url!.startsWith('/su')) res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(10 ** 10) });
+      else res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await expect(remote.read(`${base}/su`, processId, 0, undefined, 10)).rejects.toThrow(/more than the \d+ taken/);
+      await expect(new GatewayClient(base, 5000).item(processId)).rejects.toThrow(/more than the \d+ bytes taken/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 
