@@ -288,4 +288,24 @@ describe('independent nodes', () => {
     expect(notes.length).toBe(before + 1);
     expect(notes.filter((m) => m.id === item.id)).toHaveLength(1);
   });
+
+  it('the sending node restarted while its push waits: the job goes on from LMDB, and its new URL reaches the others', async () => {
+    await n1.stop();
+    await new Promise((r) => setTimeout(r, TTL_MS + 100));
+    const item = await message(c, [{ name: 'Action', value: 'Note' }]);
+    const posted = post(`${n2.url}/mu/`, item.raw).catch(() => undefined);
+    await until('the push job', () => n2.mu.store.job(item.id)?.stage === 'schedule');
+    await n2.stop();
+    await posted;
+    // Back on another port: a new URL, which its next record says.
+    n2 = await start(n1.url, 0, dirs[1]);
+    expect(n2.mu.store.job(item.id)?.stage).toBe('schedule');
+    n1 = await start(undefined, port1, dirs[0]);
+    expect((await n2.mu.store.settled(item.id)).map((j) => j.stage)).toEqual(['done']);
+    expect((await logOf(n3, c)).filter((m) => m.id === item.id)).toHaveLength(1);
+    await until('node 2\'s new record', async () => (await located(n2.su.address)) === `${n2.url}/su`);
+    // Node 1 (restarted, nothing cached) reaches B at node 2's new URL, and the pong comes back.
+    await evalIn(n1, a, `Send({ Target = "${b}", Action = "Ping", Data = "again" }); return "sent"`);
+    expect(await dryRun(n1, a, user.address, 'return Got')).toBe('pong again');
+  });
 });
