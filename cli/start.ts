@@ -38,6 +38,7 @@ import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 import { createNetwork } from '../units/network/index.js';
 import { uploadRoutes, Uploads } from '../units/gateway/uploads.js';
+import { infoRoutes } from '../units/gateway/info.js';
 
 export interface RunningNode {
   node: Node;
@@ -140,9 +141,12 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const store = Store.open(join(config.dataDir, 'lmdb'));
   // The AO-Sec origin's view of who hosts what; the SU refuses processes it no longer hosts.
   const sec = createSec({ store, config: config.sec });
+  // The network's block height (from its gateway's /info, network/block-height.ts); 0 without one.
+  const height = { current: 0 };
   const su = createSu({
     wallet,
     store,
+    blockHeight: () => height.current,
     signers: config.su.signers ?? (wallet.kind === 'rsa' ? availableParallelism() : 0),
     idleMs: config.su.idleMs,
     maxRun: config.su.maxRun,
@@ -268,6 +272,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   };
   const gateway = createGateway({ sources: [logSource(su.store), moduleSource(cu.modules), locations, ...(uploads ? [uploads] : []), ...(fetched ? [fetched.source] : [])], prefetch });
   ownGateway = gateway;
+  const heightReader = network?.blockHeightChild((h) => (height.current = Math.max(height.current, h)));
   instrumentUnits({ su, cu, mu }, metrics);
   const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
   metrics.withAo(ao);
@@ -312,6 +317,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       { prefix: '/graphql', plugin: gateway.routes() },
       { prefix: '/', plugin: gateway.rawRoutes() },
       ...(uploads ? [{ prefix: '/', plugin: uploadRoutes(uploads) }] : []),
+      { prefix: '/', plugin: infoRoutes(() => height.current) },
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
       { prefix: '/su', plugin: su.routes(client, routedSu) },
       { prefix: '/cu', plugin: cu.routes(cuRoutesApi) },
@@ -388,6 +394,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
             },
           ]
         : []),
+      ...(heightReader ? [heightReader] : []),
       // After the SU's subtree: it publishes what that SU hosts.
       ...(network
         ? [

@@ -16,6 +16,8 @@ export const NetworkConfigSchema = z
     locationTtlMs: z.number().int().min(1000).default(24 * 60 * 60 * 1000),
     /** How often unpublished spawns and the record are looked at, ms (after a failure: backoff up to 30 s). */
     publishEveryMs: z.number().int().min(10).default(1000),
+    /** How often the gateway's block height (`GET /info`) is read for the SU's assignments, ms. */
+    blockHeightEveryMs: z.number().int().min(10).default(60_000),
     /** Limit on each request to the gateway, the bundler or another node's SU, ms. */
     timeoutMs: z.number().int().min(1).default(10_000),
     /** Serve as a bundler: accept signed data items on `POST /tx` and answer for them through the gateway. */

@@ -11,6 +11,7 @@ import type { NetworkConfig } from './config.js';
 import { GatewayClient, type LocalGraphQL } from './gateway-client.js';
 import { networkReader, type NetworkReader } from './network-reader.js';
 import { networkScheduler } from './network-scheduler.js';
+import { BLOCK_HEIGHT, blockHeight, type BlockHeightArgs } from './block-height.js';
 import { bundlerUpload, PUBLISHER, publisher, type PublisherArgs } from './publisher.js';
 import { RemoteSu } from './remote-su.js';
 import { SchedulerLocator } from './scheduler-locator.js';
@@ -30,6 +31,8 @@ export interface Network {
   upload(raw: Uint8Array): Promise<void>;
   scheduler(local: MuScheduler): MuScheduler;
   reader(local: ScheduleReader, suAddress: string): NetworkReader;
+  /** The block-height reader's child spec, when the gateway is another node's (this node's own has no blocks). */
+  blockHeightChild(set: (height: number) => void): { id: string; start: { behaviour: typeof blockHeight; args: BlockHeightArgs; options: { name: string } } } | undefined;
   /** The publisher's child spec (for the node's tree). */
   publisherChild(args: Omit<PublisherArgs, 'upload' | 'ttlMs' | 'everyMs'>): { id: string; start: { behaviour: typeof publisher; args: PublisherArgs; options: { name: string } } };
 }
@@ -50,6 +53,8 @@ export function createNetwork(o: NetworkOptions): Network | undefined {
     upload,
     scheduler: (local) => networkScheduler(local, locator, remote, o.now),
     reader: (local, suAddress) => networkReader(local, locator, remote, suAddress),
+    blockHeightChild: (set) =>
+      c.gateway ? { id: 'network-block-height', start: { behaviour: blockHeight, args: { gateway: c.gateway, everyMs: c.blockHeightEveryMs, timeoutMs: c.timeoutMs, set }, options: { name: BLOCK_HEIGHT } } } : undefined,
     publisherChild: (args) => ({ id: 'network-publisher', start: { behaviour: publisher, args: { ...args, upload, ttlMs: c.locationTtlMs, everyMs: c.publishEveryMs }, options: { name: PUBLISHER } } }),
   };
 }

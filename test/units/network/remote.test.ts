@@ -9,7 +9,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataItem, generateWallet } from '../../../units/ans104/index.js';
+import { rmSync } from 'node:fs';
+import { createDataItem, generateWallet, parseDataItem, tagValue } from '../../../units/ans104/index.js';
+import { node, spawn, tempDir } from '../mu/support.js';
 import { createGateway } from '../../../units/gateway/index.js';
 import { uploadRoutes, Uploads } from '../../../units/gateway/uploads.js';
 import { GatewayClient, GatewayUnavailable, RemoteSu, SchedulerLocator } from '../../../units/network/index.js';
@@ -96,6 +98,32 @@ describe('answers too large to take', () => {
     } finally {
       server.closeAllConnections();
       server.close();
+    }
+  });
+});
+
+describe('block height', () => {
+  it('a node on a network takes the gateway\'s height for its assignments, and serves it on its own /info', async () => {
+    const gateway = Fastify();
+    gateway.get('/info', async () => ({ network: 'arweave.N.1', height: 1_234_567 }));
+    gateway.post('/graphql', async () => ({ data: { transactions: { edges: [] } } }));
+    gateway.post('/tx', async (_req, reply) => reply.code(200).send({ id: 'x' }));
+    const url = await gateway.listen({ host: '127.0.0.1', port: 0 });
+    const dir = tempDir('aotp-height-');
+    const n = await node(dir, { network: { gateway: url, blockHeightEveryMs: 50 } });
+    try {
+      const timestamp = async () => ((await (await fetch(`${n.url}/su/timestamp`)).json()) as { block_height: string }).block_height;
+      const end = Date.now() + 10_000;
+      while ((await timestamp()) !== '000001234567' && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(await timestamp()).toBe('000001234567');
+      expect(((await (await fetch(`${n.url}/info`)).json()) as { height: number }).height).toBe(1_234_567);
+      const user = await generateWallet('ed25519');
+      const pid = await spawn(n, user);
+      expect(tagValue(parseDataItem(n.su.reader.processSync(pid)!.first.assignment).tags, 'Block-Height')).toBe('000001234567');
+    } finally {
+      await n.stop();
+      await gateway.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
