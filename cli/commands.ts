@@ -230,8 +230,10 @@ export async function startCommand(argv: string[]): Promise<number> {
   );
   // The first signal drains (lame duck), a second one cuts the drain short.
   const second = new AbortController();
+  let stopping = false;
   const ended = await new Promise<'signal' | 'root'>((resolve) => {
     const onSignal = (sig: string) => {
+      stopping = true;
       running.log.info({ signal: sig }, 'shutting down');
       process.once('SIGINT', () => second.abort());
       process.once('SIGTERM', () => second.abort());
@@ -240,6 +242,8 @@ export async function startCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     void running.exited.then((reason) => {
+      // The root stopping because the node stops is no failure.
+      if (stopping) return;
       running.log.fatal({ reason: formatReason(reason) }, 'the root supervisor exited (a subtree gave up past its restart budget); the node stops');
       resolve('root');
     }, () => undefined);

@@ -46,6 +46,8 @@ describe('logs', () => {
     for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
     expect(out).not.toMatch(/incoming request|request completed/);
     expect(out).toContain('"msg":"stopped"');
+    // A stop on a signal is no failure: the root's exit then is not logged as fatal.
+    expect(out).not.toMatch(/"level":60/);
   }, 60_000);
 
   it('--log-format pretty: readable lines', async () => {
@@ -54,6 +56,7 @@ describe('logs', () => {
     expect(out).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: aotp node listening on http:/m);
     expect(out).not.toMatch(/^\{"level"/m);
     expect(out).toMatch(/INFO: stopped/);
+    expect(out).not.toMatch(/FATAL/);
   }, 60_000);
 
   it('a refused start is not a crash; an object reason is printed as itself', async () => {
