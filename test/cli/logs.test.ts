@@ -41,7 +41,7 @@ async function runNode(args: string[]) {
 describe('logs', () => {
   it('JSON lines by default, with no request lines at info', async () => {
     const { code, out } = await runNode([]);
-    expect(code).toBe(0);
+    expect(code, out).toBe(0);
     const lines = out.trim().split('\n');
     for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
     expect(out).not.toMatch(/incoming request|request completed/);
@@ -52,7 +52,7 @@ describe('logs', () => {
 
   it('--log-format pretty: readable lines', async () => {
     const { code, out } = await runNode(['--log-format', 'pretty']);
-    expect(code).toBe(0);
+    expect(code, out).toBe(0);
     expect(out).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: aotp node listening on http:/m);
     expect(out).not.toMatch(/^\{"level"/m);
     expect(out).toMatch(/INFO: stopped/);
