@@ -230,8 +230,10 @@ export async function startCommand(argv: string[]): Promise<number> {
   );
   // The first signal drains (lame duck), a second one cuts the drain short.
   const second = new AbortController();
+  let stopping = false;
   const ended = await new Promise<'signal' | 'root'>((resolve) => {
     const onSignal = (sig: string) => {
+      stopping = true;
       running.log.info({ signal: sig }, 'shutting down');
       process.once('SIGINT', () => second.abort());
       process.once('SIGTERM', () => second.abort());
@@ -240,20 +242,37 @@ export async function startCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     void running.exited.then((reason) => {
+      // The root stopping because the node stops is no failure.
+      if (stopping) return;
       running.log.fatal({ reason: formatReason(reason) }, 'the root supervisor exited (a subtree gave up past its restart budget); the node stops');
       resolve('root');
     }, () => undefined);
   });
+  const code = ended === 'root' ? 1 : 0;
+  // A stop is bounded: past drainMs + 2 × shutdownMs (and a margin for closing the stores) the
+  // process exits 1, saying where it was. The timer is referenced, so the process also
+  // lives until the stop has really finished (a close that waits on an unreferenced thread or
+  // handle must not let the event loop run dry first).
+  let stage = ended === 'signal' ? 'draining' : 'stopping the tree';
+  const limitMs = (ended === 'signal' ? config.drainMs : 0) + 2 * config.shutdownMs + STOP_MARGIN_MS;
+  const deadline = setTimeout(() => {
+    running.log.error({ stage, limitMs }, `the stop did not finish within ${limitMs} ms (still ${stage}): exiting`);
+    process.exit(1);
+  }, limitMs);
   // A node whose tree is gone has nothing left to hand over.
   if (ended === 'signal') await lameDuck(running, { drainMs: config.drainMs, log: running.log, abort: second.signal });
   process.off('SIGHUP', onHup);
+  stage = 'stopping the tree and closing the stores';
   await running.stop();
+  clearTimeout(deadline);
   running.log.info('stopped');
-  const code = ended === 'root' ? 1 : 0;
   // Whatever timer or socket is still open (a routed call's timeout, a NATS reconnect) must not keep a stopped node alive.
   setTimeout(() => process.exit(code), 500).unref();
   return code;
 }
+
+/** What a stop may take beyond drainMs + 2 × shutdownMs: closing the evaluators, signers and LMDB. */
+const STOP_MARGIN_MS = 10_000;
 
 export async function initCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -120,7 +120,8 @@ export const ConfigSchema = z
     /**
      * On SIGTERM/SIGINT, how long a clustered node drains first (lame duck: no new work, its
      * process logs handed over, its push jobs finished) before its tree stops. A stop takes at
-     * most drainMs + 2 × shutdownMs.
+     * most drainMs + 2 × shutdownMs, plus 10 s for closing the stores; past that the process
+     * exits 1, logging what it was still doing.
      */
     drainMs: z.number().int().min(0).default(15_000),
     /** Absent: the embedded in-process bus (a single node). */

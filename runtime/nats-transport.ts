@@ -254,6 +254,17 @@ export class NatsTransport implements Transport {
     }
   }
 
+  /**
+   * A node that sent a frame is reachable; until its beat says whether it is a member it counts
+   * as an observer (an operator's tool also sends frames, and must not be given work).
+   */
+  heard(node: string, creation: number): void {
+    if (this.paused || !this.self || node === this.self.name || this.live.has(node)) return;
+    this.live.set(node, { creation, lastSeen: Date.now(), observer: true, draining: false, heartbeatMs: this.heartbeatMs });
+    this.gone.delete(node);
+    this.handlers.nodeUp?.(node, creation, true);
+  }
+
   connected(): boolean {
     return this.up && !!this.nc && !this.nc.isClosed();
   }

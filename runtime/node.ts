@@ -258,6 +258,7 @@ export class Node implements Caller {
       this.log.warn({ err: (e as Error).message, bytes: bytes.length }, 'malformed frame dropped');
       return;
     }
+    if (frame.src !== this.name && typeof frame.cr === 'number') this.transport.heard?.(frame.src, frame.cr);
     try {
       if ('sig' in frame) {
         if ('to' in frame) this.route(frame.to, frame.sig);

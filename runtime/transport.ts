@@ -38,4 +38,11 @@ export interface Transport {
    * yet: just started, reconnected, or was frozen). Without it, no node is ever known down.
    */
   isDown?(node: string): boolean;
+  /**
+   * A frame came from `node` (incarnation `creation`): it can be answered now, before its first
+   * beat reaches this node — as an Erlang connection runs both ways. Without it, a request from a
+   * node this one has not heard beat yet (just started, or a partition just healed) had its
+   * reply dropped, and a caller without a timeout waited forever.
+   */
+  heard?(node: string, creation: number): void;
 }

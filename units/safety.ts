@@ -8,7 +8,8 @@
  * - `su-dedupe`: the SU gives a message it has already scheduled its existing slot (in the
  *   sequencer, and again in the store's append);
  * - `mu-signed-once`: a push job's outbox is signed once and written with the job's move to
- *   `done` only if no other incarnation moved the job first (the job's revision);
+ *   `done` only if no other incarnation moved the job first (the job's revision; in a cluster
+ *   also one node's writes of a job going one after the other);
  * - `killed-handler-guard`: a handler still running in an actor that was killed writes and
  *   records nothing.
  */

@@ -257,6 +257,14 @@ export class SimBus {
     return true;
   }
 
+  /** A frame from `node` reached `owner`: as good as a beat (see Transport.heard). */
+  heard(owner: string, node: string, creation: number): void {
+    const o = this.member(owner);
+    const p = this.members.get(node);
+    if (!o || !p || p.creation !== creation || o.view.has(node)) return;
+    this.learn(o, p);
+  }
+
   view(owner: string): string[] {
     const m = this.member(owner);
     return m ? [...m.view.keys()] : [];
@@ -319,6 +327,10 @@ class SimTransport implements Transport {
 
   isDown(node: string): boolean {
     return this.bus.isDown(this.owner, node);
+  }
+
+  heard(node: string, creation: number): void {
+    this.bus.heard(this.owner, node, creation);
   }
 
   pause(ms: number): void {

@@ -1,9 +1,9 @@
 /**
  * CI's seed range: `aotp sim` (the compiled CLI, one child process per core) over 500 seeds on
  * one node with the default workload and faults, then 24 seeds of a three-node cluster with the
- * default faults too (kills of busy actors included); every one must pass. Prints seeds per second. AOTP_SIM_SEEDS sets the count of
- * the first range (default 500), AOTP_SIM_FROM the first seed (default 1), AOTP_SIM_CLUSTER_SEEDS
- * the second (default 24).
+ * default faults too (kills of busy actors included); every one must pass. Prints seeds per
+ * second. AOTP_SIM_SEEDS sets the count of the first range (default 500), AOTP_SIM_FROM the
+ * first seed (default 1), AOTP_SIM_CLUSTER_SEEDS the second (default 24).
  */
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';

@@ -276,7 +276,7 @@ export class ClusterMuStore implements MuStore {
    * both pass and both outboxes are stored.
    */
   async write(update: JobRecord | undefined, created: JobRecord[] = [], maxPushJobs = Infinity): Promise<void> {
-    if (!update) return this.writeNow(update, created, maxPushJobs);
+    if (!update || !enforced('mu-signed-once')) return this.writeNow(update, created, maxPushJobs);
     const before = this.writing.get(update.id) ?? Promise.resolve();
     const mine = before.then(() => this.writeNow(update, created, maxPushJobs));
     const settled = mine.then(

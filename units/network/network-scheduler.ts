@@ -15,9 +15,12 @@ import { GatewayUnavailable } from './gateway-client.js';
 import { RemoteRefused, RemoteUnavailable, type RemoteSu } from './remote-su.js';
 import type { SchedulerLocator } from './scheduler-locator.js';
 
+/** What may be posted to another SU: a spawn, a message, an assignment. */
+type Posted = Extract<SequencerRequest, { op: 'spawn' | 'message' | 'assign' }>;
+
 export function networkScheduler(local: MuScheduler, locator: SchedulerLocator, remote: RemoteSu, now: () => number = Date.now): MuScheduler {
   /** The SU address of a request's process, when another SU schedules it. */
-  const elsewhere = async (processId: string, request: SequencerRequest): Promise<string | undefined> => {
+  const elsewhere = async (processId: string, request: Posted): Promise<string | undefined> => {
     if (request.op === 'spawn') {
       const scheduler = tagValue(parseDataItem(request.raw).tags, 'Scheduler');
       return scheduler !== undefined && scheduler !== local.address ? scheduler : undefined;
@@ -28,7 +31,7 @@ export function networkScheduler(local: MuScheduler, locator: SchedulerLocator, 
     return scheduler !== undefined && scheduler !== local.address ? scheduler : undefined;
   };
 
-  const scheduleThere = async (address: string, processId: string, request: SequencerRequest): Promise<ScheduleReply> => {
+  const scheduleThere = async (address: string, processId: string, request: Posted): Promise<ScheduleReply> => {
     const location = await locator.locate(address);
     // Not published yet (a node just starting), or never: waited for, up to the job's retries.
     if (!location) return { error: `SU ${address} has no Scheduler-Location record on ${locator.gateway.url}`, transient: true };
@@ -65,6 +68,8 @@ export function networkScheduler(local: MuScheduler, locator: SchedulerLocator, 
     processOwner: async (processId) => (await local.processOwner(processId)) ?? (await remoteHead(processId))?.owner,
     reaches: async (address) => address === local.address || (await locator.locate(address)) !== undefined,
     async schedule(processId, request) {
+      // A log handed over to this SU (AO-Sec) is this node's business only.
+      if (request.op === 'adopt') return local.schedule(processId, request);
       let address: string | undefined;
       try {
         address = await elsewhere(processId, request);

@@ -72,7 +72,11 @@ export function localScheduler(su: Su, client: SuClient, url?: string | (() => s
       return out;
     },
     schedule: (processId, messageId, raw) => client.schedule(processId, { op: 'message', id: messageId, raw }),
-    // The store's append refuses a run that does not start at the log's next slot (0 here).
-    adopt: (processId, slots) => su.store.append(processId, slots),
+    // Through the process's sequencer (in a cluster, its owner's), which writes the log as any
+    // run: replicated first, then committed; it refuses to rewrite a log that holds anything.
+    async adopt(processId, slots) {
+      const r = await client.schedule(processId, { op: 'adopt', slots });
+      if ('error' in r) throw new Error(r.error);
+    },
   };
 }

@@ -64,7 +64,12 @@ export type SequencerRequest =
   | { op: 'spawn'; id: string; raw: Uint8Array }
   | { op: 'message'; id: string; raw: Uint8Array }
   /** Assign a transaction this SU holds (`POST /?process-id=&assign=`). */
-  | { op: 'assign'; id: string; exclude?: string[] };
+  | { op: 'assign'; id: string; exclude?: string[] }
+  /**
+   * Another SU's signed log, handed over by the AO-Sec origin when this SU takes the process:
+   * written as it is, through the replica and commit path every run takes, to an empty log only.
+   */
+  | { op: 'adopt'; slots: SlotRecord[] };
 
 /**
  * `ready` is answered once `init` has run, i.e. once this node's log holds every slot the
@@ -202,6 +207,7 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       return { reply: { ready: { nextSlot: durableNext(state) } } satisfies ReadyReply, state };
     }
 
+    if (req.op === 'adopt') return adopt(state, ctx, req.slots, from);
     if (req.op === 'spawn' && req.id !== processId) return answer({ error: `spawn ${req.id} sent to the sequencer of ${processId}` });
     if (req.op !== 'spawn' && !state.hosted) return answer({ error: `Process not found: ${processId}` });
 
@@ -406,8 +412,7 @@ function startRun(state: State, ctx: ActorContext): void {
 }
 
 function write(state: State, ctx: ActorContext, run: Pending[], signed: SignedAssignment[]): void {
-  if (ctx.signal.aborted && enforced('killed-handler-guard')) return; // a dead incarnation writes nothing
-  const { processId, su } = state;
+  const { processId } = state;
   const slots: NewSlot[] = run.map((p, i) => {
     const a = signed[i]!;
     p.result = { processId, slot: p.slot!, assignmentId: a.id, messageId: p.messageId, timestamp: p.timestamp!, existing: false, kind: p.kind };
@@ -425,6 +430,13 @@ function write(state: State, ctx: ActorContext, run: Pending[], signed: SignedAs
   });
   const end = signed[signed.length - 1]!;
   state.head = { slot: run[run.length - 1]!.slot!, id: end.id, hashChain: end.hashChain };
+  commit(state, ctx, run, slots);
+}
+
+/** Writes a run's slots and answers its callers once they are durable. */
+function commit(state: State, ctx: ActorContext, run: Pending[], slots: NewSlot[]): void {
+  if (ctx.signal.aborted && enforced('killed-handler-guard')) return; // a dead incarnation writes nothing
+  const { processId, su } = state;
   // Clustered: the replicated log takes the run first (and refuses it if another node wrote
   // since); only then is it committed here and answered.
   const replica = state.replica;
@@ -437,6 +449,42 @@ function write(state: State, ctx: ActorContext, run: Pending[], signed: SignedAs
     () => ctx.send(self, { tag: 'written' } satisfies Info),
     (e) => ctx.send(self, { tag: 'writeFailed', error: formatReason(e), ...((e as Error)?.name === 'StaleWriter' ? { fenced: true as const } : {}) } satisfies Info),
   );
+}
+
+/**
+ * Adopts another SU's log (see SequencerRequest). Asked again for a log it already adopted (the
+ * first answer was lost), it answers the same; a log that holds anything else is never rewritten.
+ */
+function adopt(state: State, ctx: ActorContext, slots: SlotRecord[], from: From) {
+  const { processId, su } = state;
+  const last = slots[slots.length - 1];
+  if (!last || slots.some((s, i) => s.slot !== i) || slots[0]!.kind !== 'process' || slots[0]!.messageId !== processId) {
+    return { reply: { error: `an adopted log of ${processId} starts at slot 0 with its spawn and has no gap` } satisfies ScheduleReply, state };
+  }
+  if (state.next === last.slot + 1 && su.store.slot(processId, last.slot)?.assignmentId === last.assignmentId && !state.queue.length && !state.signing) {
+    return { reply: { ok: fromRecord(processId, last, true) } satisfies ScheduleReply, state };
+  }
+  if (state.hosted || state.next !== 0 || state.queue.length > 0 || state.signing) {
+    return { reply: { error: `this SU's log of ${processId} is not empty: it cannot adopt another SU's` } satisfies ScheduleReply, state };
+  }
+  const run: Pending[] = slots.map((s) => ({
+    kind: s.kind,
+    messageId: s.messageId,
+    from: [],
+    slot: s.slot,
+    timestamp: s.timestamp,
+    blockHeight: s.blockHeight,
+    result: fromRecord(processId, s, false),
+  }));
+  run[run.length - 1]!.from.push(from);
+  // Requests for these messages meanwhile wait for their adopted slots (never a second one).
+  for (const p of run) state.waiting.set(p.messageId, p);
+  state.hosted = true;
+  state.next = last.slot + 1;
+  state.head = { slot: last.slot, id: last.assignmentId, hashChain: last.hashChain };
+  state.lastTimestamp = Math.max(state.lastTimestamp, last.timestamp);
+  commit(state, ctx, run, slots);
+  return { noreply: true as const, state };
 }
 
 /**
