@@ -1,7 +1,7 @@
-import { NetworkConfigSchema } from '../units/network/config.js';
 import { z } from 'zod';
 import { CuConfigSchema } from '../units/cu/config.js';
 import { MuConfigSchema } from '../units/mu/config.js';
+import { NetworkConfigSchema } from '../units/network/config.js';
 import { SecConfigSchema } from '../units/sec/config.js';
 
 const nodeName = z
