@@ -63,8 +63,6 @@ export interface SimNodeSeams {
   diskLatency: () => number;
   /** How long evaluator work takes (virtual ms), by operation. */
   evalCost: (op: string, args: unknown) => number;
-  /** Random bytes for the SU's assignment anchors, from the seed. */
-  anchors: (buf: Buffer) => Buffer;
   /** Log lines at warn and above, with the node's name. */
   onLog: (node: string, line: Record<string, unknown>) => void;
   onCommit?: (node: string, writes: number) => void;
@@ -196,7 +194,6 @@ export class SimNode {
       pageBytes: config.su.pageBytes,
       hosting: sec.hosting(seams.wallets.su.address),
       now: wall,
-      anchors: seams.anchors,
       ...(replica ? { replica, fetchItem: (id: string) => fetchItem(id) } : {}),
     });
     let fetchItem: (id: string) => Promise<Uint8Array | undefined> = async () => undefined;

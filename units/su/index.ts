@@ -38,8 +38,6 @@ export interface SuOptions {
   pageBytes?: number;
   /** In a cluster: a message's bytes from the log that holds it (see SuRuntime.fetchItem). */
   fetchItem?: (id: string) => Promise<Uint8Array | undefined>;
-  /** Fills a buffer with random bytes for the assignments' anchors (inline signing only). */
-  anchors?: (buf: Buffer) => Buffer;
 }
 
 export interface Su {
@@ -61,7 +59,7 @@ export function createSu(o: SuOptions): Su {
   const now = o.now ?? Date.now;
   const runtime: SuRuntime = {
     store,
-    signer: new AssignmentSigner(o.wallet, pool, o.anchors),
+    signer: new AssignmentSigner(o.wallet, pool),
     blockHeight,
     now,
     idleMs: o.idleMs,
