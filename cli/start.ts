@@ -22,7 +22,7 @@ import { instrumentUnits, logNatsStatus, observedReplica } from './instrument.js
 import { aoView } from '../units/observer/ao-view.js';
 import { observerRoutes } from '../units/observer/routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
-import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
+import { CU_METHODS, CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
 import { isTransient } from '../units/cluster/retry.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
@@ -309,7 +309,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       ...(place
         ? [
             { id: 'su-service', start: { behaviour: service, args: { impl: ownSu, methods: SU_SERVICE_METHODS }, options: { name: SU_SERVICE } } },
-            { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: ['result', 'results', 'dryRun', 'state', 'cron'] }, options: { name: CU_SERVICE } } },
+            { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: [...CU_METHODS] }, options: { name: CU_SERVICE } } },
           ]
         : []),
       suTree(su.runtime, {

@@ -19,7 +19,7 @@ export function placement(self: string, members: () => string[]): Placement {
   return { self, owner: (processId) => owner(processId, members()) ?? self };
 }
 
-const CU_METHODS = ['result', 'results', 'dryRun', 'state', 'cron'] as const;
+export const CU_METHODS = ['result', 'results', 'dryRun', 'state', 'cron', 'attestation'] as const;
 
 /** The CU's routes' API, each request run by the process's owner. */
 export function routedCuApi(local: CuRoutesApi, caller: Caller, p: Placement, timeoutMs: number): CuRoutesApi {
@@ -35,6 +35,7 @@ export function routedCuApi(local: CuRoutesApi, caller: Caller, p: Placement, ti
     dryRun: (processId, body) => at(processId).dryRun(processId, body),
     state: (processId) => at(processId).state(processId),
     cron: (processId, q) => at(processId).cron(processId, q),
+    attestation: (processId, messageId, waitMs) => at(processId).attestation(processId, messageId, waitMs),
   };
 }
 

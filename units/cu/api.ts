@@ -11,6 +11,7 @@ import { CU_MANAGER, type ManagerProtocol } from './manager.js';
 import { dryRunMessage, type EvalOutput } from './message.js';
 import type { ProcessProtocol, ProcessReply, ProcessRequest, ProcessStatus } from './process.js';
 import { resultsPage, type ResultsPage } from './results.js';
+import { resultHash, type AttestationFields } from './attestation.js';
 
 /** What a process actor answers `Q` with when it succeeds. */
 type Answer<Q> = Extract<ReplyTo<ProcessProtocol, Q>, { ok: unknown }>['ok'];
@@ -35,6 +36,7 @@ interface SlotFinder {
 const canFind = (r: unknown): r is SlotFinder => typeof (r as SlotFinder).find === 'function';
 
 export type ResultAnswer = { result: EvalOutput } | { busy: string } | { missing: string };
+export type AttestationAnswer = { attestation: Uint8Array } | { busy: string } | { missing: string };
 
 
 /**
@@ -63,6 +65,8 @@ export function parseBound(raw: string | undefined): { position: Position } | { 
 export class CuApi {
   /** Dry-runs waiting or running, by process. */
   private readonly dryRuns = new Map<string, number>();
+  /** Attestations being made, by process and slot: concurrent requests share one signature. */
+  private readonly attesting = new Map<string, Promise<Uint8Array>>();
 
   constructor(
     private readonly caller: Caller,
@@ -73,6 +77,8 @@ export class CuApi {
       address: string;
       /** Whether this node has accepted `messageId` for `processId` and it is on its way to the SU (an MU push job). */
       pending?: (processId: string, messageId: string) => boolean;
+      /** Signs an attestation with the CU wallet (attestation.ts). */
+      attest?: (f: AttestationFields) => Promise<Uint8Array>;
     },
   ) {}
 
@@ -155,6 +161,34 @@ export class CuApi {
       if (finder?.whenAppended) await finder.whenAppended(processId, messageId, timeoutSignal(clock, Math.max(1, deadline - clock.now())));
       else await sleep(Math.min(100, Math.max(1, deadline - clock.now())));
     }
+  }
+
+  /**
+   * The CU's signed attestation of a message's result (attestation.ts): evaluated up to it as
+   * `result` is; made on the first request (the memory hash after the message needs the process's
+   * memory at that slot, restored when it has moved on), then kept and answered as stored.
+   */
+  async attestation(processId: string, messageId: string, waitMs: number): Promise<AttestationAnswer> {
+    const r = await this.result(processId, messageId, waitMs);
+    if (!('result' in r)) return r;
+    const rec = this.cu.store.resultOf(processId, messageId);
+    if (!rec) return { missing: `message ${messageId} has no result in process ${processId}` };
+    const kept = this.cu.store.attestation(processId, rec.slot);
+    if (kept) return { attestation: kept };
+    if (!this.o.attest) throw new CuError(501, 'this CU has no wallet to sign attestations with');
+    const key = `${processId}:${rec.slot}`;
+    let making = this.attesting.get(key);
+    if (!making) {
+      const attest = this.o.attest;
+      making = (async () => {
+        const { memoryHash, moduleId } = await this.ask(processId, { op: 'memoryHashAt', slot: rec.slot });
+        const raw = await attest({ processId, messageId, slot: rec.slot, moduleId, timestamp: rec.timestamp, resultHash: resultHash(rec.output), memoryHash });
+        await this.cu.store.putAttestation(processId, rec.slot, raw);
+        return raw;
+      })().finally(() => this.attesting.delete(key));
+      this.attesting.set(key, making);
+    }
+    return { attestation: await making };
   }
 
   /**

@@ -575,6 +575,17 @@ export class ProcessEngine {
     return { slot: this.pos, cron: this.cronAt, ...(await (await this.thread()).call('hash', {})) };
   }
 
+  /**
+   * The memory hash after slot `slot` (no cron after it): the live memory's when it is there,
+   * else the memory restored to that slot (checkpoint, then replay of stored results). The
+   * instance stays at that slot; what comes later is replayed from there on demand.
+   */
+  async memoryHashAt(slot: number): Promise<string> {
+    if (this.stored.slot < slot) throw new Error(`slot ${slot} of ${this.processId} is not evaluated yet`);
+    if (!(this.resident && this.pos === slot && this.cronAt === -1)) await this.restoreTo({ slot, cron: -1 });
+    return (await this.hash()).memoryHash;
+  }
+
   /** Stops the thread (after the results are committed). */
   async close(): Promise<void> {
     this.closed = true;

@@ -36,6 +36,8 @@ export type ProcessProtocol =
   | Call<{ op: 'memory' }, ProcessReply<Uint8Array>>
   /** The memory hash at the current slot (see worker/instance.ts). */
   | Call<{ op: 'hash' }, ProcessReply<{ slot: number; cron: number; memoryHash: string; size: number; nonZeroPages: number }>>
+  /** The memory hash after slot `slot` (evaluated up to it first; see ProcessEngine.memoryHashAt). */
+  | Call<{ op: 'memoryHashAt'; slot: number }, ProcessReply<{ memoryHash: string; moduleId: string }>>
   /** Write a checkpoint now. */
   | Call<{ op: 'checkpoint' }, ProcessReply<CheckpointReply>>
   | Call<{ op: 'status' }, ProcessReply<ProcessStatus>>;
@@ -101,7 +103,7 @@ function kick(s: State, ctx: ActorContext): void {
 }
 
 const targetOf = (req: ProcessRequest): number =>
-  req.op === 'evaluate' ? (req.to ?? Infinity) : req.op === 'dryRun' || req.op === 'memory' ? Infinity : -Infinity;
+  req.op === 'evaluate' ? (req.to ?? Infinity) : req.op === 'memoryHashAt' ? req.slot : req.op === 'dryRun' || req.op === 'memory' ? Infinity : -Infinity;
 
 async function serve(s: State, w: Waiter): Promise<unknown> {
   // Each answer is the `ok` of its request's reply in ProcessProtocol.
@@ -115,6 +117,8 @@ async function serve(s: State, w: Waiter): Promise<unknown> {
       return e.memory();
     case 'hash':
       return e.hash();
+    case 'memoryHashAt':
+      return { memoryHash: await e.memoryHashAt(w.req.slot), moduleId: e.module.id };
     case 'checkpoint': {
       const c = await e.checkpoint();
       return (c ? { slot: c.slot, size: c.image.size, stored: c.image.data.byteLength, nonZeroPages: c.image.nonZeroPages, memoryHash: c.image.memoryHash } : null) satisfies CheckpointReply;

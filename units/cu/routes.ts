@@ -15,6 +15,8 @@
  * - `GET /state/:processId`                   the memory after the latest slot (application/octet-stream)
  * - `GET /cron/:processId?from=&to=&limit=`   the results of cron messages (cron.ts), ascending, paged as
  *                                             /results; /results has them too, in log order
+ * - `GET /attestation/:messageId?process-id=`  the CU's signed attestation of that result (attestation.ts),
+ *                                             the ANS-104 item's bytes (202 / 404 as /result)
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CallError, ServiceError } from '../../runtime/index.js';
@@ -50,7 +52,7 @@ function limitOf(raw: string | undefined, dflt: number): number {
 }
 
 /** What the routes ask: the CU's API, or in a cluster one that asks each process's owner node. */
-export type CuRoutesApi = Pick<CuApi, 'info' | 'result' | 'results' | 'dryRun' | 'state' | 'cron'>;
+export type CuRoutesApi = Pick<CuApi, 'info' | 'result' | 'results' | 'dryRun' | 'state' | 'cron' | 'attestation'>;
 
 export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number; dryRunBodyBytes?: number }): FastifyPluginAsync {
   const dryRunBodyBytes = o.dryRunBodyBytes ?? 1024 * 1024;
@@ -71,6 +73,18 @@ export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number; dryRunBody
         if ('result' in r) return r.result;
         if ('busy' in r) return reply.code(202).send({ message: r.busy });
         return reply.code(404).send({ error: r.missing });
+      } catch (e) {
+        return fail(reply, e);
+      }
+    });
+
+    app.get<{ Params: { messageId: string }; Querystring: ProcessQuery }>('/attestation/:messageId', async (req, reply) => {
+      try {
+        const pid = processId(req.query['process-id'], 'the process-id query parameter');
+        const r = await api.attestation(pid, req.params.messageId, o.resultWaitMs);
+        if ('busy' in r) return reply.code(202).send({ message: r.busy });
+        if ('missing' in r) return reply.code(404).send({ error: r.missing });
+        return reply.header('content-type', 'application/octet-stream').send(Buffer.from(r.attestation.buffer, r.attestation.byteOffset, r.attestation.byteLength));
       } catch (e) {
         return fail(reply, e);
       }
