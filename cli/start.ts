@@ -34,7 +34,7 @@ import { clusterItems } from '../units/cluster/items.js';
 import { MU_TAKEOVER, muTakeover } from '../units/cluster/mu-takeover.js';
 import { createGateway, itemList, logSource, moduleSource, schedulerLocation } from '../units/gateway/index.js';
 import { assignJobId, createMu, isTerminal, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
-import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
+import { createSec, localScheduler, recomputeWith, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 
 export interface RunningNode {
@@ -371,7 +371,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
           ]
         : []),
       secTree(
-        sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message)),
+        sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message), recomputeWith(cuRoutesApi, config.cu.resultWaitMs)),
         { intensity: config.sec.restartIntensity, period: config.sec.restartPeriod, shutdownMs: config.shutdownMs },
       ),
     ],

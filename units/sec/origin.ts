@@ -19,7 +19,9 @@ import { LIVENESS_PERIOD_TAG, PUBLICATION_WINDOW_TAG, type SecConfig } from './c
 import { doubleAssignment, hostAssignment, isHostAssignment } from './evidence.js';
 import { hostingMachine, type HostingContext, type HostingEvent } from './hosting-machine.js';
 import { decisionOf } from './offer.js';
-import { parseChallenge, parseEvidence, parseOffer, Rejected, type SecRequest } from './requests.js';
+import { parseChallenge, parseEvidence, parseOffer, parseStake, Rejected, type SecRequest } from './requests.js';
+import { doubleAssignmentOffense, parseSlashEvidence, type Offense, type Recompute } from './slashing.js';
+import type { AccountView, Slash, StakeLedger } from './stake-ledger.js';
 import type { SchedulerPort, Schedulers } from './schedulers.js';
 import type { Lifecycle, SecStore } from './store.js';
 
@@ -27,7 +29,10 @@ export const ORIGIN = typedName<OriginProtocol>('sec/origin');
 
 export interface OriginArgs {
   store: SecStore;
+  ledger: StakeLedger;
   schedulers: Schedulers;
+  /** This node's CU's facts for a message (slashing.ts); absent: attestations cannot be checked. */
+  recompute?: Recompute;
   /** A dry-run of a message against a process (the CU's). */
   dryRun(processId: string, message: unknown): Promise<EvalOutput>;
   config: SecConfig;
@@ -41,7 +46,10 @@ export type OriginRequest =
   | { op: 'challenge'; raw: Uint8Array }
   | { op: 'evidence'; raw: Uint8Array }
   | { op: 'offer'; raw: Uint8Array }
-  | { op: 'get'; processId: string };
+  | { op: 'get'; processId: string }
+  | { op: 'stake'; raw: Uint8Array }
+  | { op: 'slash'; raw: Uint8Array }
+  | { op: 'stakes'; address: string };
 
 export interface SecView {
   processId: string;
@@ -56,7 +64,10 @@ export interface SecView {
   history: HostingContext['history'];
 }
 
-export type OriginReply = { ok: SecView; decision?: string; answer?: string } | { error: string; status?: number };
+export type OriginReply =
+  | { ok: SecView; decision?: string; answer?: string; slash?: Slash }
+  | { ok: AccountView; slash?: Slash }
+  | { error: string; status?: number };
 
 /** Every request gets an OriginReply. */
 export type OriginProtocol = Call<OriginRequest, OriginReply>;
@@ -118,11 +129,19 @@ export const origin: Behaviour<OriginArgs, State, OriginProtocol> = {
           return { reply: await evidence(state, ctx, await parseEvidence(req.raw)), state };
         case 'offer':
           return { reply: await offer(state, ctx, req.raw), state };
+        case 'stakes':
+          return { reply: { ok: state.args.ledger.account(req.address) }, state };
+        case 'stake':
+          return { reply: { ok: await state.args.ledger.apply(await parseStake(req.raw), state.args.now()) }, state };
+        case 'slash': {
+          const { slash, account } = await slashFor(state, await parseSlashEvidence(req.raw, state.args.recompute));
+          return { reply: { ok: account, slash }, state };
+        }
         default:
           return { reply: { error: `unknown request` }, state };
       }
     } catch (e) {
-      if (e instanceof Rejected) return { reply: { error: e.message } satisfies OriginReply, state };
+      if (e instanceof Rejected) return { reply: { error: e.message, status: e.status } satisfies OriginReply, state };
       throw e;
     }
   },
@@ -241,7 +260,11 @@ async function evidence(state: State, ctx: ActorContext, r: SecRequest): Promise
       other: { assignmentId: proof.other.id, messageId: proof.other.messageId },
     };
     refuseUnless(actor, event);
-    return { ok: await apply(state, ctx, r.processId, event) };
+    const view = await apply(state, ctx, r.processId, event);
+    // The same proof slashes the SU's stake, when it has one (POST /sec/slash says why not, if asked).
+    const offense = { ...doubleAssignmentOffense(r.assignments, r.processId), evidenceId: r.id, challenger: r.by };
+    const slashed = await slashFor(state, offense).catch((e: unknown) => (e instanceof Rejected ? undefined : Promise.reject(e)));
+    return { ok: view, ...(slashed ? { slash: slashed.slash } : {}) };
   }
   if (r.kind === 'publication') {
     const open = c.challenge;
@@ -296,6 +319,10 @@ function lastStanding(from: SchedulerPort, processId: string, c: HostingContext)
   const at = c.unhostedAt ?? from.head(processId) ?? 0;
   if (c.kept && from.slot(processId, c.kept.slot)?.assignmentId !== c.kept.assignmentId) return c.kept.slot - 1;
   return Math.min(at, from.head(processId) ?? at);
+}
+
+function slashFor(state: State, o: Offense): Promise<{ slash: Slash; account: AccountView }> {
+  return state.args.ledger.slashFor({ ...o, at: state.args.now() });
 }
 
 function refuseUnless(actor: Actor<typeof hostingMachine>, event: HostingEvent): void {
