@@ -13,7 +13,7 @@ import { secRoutes } from './routes.js';
 import { Schedulers } from './schedulers.js';
 import { SecStore } from './store.js';
 import type { Recompute } from './slashing.js';
-import { StakeLedger } from './stake-ledger.js';
+import { minStakeRefusal, StakeLedger } from './stake-ledger.js';
 
 export interface SecOptions {
   store: Store;
@@ -27,8 +27,11 @@ export interface Sec {
   ledger: StakeLedger;
   schedulers: Schedulers;
   config: SecConfig;
-  /** The refusal predicate for the SU with wallet `address` (SuOptions.hosting). */
-  hosting(address: string): (processId: string) => string | undefined;
+  /**
+   * The refusal predicate for the SU with wallet `address` (SuOptions.hosting): a process the
+   * origin unhosted or gave to another SU; a spawn whose Min-SU-Stake this SU's stake is below.
+   */
+  hosting(address: string): (processId: string, spawn?: Uint8Array) => string | undefined;
   /** The origin actor's args, given the CU's dry-run (and its facts for a message, to check attestations). */
   originArgs(dryRun: (processId: string, message: unknown) => Promise<EvalOutput>, recompute?: Recompute): OriginArgs;
   routes(caller: Caller, timeout?: number): FastifyPluginAsync;
@@ -44,7 +47,7 @@ export function createSec(o: SecOptions): Sec {
     ledger,
     schedulers,
     config,
-    hosting: (address) => (processId) => store.refusal(processId, address),
+    hosting: (address) => (processId, spawn) => store.refusal(processId, address) ?? (spawn ? minStakeRefusal(spawn, ledger.account(address)) : undefined),
     originArgs: (dryRun, recompute) => ({ store, ledger, schedulers, dryRun, ...(recompute ? { recompute } : {}), config, now: o.now ?? Date.now, ...(o.observe ? { observe: o.observe } : {}) }),
     routes: (caller, timeout = 120_000) => secRoutes(caller, timeout),
   };
@@ -60,6 +63,6 @@ export { decisionOf, type Decision } from './offer.js';
 export { Schedulers, localScheduler, type SchedulerPort } from './schedulers.js';
 export { SecStore, type HostingRecord, type Lifecycle } from './store.js';
 export { secRoutes } from './routes.js';
-export { StakeLedger, viewOf, type Account, type AccountView, type Slash, type StakeRequest, type Unstaking } from './stake-ledger.js';
+export { MIN_SU_STAKE_TAG, minStakeRefusal, StakeLedger, SU_STAKE_TAG, viewOf, type Account, type AccountView, type Slash, type StakeRequest, type Unstaking } from './stake-ledger.js';
 export { attestationOffense, doubleAssignmentOffense, parseSlashEvidence, recomputeWith, type Offense, type Recompute } from './slashing.js';
 export { parseStake } from './requests.js';

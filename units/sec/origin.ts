@@ -21,7 +21,7 @@ import { hostingMachine, type HostingContext, type HostingEvent } from './hostin
 import { decisionOf } from './offer.js';
 import { parseChallenge, parseEvidence, parseOffer, parseStake, Rejected, type SecRequest } from './requests.js';
 import { doubleAssignmentOffense, parseSlashEvidence, type Offense, type Recompute } from './slashing.js';
-import type { AccountView, Slash, StakeLedger } from './stake-ledger.js';
+import { SU_STAKE_TAG, type AccountView, type Slash, type StakeLedger } from './stake-ledger.js';
 import type { SchedulerPort, Schedulers } from './schedulers.js';
 import type { Lifecycle, SecStore } from './store.js';
 
@@ -286,14 +286,16 @@ async function offer(state: State, ctx: ActorContext, raw: Uint8Array): Promise<
   if (!to) throw new Rejected(`the offering SU ${o.address} is not one this origin can hand the log to`);
   if (to.head(o.processId) !== undefined) throw new Rejected(`the SU ${o.address} already holds a log of ${o.processId}; it cannot continue it at slot ${(c.unhostedAt ?? -1) + 1}`);
   const at = state.args.now();
-  // The process decides: the origin dry-runs the offer itself rather than trusting the SU's word.
+  // The process decides: the origin dry-runs the offer itself rather than trusting the SU's word,
+  // and tells it the offering SU's active stake by its own ledger (any SU-Stake tag of the SU's is dropped).
+  const stake = state.args.ledger.account(o.address).staked;
   const out = await state.args.dryRun(o.processId, {
     Id: o.item.id,
     Owner: o.address,
     Target: o.processId,
     ...(o.item.anchor ? { Anchor: o.item.anchor } : {}),
     Data: Buffer.from(o.item.data).toString('utf8'),
-    Tags: o.item.tags,
+    Tags: [...o.item.tags.filter((t) => t.name !== SU_STAKE_TAG), { name: SU_STAKE_TAG, value: stake }],
   });
   const { decision, answer } = decisionOf(out);
   if (decision !== 'accept') {

@@ -18,6 +18,7 @@
  * nothing.
  */
 import type { Store, Table } from '../../runtime/store.js';
+import { parseDataItem, tagValue } from '../ans104/index.js';
 import { Rejected } from './requests.js';
 
 export interface Unstaking {
@@ -82,6 +83,27 @@ const sum = (xs: readonly Unstaking[]) => xs.reduce((a, u) => a + BigInt(u.amoun
 
 export function viewOf(a: Account): AccountView {
   return { ...a, locked: String(BigInt(a.staked) + sum(a.unstaking)) };
+}
+
+/** The tag the origin adds to an offer it dry-runs: the offering SU's active stake in its ledger. */
+export const SU_STAKE_TAG = 'SU-Stake';
+
+/** The spawn tag with which a process requires its SU to have at least this much staked (locked). */
+export const MIN_SU_STAKE_TAG = 'Min-SU-Stake';
+
+/** Why an SU with account `a` may not host the process `spawn` creates (undefined: it may). */
+export function minStakeRefusal(spawn: Uint8Array, a: AccountView): string | undefined {
+  let min: string | undefined;
+  try {
+    min = tagValue(parseDataItem(spawn).tags, MIN_SU_STAKE_TAG);
+  } catch {
+    return undefined; // not an item: the SU's own validation says so
+  }
+  if (min === undefined) return undefined;
+  if (!/^[0-9]{1,31}$/.test(min)) return `${MIN_SU_STAKE_TAG} must be a non-negative integer, got '${min.slice(0, 64)}'`;
+  // Unstaking funds are still locked, but on their way out: only active stake counts.
+  if (BigInt(a.staked) < BigInt(min)) return `this SU (${a.address}) has ${a.staked} staked; the process requires ${MIN_SU_STAKE_TAG} ${min}, so it will not host it`;
+  return undefined;
 }
 
 export class StakeLedger {

@@ -31,7 +31,7 @@ export interface SuOptions {
   /** Wall clock, unix ms. */
   now?: () => number;
   /** A refusal reason when a process may no longer be scheduled here (see SuRuntime.hosting). */
-  hosting?: (processId: string) => string | undefined;
+  hosting?: (processId: string, spawn?: Uint8Array) => string | undefined;
   /** In a cluster: the replicated log that keeps one writer per process. */
   replica?: SuReplica;
   /** Item bytes one page of a log holds at most (default DEFAULT_PAGE_BYTES). */
