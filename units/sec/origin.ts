@@ -17,7 +17,7 @@ import type { EvalOutput } from '../cu/index.js';
 import type { ScheduleReply } from '../su/index.js';
 import { LIVENESS_PERIOD_TAG, PUBLICATION_WINDOW_TAG, type SecConfig } from './config.js';
 import { doubleAssignment, hostAssignment, isHostAssignment } from './evidence.js';
-import { hostingMachine, type HostingContext, type HostingEvent } from './hosting-machine.js';
+import { hostingMachine, type HostingContext, type HostingEvent, type OpenChallenge } from './hosting-machine.js';
 import { decisionOf } from './offer.js';
 import { parseChallenge, parseEvidence, parseOffer, parseStake, Rejected, type SecRequest } from './requests.js';
 import { doubleAssignmentOffense, parseSlashEvidence, type Offense, type Recompute } from './slashing.js';
@@ -62,6 +62,8 @@ export interface SecView {
   reason?: string;
   kept?: HostingContext['kept'];
   history: HostingContext['history'];
+  /** The host's stake in the ledger (GET only). */
+  stake?: { staked: string; locked: string; slashed: string };
 }
 
 export type OriginReply =
@@ -121,8 +123,14 @@ export const origin: Behaviour<OriginArgs, State, OriginProtocol> = {
   async handleCall(req, _from, state, ctx) {
     try {
       switch (req.op) {
-        case 'get':
-          return { reply: view(state, req.processId), state };
+        case 'get': {
+          const r = view(state, req.processId);
+          if ('ok' in r && 'host' in r.ok) {
+            const { staked, locked, slashed } = state.args.ledger.account(r.ok.host.address);
+            r.ok = { ...r.ok, stake: { staked, locked, slashed } };
+          }
+          return { reply: r, state };
+        }
         case 'challenge':
           return { reply: await challenge(state, ctx, await parseChallenge(req.raw)), state };
         case 'evidence':
@@ -243,6 +251,8 @@ async function challenge(state: State, ctx: ActorContext, r: SecRequest): Promis
   } else throw new Rejected('not a challenge');
   refuseUnless(actor, event);
   if (r.kind === 'liveness') await state.args.store.putItem(r.id, r.message.raw);
+  // Who challenged: the reward of a slash when the challenge fails (kept across restarts).
+  await state.args.store.putItem(`${CHALLENGER}${r.id}`, Buffer.from(r.by));
   return { ok: await apply(state, ctx, r.processId, event) };
 }
 
@@ -335,9 +345,35 @@ function refuseUnless(actor: Actor<typeof hostingMachine>, event: HostingEvent):
   throw new Rejected(`Process ${s.context.processId} is ${phase}: ${event.type.toLowerCase().replace('_', ' ')} does not apply`);
 }
 
+const CHALLENGER = 'challenger:';
+
+/**
+ * A challenge the host failed (the deadline passed: paper 5.3, the SU did not assign or did not
+ * publish) slashes its stake, when it has one. Written after the machine's snapshot: a crash in
+ * between leaves the process unhosted and the host unslashed.
+ */
+async function slashFailedChallenge(state: State, processId: string, open: OpenChallenge, host: string): Promise<void> {
+  const by = state.args.store.item(`${CHALLENGER}${open.challengeId}`);
+  const liveness = open.kind === 'liveness';
+  const offense: Offense = {
+    key: `failed-${open.kind}:${host}:${processId}:${open.challengeId}`,
+    address: host,
+    kind: liveness ? 'failed-liveness' : 'failed-publication',
+    processId,
+    evidenceId: open.challengeId,
+    challenger: by ? Buffer.from(by).toString() : host,
+    detail: liveness
+      ? `SU ${host} did not assign message ${open.messageId} to ${processId} by the deadline ${new Date(open.deadline).toISOString()}`
+      : `SU ${host} did not publish message ${open.messageId} at slot ${open.slot} of ${processId} by the deadline ${new Date(open.deadline).toISOString()}`,
+    items: [],
+  };
+  await slashFor(state, offense).catch((e: unknown) => (e instanceof Rejected ? undefined : Promise.reject(e)));
+}
+
 /** Sends the event, persists the snapshot and the view, re-arms timers, tells the observer. */
 async function apply(state: State, ctx: ActorContext, processId: string, event: HostingEvent): Promise<SecView> {
   const actor = state.machines.get(processId)!;
+  const before = actor.getSnapshot().context;
   actor.send(event);
   const v = viewOf(actor);
   await state.args.store.save(processId, actor.getPersistedSnapshot(), {
@@ -345,6 +381,7 @@ async function apply(state: State, ctx: ActorContext, processId: string, event: 
     host: v.host,
     ...(v.reason ? { reason: v.reason } : {}),
   });
+  if (event.type === 'EXPIRED' && before.challenge && v.state === 'unhosted') await slashFailedChallenge(state, processId, before.challenge, before.host.address);
   arm(state, ctx, processId);
   state.args.observe?.(v);
   return v;

@@ -33,8 +33,8 @@ export class Rejected extends Error {
 }
 
 export type SecRequest =
-  | { kind: 'liveness'; id: string; processId: string; message: ParsedDataItem }
-  | { kind: 'non-publication'; id: string; processId: string; assignment: ParsedDataItem }
+  | { kind: 'liveness'; id: string; processId: string; message: ParsedDataItem; by: string }
+  | { kind: 'non-publication'; id: string; processId: string; assignment: ParsedDataItem; by: string }
   | { kind: 'double-assignment'; id: string; processId: string; assignments: [ParsedDataItem, ParsedDataItem]; by: string }
   | { kind: 'publication'; id: string; processId: string; assignment: ParsedDataItem; message: ParsedDataItem };
 
@@ -104,11 +104,11 @@ export async function parseChallenge(raw: Uint8Array): Promise<SecRequest> {
     if ('error' in v) throw new Rejected(`the challenge message: ${v.error}`);
     if (v.ok.kind !== 'message') throw new Rejected('the challenge message must be Type=Message');
     if (v.ok.processId !== processId) throw new Rejected(`the challenge message targets ${v.ok.processId}, not ${processId}`);
-    return { kind: 'liveness', id: item.id, processId, message: v.ok.item };
+    return { kind: 'liveness', id: item.id, processId, message: v.ok.item, by: ownerAddress(item) };
   }
   if (kind === 'Non-Publication') {
     const assignment = await signed(nested(item, 1)[0]!, 'the challenged assignment');
-    return { kind: 'non-publication', id: item.id, processId, assignment };
+    return { kind: 'non-publication', id: item.id, processId, assignment, by: ownerAddress(item) };
   }
   throw new Rejected(`Challenge must be Liveness or Non-Publication, got '${String(kind).slice(0, 64)}'`);
 }

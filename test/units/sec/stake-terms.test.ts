@@ -1,7 +1,8 @@
 /**
  * Stake as a term of hosting: a spawn's Min-SU-Stake makes an SU without that much stake refuse
- * to host the process; an unhosted aos process reads the offering SU's stake (the SU-Stake tag
- * the origin adds from its ledger when it dry-runs the offer) before it accepts the offer.
+ * to host the process; a host that fails a liveness challenge is slashed; an unhosted aos
+ * process reads the offering SU's stake (the SU-Stake tag the origin adds from its ledger when
+ * it dry-runs the offer) before it accepts the offer.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +88,12 @@ describe("the process reads the offering SU's stake", () => {
     } finally {
       await a.startSu();
     }
+    // The failed challenge slashed the host: all it had locked (99 staked, 1 unstaking), half to the challenger.
+    const slashed = (await get(a, `/sec/stakes/${a.wallet.address}`)).body;
+    expect(slashed).toMatchObject({ staked: '0', locked: '0', slashed: '100' });
+    expect(slashed.slashes).toEqual([expect.stringMatching(new RegExp(`^failed-liveness:${a.wallet.address}:${pid}:`))]);
+    expect((await get(a, `/sec/stakes/${a.user.address}`)).body.rewards).toBe('50');
+    expect((await get(a, `/sec/${pid}`)).body).toMatchObject({ state: 'unhosted', stake: { staked: '0', locked: '0', slashed: '100' } });
 
     const boastful = await post(a, '/sec/offer', (await offer(b.wallet, pid, [{ name: 'SU-Stake', value: '1000000' }], B_URL)).raw);
     expect(boastful.status).toBe(200);

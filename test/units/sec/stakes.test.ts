@@ -178,6 +178,7 @@ describe('slashing a double-assigning SU', () => {
     expect(unhost.status).toBe(200);
     expect(unhost.body).toMatchObject({ state: 'unhosted' });
     expect(unhost.body.slash).toBeUndefined();
+    expect((await get(h, `/sec/${pid}`)).body).toMatchObject({ state: 'unhosted', stake: { staked: '0', locked: '0', slashed: '1000' } });
   }, 60_000);
 
   it('POST /sec/evidence of a double assignment also slashes a staked SU', async () => {
