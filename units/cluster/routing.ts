@@ -19,7 +19,7 @@ export function placement(self: string, members: () => string[]): Placement {
   return { self, owner: (processId) => owner(processId, members()) ?? self };
 }
 
-export const CU_METHODS = ['result', 'results', 'dryRun', 'state', 'cron', 'attestation'] as const;
+export const CU_METHODS = ['result', 'results', 'dryRun', 'state', 'cron', 'attestation', 'signedCheckpoint'] as const;
 
 /** The CU's routes' API, each request run by the process's owner. */
 export function routedCuApi(local: CuRoutesApi, caller: Caller, p: Placement, timeoutMs: number): CuRoutesApi {
@@ -36,6 +36,9 @@ export function routedCuApi(local: CuRoutesApi, caller: Caller, p: Placement, ti
     state: (processId) => at(processId).state(processId),
     cron: (processId, q) => at(processId).cron(processId, q),
     attestation: (processId, messageId, waitMs) => at(processId).attestation(processId, messageId, waitMs),
+    signedCheckpoint: (processId) => at(processId).signedCheckpoint(processId),
+    // Taken by this node's CU: in a cluster the process's owner is another's (not routed: see docs/sec-machines.md).
+    importCheckpoint: (raw) => local.importCheckpoint(raw),
   };
 }
 

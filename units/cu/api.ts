@@ -12,6 +12,8 @@ import { dryRunMessage, type EvalOutput } from './message.js';
 import type { ProcessProtocol, ProcessReply, ProcessRequest, ProcessStatus } from './process.js';
 import { resultsPage, type ResultsPage } from './results.js';
 import { resultHash, type AttestationFields } from './attestation.js';
+import { InvalidCheckpoint, readCheckpoint } from './checkpoint-item.js';
+import type { CheckpointRecord } from './store.js';
 
 /** What a process actor answers `Q` with when it succeeds. */
 type Answer<Q> = Extract<ReplyTo<ProcessProtocol, Q>, { ok: unknown }>['ok'];
@@ -79,6 +81,8 @@ export class CuApi {
       pending?: (processId: string, messageId: string) => boolean;
       /** Signs an attestation with the CU wallet (attestation.ts). */
       attest?: (f: AttestationFields) => Promise<Uint8Array>;
+      /** Signs a checkpoint with the CU wallet (checkpoint-item.ts). */
+      signCheckpoint?: (c: CheckpointRecord) => Promise<Uint8Array>;
     },
   ) {}
 
@@ -189,6 +193,46 @@ export class CuApi {
       this.attesting.set(key, making);
     }
     return { attestation: await making };
+  }
+
+  /**
+   * The process's newest checkpoint, signed by this CU (checkpoint-item.ts): one is written first
+   * when the memory is past the last one. 404 when the process has no state yet.
+   */
+  async signedCheckpoint(processId: string): Promise<Uint8Array> {
+    if (!this.o.signCheckpoint) throw new CuError(501, 'this CU has no wallet to sign checkpoints with');
+    await this.evaluate(processId, undefined, undefined, true);
+    await this.ask(processId, { op: 'checkpoint' });
+    const slot = this.cu.store.checkpointSlots(processId)[0];
+    const c = slot === undefined ? undefined : this.cu.store.checkpoint(processId, slot);
+    if (!c) throw new CuError(404, `process ${processId} has no checkpoint: nothing is evaluated yet`);
+    try {
+      return await this.o.signCheckpoint(c);
+    } catch (e) {
+      throw new CuError(413, `the checkpoint of ${processId} at slot ${c.slot} cannot be one item: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Starts a process from a checkpoint signed by a CU in `cu.trustedCus`, after checking its
+   * signature, signer and memory hash, instead of replaying the log up to it.
+   */
+  async importCheckpoint(raw: Uint8Array): Promise<{ processId: string; slot: number; cron: number; memoryHash: string }> {
+    let c: CheckpointRecord;
+    try {
+      c = await readCheckpoint(raw, this.cu.config.trustedCus, this.cu.now());
+    } catch (e) {
+      if (e instanceof InvalidCheckpoint) throw new CuError(e.status, e.message);
+      throw e;
+    }
+    let at: Position;
+    try {
+      at = await this.ask(c.processId, { op: 'adopt', checkpoint: c });
+    } catch (e) {
+      if (e instanceof CuError && e.status === 500) throw new CuError(409, e.message);
+      throw e;
+    }
+    return { processId: c.processId, slot: at.slot, cron: at.cron, memoryHash: c.image.memoryHash };
   }
 
   /**

@@ -16,6 +16,7 @@ import type { ActorContext, Behaviour, Call, From, TimerHandle } from '../../run
 import { formatReason, typedName } from '../../runtime/index.js';
 import { ProcessEngine, ProcessUnavailable, type CuRuntime, type EngineStats, type Position } from './engine.js';
 import type { EvalOutput } from './message.js';
+import type { CheckpointRecord } from './store.js';
 
 export const processName = (processId: string) => typedName<ProcessProtocol>(`cu/${processId}`);
 
@@ -38,6 +39,8 @@ export type ProcessProtocol =
   | Call<{ op: 'hash' }, ProcessReply<{ slot: number; cron: number; memoryHash: string; size: number; nonZeroPages: number }>>
   /** The memory hash after slot `slot` (evaluated up to it first; see ProcessEngine.memoryHashAt). */
   | Call<{ op: 'memoryHashAt'; slot: number }, ProcessReply<{ memoryHash: string; moduleId: string }>>
+  /** Start from another CU's checkpoint, checked by the caller (see ProcessEngine.adopt). */
+  | Call<{ op: 'adopt'; checkpoint: CheckpointRecord }, ProcessReply<Position>>
   /** Write a checkpoint now. */
   | Call<{ op: 'checkpoint' }, ProcessReply<CheckpointReply>>
   | Call<{ op: 'status' }, ProcessReply<ProcessStatus>>;
@@ -188,8 +191,15 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
     return { ok: { engine, cu, waiters: [], stepping: false, lastCheckpointAt: ctx.clock.now(), tick: undefined } };
   },
 
-  handleCall(req, from, state, ctx) {
+  async handleCall(req, from, state, ctx) {
     if (req.op === 'status') return { reply: { ok: status(state) }, state };
+    if (req.op === 'adopt') {
+      try {
+        return { reply: { ok: await state.engine.adopt(req.checkpoint) }, state };
+      } catch (e) {
+        return { reply: { error: (e as Error).message }, state };
+      }
+    }
     state.waiters.push({ req, to: targetOf(req), from });
     kick(state, ctx);
     return { noreply: true, state };
