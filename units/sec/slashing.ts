@@ -70,7 +70,14 @@ export async function attestationOffense(item: ParsedDataItem, processId: string
   }
   if (att.processId !== processId) throw new Rejected(`the attestation is for process ${att.processId}, not ${processId}`);
   if (!recompute) throw new Rejected('this origin has no CU to recompute attestations with', 501);
-  const truth = await recompute(processId, att.messageId);
+  let truth: Awaited<ReturnType<Recompute>>;
+  try {
+    truth = await recompute(processId, att.messageId);
+  } catch (e) {
+    // The CU's refusal (an unknown process: 404, …) or its absence: an answer, not an origin crash.
+    const status = (e as { status?: unknown }).status;
+    throw new Rejected(`cannot recompute message ${att.messageId} of ${processId}: ${(e as Error).message}`, typeof status === 'number' && status >= 400 && status < 500 ? status : 503);
+  }
   if ('missing' in truth) throw new Rejected(`cannot recompute message ${att.messageId} of ${processId}: ${truth.missing}`, 404);
   const differs = COMPARED.filter((k) => String(att[k]) !== String(truth[k]));
   if (differs.length === 0) throw new Rejected(`the attestation ${att.id} agrees with the recomputation (slot ${att.slot}, result and memory hashes): nothing to slash`);

@@ -223,6 +223,7 @@ describe('slashing a CU whose attestation recomputation contradicts', () => {
       [tampered, 400, /the attestation: invalid signature/],
       [(await message(h.user, pid)).raw, 400, /is not an attestation/],
       [unknown, 404, /cannot recompute message B+/],
+      [await signAttestation(liar.key, { ...truth, processId: 'C'.repeat(43) }), 404, /cannot recompute message .* of C{43}/, 'C'.repeat(43)],
       [honest, 400, /is for process .*, not /, (await spawnAos(h, MODULE))],
     ];
     for (const [raw, status, reason, other] of cases) {
