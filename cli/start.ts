@@ -22,7 +22,7 @@ import { instrumentUnits, logNatsStatus, observedReplica } from './instrument.js
 import { aoView } from '../units/observer/ao-view.js';
 import { observerRoutes } from '../units/observer/routes.js';
 import { createCu, type Cu } from '../units/cu/index.js';
-import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
+import { CU_METHODS, CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
 import { isTransient } from '../units/cluster/retry.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
@@ -34,7 +34,7 @@ import { clusterItems } from '../units/cluster/items.js';
 import { MU_TAKEOVER, muTakeover } from '../units/cluster/mu-takeover.js';
 import { createGateway, itemList, logSource, moduleSource, schedulerLocation } from '../units/gateway/index.js';
 import { assignJobId, createMu, isTerminal, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
-import { createSec, localScheduler, type Sec } from '../units/sec/index.js';
+import { createSec, localScheduler, recomputeWith, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
 import { createNetwork } from '../units/network/index.js';
 import { uploadRoutes, Uploads } from '../units/gateway/uploads.js';
@@ -333,7 +333,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       ...(place
         ? [
             { id: 'su-service', start: { behaviour: service, args: { impl: ownSu, methods: SU_SERVICE_METHODS }, options: { name: SU_SERVICE } } },
-            { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: ['result', 'results', 'dryRun', 'state', 'cron'] }, options: { name: CU_SERVICE } } },
+            { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: [...CU_METHODS] }, options: { name: CU_SERVICE } } },
           ]
         : []),
       suTree(su.runtime, {
@@ -409,7 +409,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
           ]
         : []),
       secTree(
-        sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message)),
+        sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message), recomputeWith(cuRoutesApi, config.cu.resultWaitMs)),
         { intensity: config.sec.restartIntensity, period: config.sec.restartPeriod, shutdownMs: config.shutdownMs },
       ),
     ],

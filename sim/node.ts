@@ -12,7 +12,7 @@ import { Node, service, supervisorSpec, type DownMessage, type ExitReason, type 
 import type { SimJetStream } from '../runtime/sim/jetstream.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
 import { rebalancer } from '../units/cluster/rebalancer.js';
-import { CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
+import { CU_METHODS, CU_SERVICE, placement, routedCuApi, routedSuService, SU_SERVICE, SU_SERVICE_METHODS, type SuService } from '../units/cluster/routing.js';
 import { clusterReplica, type ClusterReplica } from '../units/cluster/su-replica.js';
 import { SharedCu } from '../units/cluster/cu-shared.js';
 import { ClusterMuStore } from '../units/cluster/mu-jobs.js';
@@ -63,8 +63,6 @@ export interface SimNodeSeams {
   diskLatency: () => number;
   /** How long evaluator work takes (virtual ms), by operation. */
   evalCost: (op: string, args: unknown) => number;
-  /** Random bytes for the SU's assignment anchors, from the seed. */
-  anchors: (buf: Buffer) => Buffer;
   /** Log lines at warn and above, with the node's name. */
   onLog: (node: string, line: Record<string, unknown>) => void;
   onCommit?: (node: string, writes: number) => void;
@@ -196,7 +194,6 @@ export class SimNode {
       pageBytes: config.su.pageBytes,
       hosting: sec.hosting(seams.wallets.su.address),
       now: wall,
-      anchors: seams.anchors,
       ...(replica ? { replica, fetchItem: (id: string) => fetchItem(id) } : {}),
     });
     let fetchItem: (id: string) => Promise<Uint8Array | undefined> = async () => undefined;
@@ -297,7 +294,7 @@ export class SimNode {
         ...(place
           ? [
               { id: 'su-service', start: { behaviour: service, args: { impl: ownSu, methods: SU_SERVICE_METHODS }, options: { name: SU_SERVICE } } },
-              { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: ['result', 'results', 'dryRun', 'state', 'cron'] }, options: { name: CU_SERVICE } } },
+              { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: [...CU_METHODS] }, options: { name: CU_SERVICE } } },
             ]
           : []),
         suTree(su.runtime, { intensity: config.su.restartIntensity, period: config.su.restartPeriod, shutdownMs: config.shutdownMs }),

@@ -174,11 +174,6 @@ export class World {
           if (op === 'instantiate') return 10 + r * 30;
           return 5 + r * 20;
         },
-        anchors: (buf) => {
-          const r = this.random(`anchors:${name}`);
-          for (let i = 0; i < buf.length; i++) buf[i] = Math.floor(r() * 256);
-          return buf;
-        },
         onLog: (node, line) => {
           const msg = String(line.msg ?? '');
           this.logs.push({ node, creation, level: Number(line.level), msg, line });

@@ -5,7 +5,7 @@
  * run here, without the bus.
  */
 import { serviceProxy, type Caller } from '../../runtime/index.js';
-import type { Tag } from '../ans104/index.js';
+import { parseDataItem, tagValue, type Tag } from '../ans104/index.js';
 import type { CuRoutesApi } from '../cu/index.js';
 import { SU_READS, type Placement, type SuReads } from '../su/index.js';
 import type { IdIndex } from './id-index.js';
@@ -19,7 +19,7 @@ export function placement(self: string, members: () => string[]): Placement {
   return { self, owner: (processId) => owner(processId, members()) ?? self };
 }
 
-const CU_METHODS = ['result', 'results', 'dryRun', 'state', 'cron'] as const;
+export const CU_METHODS = ['result', 'results', 'dryRun', 'state', 'cron', 'attestation', 'signedCheckpoint', 'importCheckpoint'] as const;
 
 /** The CU's routes' API, each request run by the process's owner. */
 export function routedCuApi(local: CuRoutesApi, caller: Caller, p: Placement, timeoutMs: number): CuRoutesApi {
@@ -35,7 +35,23 @@ export function routedCuApi(local: CuRoutesApi, caller: Caller, p: Placement, ti
     dryRun: (processId, body) => at(processId).dryRun(processId, body),
     state: (processId) => at(processId).state(processId),
     cron: (processId, q) => at(processId).cron(processId, q),
+    attestation: (processId, messageId, waitMs) => at(processId).attestation(processId, messageId, waitMs),
+    signedCheckpoint: (processId) => at(processId).signedCheckpoint(processId),
+    // The owner of the process the checkpoint names adopts it (bytes that are no item: this node says why).
+    importCheckpoint: (raw) => {
+      const pid = processOf(raw);
+      return (pid ? at(pid) : local).importCheckpoint(raw);
+    },
   };
+}
+
+function processOf(raw: Uint8Array): string | undefined {
+  try {
+    const pid = tagValue(parseDataItem(raw).tags, 'Process');
+    return pid !== undefined && /^[A-Za-z0-9_-]{43}$/.test(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What the SU service answers for other nodes: its reads, and a process's spawn tags and owner (for the MU). */

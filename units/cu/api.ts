@@ -11,6 +11,9 @@ import { CU_MANAGER, type ManagerProtocol } from './manager.js';
 import { dryRunMessage, type EvalOutput } from './message.js';
 import type { ProcessProtocol, ProcessReply, ProcessRequest, ProcessStatus } from './process.js';
 import { resultsPage, type ResultsPage } from './results.js';
+import { resultHash, type AttestationFields } from './attestation.js';
+import { InvalidCheckpoint, readCheckpoint } from './checkpoint-item.js';
+import type { CheckpointRecord } from './store.js';
 
 /** What a process actor answers `Q` with when it succeeds. */
 type Answer<Q> = Extract<ReplyTo<ProcessProtocol, Q>, { ok: unknown }>['ok'];
@@ -37,6 +40,7 @@ const canFind = (r: unknown): r is SlotFinder => typeof (r as SlotFinder).find =
 const findsIn = (r: unknown, processId: string): boolean => (r as { findsIn?: (p: string) => boolean }).findsIn?.(processId) ?? true;
 
 export type ResultAnswer = { result: EvalOutput } | { busy: string } | { missing: string };
+export type AttestationAnswer = { attestation: Uint8Array } | { busy: string } | { missing: string };
 
 
 /**
@@ -65,6 +69,8 @@ export function parseBound(raw: string | undefined): { position: Position } | { 
 export class CuApi {
   /** Dry-runs waiting or running, by process. */
   private readonly dryRuns = new Map<string, number>();
+  /** Attestations being made, by process and slot: concurrent requests share one signature. */
+  private readonly attesting = new Map<string, Promise<Uint8Array>>();
 
   constructor(
     private readonly caller: Caller,
@@ -75,6 +81,10 @@ export class CuApi {
       address: string;
       /** Whether this node has accepted `messageId` for `processId` and it is on its way to the SU (an MU push job). */
       pending?: (processId: string, messageId: string) => boolean;
+      /** Signs an attestation with the CU wallet (attestation.ts). */
+      attest?: (f: AttestationFields) => Promise<Uint8Array>;
+      /** Signs a checkpoint with the CU wallet (checkpoint-item.ts). */
+      signCheckpoint?: (c: CheckpointRecord) => Promise<Uint8Array>;
     },
   ) {}
 
@@ -157,6 +167,74 @@ export class CuApi {
       if (finder?.whenAppended) await finder.whenAppended(processId, messageId, timeoutSignal(clock, Math.max(1, deadline - clock.now())));
       else await sleep(Math.min(100, Math.max(1, deadline - clock.now())));
     }
+  }
+
+  /**
+   * The CU's signed attestation of a message's result (attestation.ts): evaluated up to it as
+   * `result` is; made on the first request (the memory hash after the message needs the process's
+   * memory at that slot, restored when it has moved on), then kept and answered as stored.
+   */
+  async attestation(processId: string, messageId: string, waitMs: number): Promise<AttestationAnswer> {
+    const r = await this.result(processId, messageId, waitMs);
+    if (!('result' in r)) return r;
+    const rec = this.cu.store.resultOf(processId, messageId);
+    if (!rec) return { missing: `message ${messageId} has no result in process ${processId}` };
+    const kept = this.cu.store.attestation(processId, rec.slot);
+    if (kept) return { attestation: kept };
+    if (!this.o.attest) throw new CuError(501, 'this CU has no wallet to sign attestations with');
+    const key = `${processId}:${rec.slot}`;
+    let making = this.attesting.get(key);
+    if (!making) {
+      const attest = this.o.attest;
+      making = (async () => {
+        const { memoryHash, moduleId } = await this.ask(processId, { op: 'memoryHashAt', slot: rec.slot });
+        const raw = await attest({ processId, messageId, slot: rec.slot, moduleId, timestamp: rec.timestamp, resultHash: resultHash(rec.output), memoryHash });
+        await this.cu.store.putAttestation(processId, rec.slot, raw);
+        return raw;
+      })().finally(() => this.attesting.delete(key));
+      this.attesting.set(key, making);
+    }
+    return { attestation: await making };
+  }
+
+  /**
+   * The process's newest checkpoint, signed by this CU (checkpoint-item.ts): one is written first
+   * when the memory is past the last one. 404 when the process has no state yet.
+   */
+  async signedCheckpoint(processId: string): Promise<Uint8Array> {
+    if (!this.o.signCheckpoint) throw new CuError(501, 'this CU has no wallet to sign checkpoints with');
+    await this.evaluate(processId, undefined, undefined, true);
+    await this.ask(processId, { op: 'checkpoint' });
+    const slot = this.cu.store.checkpointSlots(processId)[0];
+    const c = slot === undefined ? undefined : this.cu.store.checkpoint(processId, slot);
+    if (!c) throw new CuError(404, `process ${processId} has no checkpoint: nothing is evaluated yet`);
+    try {
+      return await this.o.signCheckpoint(c);
+    } catch (e) {
+      throw new CuError(413, `the checkpoint of ${processId} at slot ${c.slot} cannot be one item: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Starts a process from a checkpoint signed by a CU in `cu.trustedCus`, after checking its
+   * signature, signer and memory hash, instead of replaying the log up to it.
+   */
+  async importCheckpoint(raw: Uint8Array): Promise<{ processId: string; slot: number; cron: number; memoryHash: string }> {
+    let c: CheckpointRecord;
+    try {
+      c = await readCheckpoint(raw, this.cu.config.trustedCus, this.cu.now());
+    } catch (e) {
+      if (e instanceof InvalidCheckpoint) throw new CuError(e.status, e.message);
+      throw e;
+    }
+    let at: Position;
+    try {
+      at = await this.ask(c.processId, { op: 'adopt', checkpoint: c });
+    } catch (e) {
+      if (e instanceof CuError && e.status === 500) throw new CuError(409, e.message);
+      throw e;
+    }
+    return { processId: c.processId, slot: at.slot, cron: at.cron, memoryHash: c.image.memoryHash };
   }
 
   /**

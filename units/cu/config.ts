@@ -70,6 +70,8 @@ export const CuConfigSchema = z
     maxModuleBytes: z.number().int().min(1).default(128 * 2 ** 20),
     /** A module id no source had (or whose item is not a module this CU runs) is not looked up again for this long, ms. */
     moduleMissMs: z.number().int().min(0).default(60_000),
+    /** CU wallet addresses whose signed checkpoints this CU starts a process from (POST /cu/checkpoint). */
+    trustedCus: z.array(z.string().regex(/^[A-Za-z0-9_-]{43}$/)).default([]),
     /** Process-actor restarts allowed within restartPeriod seconds before the CU subtree gives up. */
     restartIntensity: z.number().int().min(0).default(100),
     restartPeriod: z.number().int().min(1).default(5),

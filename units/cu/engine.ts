@@ -142,6 +142,8 @@ export class ProcessEngine {
     this.stored = cron && cron.slot >= slot ? { slot: cron.slot, cron: cron.at } : { slot, cron: -1 };
     const c = cu.store.checkpointSlots(processId)[0];
     this.lastCheckpoint = c === undefined ? { slot: -1, cron: -1 } : { slot: c, cron: cu.store.checkpoint(processId, c)?.cron ?? -1 };
+    // A checkpoint adopted from another CU (adopt) is ahead of the results: the process resumes there.
+    if (isBefore(this.stored, this.lastCheckpoint)) this.stored = { ...this.lastCheckpoint };
   }
 
   static async load(processId: string, cu: CuRuntime, log: Logger): Promise<ProcessEngine> {
@@ -573,6 +575,44 @@ export class ProcessEngine {
   async hash(): Promise<{ slot: number; cron: number; memoryHash: string; size: number; nonZeroPages: number }> {
     await this.ensureLoaded();
     return { slot: this.pos, cron: this.cronAt, ...(await (await this.thread()).call('hash', {})) };
+  }
+
+  /**
+   * The memory hash after slot `slot` (no cron after it): the live memory's when it is there,
+   * else the memory restored to that slot (checkpoint, then replay of stored results). The
+   * instance stays at that slot; what comes later is replayed from there on demand.
+   */
+  async memoryHashAt(slot: number): Promise<string> {
+    if (this.stored.slot < slot) throw new Error(`slot ${slot} of ${this.processId} is not evaluated yet`);
+    if (!(this.resident && this.pos === slot && this.cronAt === -1)) await this.restoreTo({ slot, cron: -1 });
+    return (await this.hash()).memoryHash;
+  }
+
+  /**
+   * Starts this process from another CU's checkpoint (checked by the caller: checkpoint-item.ts)
+   * instead of replaying the log up to it. Only a process this CU has computed nothing of: the
+   * results before the checkpoint are then not here (a result asked for is not found).
+   */
+  async adopt(c: CheckpointRecord): Promise<Position> {
+    if (c.processId !== this.processId) throw new Error(`the checkpoint is of ${c.processId}, not ${this.processId}`);
+    if (c.moduleId !== this.module.id) throw new Error(`the checkpoint runs module ${c.moduleId}; the process's is ${this.module.id}`);
+    const at = { slot: c.slot, cron: c.cron ?? -1 };
+    await this.flush();
+    if (this.stored.slot >= 0 || this.cu.store.checkpointSlots(this.processId).length > 0) {
+      throw new Error(`this CU has computed ${this.processId} already (to slot ${this.stored.slot}); a checkpoint is adopted only by a CU that has not`);
+    }
+    const page = await this.cu.reader.read(this.processId, c.slot, c.slot, 1);
+    if (page[0]?.slot !== c.slot || page[0].timestamp !== c.timestamp) throw new Error(`the scheduler's slot ${c.slot} of ${this.processId} is not the one the checkpoint was made at`);
+    await this.cu.store.putCheckpoint(c);
+    // The instance (if any) is at the spawn: drop it, the next request restores the checkpoint.
+    const ev = this.evaluator;
+    this.evaluator = undefined;
+    await ev?.terminate();
+    this.moveTo({ slot: -1, cron: -1 }, { timestamp: 0, blockHeight: 0 });
+    this.stored = at;
+    this.lastCheckpoint = at;
+    this.sinceCheckpoint = 0;
+    return at;
   }
 
   /** Stops the thread (after the results are committed). */

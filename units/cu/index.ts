@@ -9,6 +9,8 @@ import type { Store } from '../../runtime/store.js';
 import type { Wallet } from '../ans104/wallet.js';
 import type { ScheduleReader } from '../schedule.js';
 import { CuApi } from './api.js';
+import { signAttestation } from './attestation.js';
+import { signCheckpoint } from './checkpoint-item.js';
 import { cuDefaults, type CuConfig } from './config.js';
 import type { CuRuntime } from './engine.js';
 import { BUNDLED, ModuleStore } from './modules.js';
@@ -79,13 +81,15 @@ export async function createCu(o: CuOptions): Promise<Cu> {
     runtime,
     modules,
     bundled,
-    api: (caller, a) => new CuApi(caller, runtime, { callTimeoutMs: Math.max(config.resultWaitMs, 60_000), address: o.wallet.address, ...(a?.pending ? { pending: a.pending } : {}) }),
+    api: (caller, a) => new CuApi(caller, runtime, { callTimeoutMs: Math.max(config.resultWaitMs, 60_000), address: o.wallet.address, attest: (f) => signAttestation(o.wallet.key, f), signCheckpoint: (c) => signCheckpoint(o.wallet.key, c), ...(a?.pending ? { pending: a.pending } : {}) }),
     routes: (api) => cuRoutes(api, { resultWaitMs: config.resultWaitMs, dryRunBodyBytes: config.dryRunBodyBytes }),
     close: () => pool.close(),
   };
 }
 
-export { CuApi, CuError, parseBound, type ResultAnswer } from './api.js';
+export { CuApi, CuError, parseBound, type AttestationAnswer, type ResultAnswer } from './api.js';
+export { InvalidCheckpoint, readCheckpoint, signCheckpoint } from './checkpoint-item.js';
+export { attestationTags, canonicalJson, InvalidAttestation, readAttestation, resultHash, signAttestation, type Attestation, type AttestationFields } from './attestation.js';
 export { cursorOf, resultsPage, type ResultsPage } from './results.js';
 export { CuConfigSchema, cuDefaults, type CuConfig } from './config.js';
 export { ProcessEngine, ProcessUnavailable, errorOutput, comparePositions, type CuRuntime, type EngineStats, type Position } from './engine.js';

@@ -16,6 +16,7 @@ import type { ActorContext, Behaviour, Call, From, TimerHandle } from '../../run
 import { formatReason, typedName } from '../../runtime/index.js';
 import { ProcessEngine, ProcessUnavailable, type CuRuntime, type EngineStats, type Position } from './engine.js';
 import type { EvalOutput } from './message.js';
+import type { CheckpointRecord } from './store.js';
 
 export const processName = (processId: string) => typedName<ProcessProtocol>(`cu/${processId}`);
 
@@ -36,6 +37,10 @@ export type ProcessProtocol =
   | Call<{ op: 'memory' }, ProcessReply<Uint8Array>>
   /** The memory hash at the current slot (see worker/instance.ts). */
   | Call<{ op: 'hash' }, ProcessReply<{ slot: number; cron: number; memoryHash: string; size: number; nonZeroPages: number }>>
+  /** The memory hash after slot `slot` (evaluated up to it first; see ProcessEngine.memoryHashAt). */
+  | Call<{ op: 'memoryHashAt'; slot: number }, ProcessReply<{ memoryHash: string; moduleId: string }>>
+  /** Start from another CU's checkpoint, checked by the caller (see ProcessEngine.adopt). */
+  | Call<{ op: 'adopt'; checkpoint: CheckpointRecord }, ProcessReply<Position>>
   /** Write a checkpoint now. */
   | Call<{ op: 'checkpoint' }, ProcessReply<CheckpointReply>>
   | Call<{ op: 'status' }, ProcessReply<ProcessStatus>>;
@@ -101,7 +106,7 @@ function kick(s: State, ctx: ActorContext): void {
 }
 
 const targetOf = (req: ProcessRequest): number =>
-  req.op === 'evaluate' ? (req.to ?? Infinity) : req.op === 'dryRun' || req.op === 'memory' ? Infinity : -Infinity;
+  req.op === 'evaluate' ? (req.to ?? Infinity) : req.op === 'memoryHashAt' ? req.slot : req.op === 'dryRun' || req.op === 'memory' ? Infinity : -Infinity;
 
 async function serve(s: State, w: Waiter): Promise<unknown> {
   // Each answer is the `ok` of its request's reply in ProcessProtocol.
@@ -115,6 +120,8 @@ async function serve(s: State, w: Waiter): Promise<unknown> {
       return e.memory();
     case 'hash':
       return e.hash();
+    case 'memoryHashAt':
+      return { memoryHash: await e.memoryHashAt(w.req.slot), moduleId: e.module.id };
     case 'checkpoint': {
       const c = await e.checkpoint();
       return (c ? { slot: c.slot, size: c.image.size, stored: c.image.data.byteLength, nonZeroPages: c.image.nonZeroPages, memoryHash: c.image.memoryHash } : null) satisfies CheckpointReply;
@@ -184,8 +191,15 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
     return { ok: { engine, cu, waiters: [], stepping: false, lastCheckpointAt: ctx.clock.now(), tick: undefined } };
   },
 
-  handleCall(req, from, state, ctx) {
+  async handleCall(req, from, state, ctx) {
     if (req.op === 'status') return { reply: { ok: status(state) }, state };
+    if (req.op === 'adopt') {
+      try {
+        return { reply: { ok: await state.engine.adopt(req.checkpoint) }, state };
+      } catch (e) {
+        return { reply: { error: (e as Error).message }, state };
+      }
+    }
     state.waiters.push({ req, to: targetOf(req), from });
     kick(state, ctx);
     return { noreply: true, state };

@@ -15,6 +15,11 @@
  * - `GET /state/:processId`                   the memory after the latest slot (application/octet-stream)
  * - `GET /cron/:processId?from=&to=&limit=`   the results of cron messages (cron.ts), ascending, paged as
  *                                             /results; /results has them too, in log order
+ * - `GET /attestation/:messageId?process-id=`  the CU's signed attestation of that result (attestation.ts),
+ *                                             the ANS-104 item's bytes (202 / 404 as /result)
+ * - `GET /checkpoint/:processId`              the process's newest checkpoint signed by this CU (checkpoint-item.ts)
+ * - `POST /checkpoint`                        a checkpoint signed by a trusted CU: the process starts from it
+ *                                             { processId, slot, cron, memoryHash } (403 untrusted, 409 computed here already)
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CallError, ServiceError } from '../../runtime/index.js';
@@ -50,7 +55,7 @@ function limitOf(raw: string | undefined, dflt: number): number {
 }
 
 /** What the routes ask: the CU's API, or in a cluster one that asks each process's owner node. */
-export type CuRoutesApi = Pick<CuApi, 'info' | 'result' | 'results' | 'dryRun' | 'state' | 'cron'>;
+export type CuRoutesApi = Pick<CuApi, 'info' | 'result' | 'results' | 'dryRun' | 'state' | 'cron' | 'attestation' | 'signedCheckpoint' | 'importCheckpoint'>;
 
 export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number; dryRunBodyBytes?: number }): FastifyPluginAsync {
   const dryRunBodyBytes = o.dryRunBodyBytes ?? 1024 * 1024;
@@ -62,6 +67,9 @@ export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number; dryRunBody
       return fail(reply, err);
     });
 
+    // Signed checkpoints arrive as item bytes.
+    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 16 * 2 ** 20 }, (_req, body, done) => done(null, body));
+
     app.get('/', async () => api.info());
 
     app.get<{ Params: { messageId: string }; Querystring: ProcessQuery }>('/result/:messageId', async (req, reply) => {
@@ -71,6 +79,36 @@ export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number; dryRunBody
         if ('result' in r) return r.result;
         if ('busy' in r) return reply.code(202).send({ message: r.busy });
         return reply.code(404).send({ error: r.missing });
+      } catch (e) {
+        return fail(reply, e);
+      }
+    });
+
+    app.get<{ Params: { messageId: string }; Querystring: ProcessQuery }>('/attestation/:messageId', async (req, reply) => {
+      try {
+        const pid = processId(req.query['process-id'], 'the process-id query parameter');
+        const r = await api.attestation(pid, req.params.messageId, o.resultWaitMs);
+        if ('busy' in r) return reply.code(202).send({ message: r.busy });
+        if ('missing' in r) return reply.code(404).send({ error: r.missing });
+        return reply.header('content-type', 'application/octet-stream').send(Buffer.from(r.attestation.buffer, r.attestation.byteOffset, r.attestation.byteLength));
+      } catch (e) {
+        return fail(reply, e);
+      }
+    });
+
+    app.get<{ Params: { processId: string } }>('/checkpoint/:processId', async (req, reply) => {
+      try {
+        const raw = await api.signedCheckpoint(processId(req.params.processId, 'in the path'));
+        return reply.header('content-type', 'application/octet-stream').send(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+      } catch (e) {
+        return fail(reply, e);
+      }
+    });
+
+    app.post<{ Body: Buffer }>('/checkpoint', async (req, reply) => {
+      try {
+        if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new CuError(400, 'the body must be a signed checkpoint item (application/octet-stream)');
+        return await api.importCheckpoint(req.body);
       } catch (e) {
         return fail(reply, e);
       }

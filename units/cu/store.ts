@@ -5,6 +5,8 @@
  *                     evaluation output: Messages, Spawns, Assignments, Output, Error, GasUsed).
  * - `cu.message-slot` [processId, messageId] → slot, to answer results by message id.
  * - `cu.checkpoints`  [processId, slot] → the process's memory image after that slot.
+ * - `cu.attestations` [processId, slot] → the CU's signed attestation of that slot (attestation.ts),
+ *                     made on first request and kept, so one result has one attestation here.
  *
  * Results are recomputable from the SU log, so they are written without waiting for each
  * commit (lmdb-js batches them into few commits); the process actor waits for the commits
@@ -64,12 +66,14 @@ export class CuStore {
   private readonly bySlot: Table<number, [string, string]>;
   readonly checkpoints: Table<CheckpointRecord, Key>;
   readonly crons: Table<CronRecord, CronKey>;
+  private readonly attestations: Table<Uint8Array, Key>;
 
   constructor(protected readonly store: Store) {
     this.results = store.db<ResultRecord, Key>('cu.results');
     this.crons = store.db<CronRecord, CronKey>('cu.crons');
     this.bySlot = store.db<number, [string, string]>('cu.message-slot');
     this.checkpoints = store.db<CheckpointRecord, Key>('cu.checkpoints');
+    this.attestations = store.db<Uint8Array, Key>('cu.attestations', { encoding: 'binary' });
   }
 
   /**
@@ -177,6 +181,14 @@ export class CuStore {
       ? this.results.getRange({ start: [processId, o.to], end: [processId, o.from], reverse: true })
       : this.results.getRange({ start: [processId, o.from + 1], end: [processId, o.to + 1] });
     for (const { value } of range) yield value;
+  }
+
+  attestation(processId: string, slot: number): Uint8Array | undefined {
+    return this.attestations.get([processId, slot]);
+  }
+
+  putAttestation(processId: string, slot: number, raw: Uint8Array): Promise<boolean> {
+    return this.attestations.put([processId, slot], raw);
   }
 
   putCheckpoint(c: CheckpointRecord): Promise<boolean> {

@@ -12,6 +12,8 @@ import type { OriginArgs, SecView } from './origin.js';
 import { secRoutes } from './routes.js';
 import { Schedulers } from './schedulers.js';
 import { SecStore } from './store.js';
+import type { Recompute } from './slashing.js';
+import { minStakeRefusal, StakeLedger } from './stake-ledger.js';
 
 export interface SecOptions {
   store: Store;
@@ -22,12 +24,16 @@ export interface SecOptions {
 
 export interface Sec {
   store: SecStore;
+  ledger: StakeLedger;
   schedulers: Schedulers;
   config: SecConfig;
-  /** The refusal predicate for the SU with wallet `address` (SuOptions.hosting). */
-  hosting(address: string): (processId: string) => string | undefined;
-  /** The origin actor's args, given the CU's dry-run. */
-  originArgs(dryRun: (processId: string, message: unknown) => Promise<EvalOutput>): OriginArgs;
+  /**
+   * The refusal predicate for the SU with wallet `address` (SuOptions.hosting): a process the
+   * origin unhosted or gave to another SU; a spawn whose Min-SU-Stake this SU's stake is below.
+   */
+  hosting(address: string): (processId: string, spawn?: Uint8Array) => string | undefined;
+  /** The origin actor's args, given the CU's dry-run (and its facts for a message, to check attestations). */
+  originArgs(dryRun: (processId: string, message: unknown) => Promise<EvalOutput>, recompute?: Recompute): OriginArgs;
   routes(caller: Caller, timeout?: number): FastifyPluginAsync;
 }
 
@@ -35,12 +41,14 @@ export function createSec(o: SecOptions): Sec {
   const store = new SecStore(o.store);
   const schedulers = new Schedulers();
   const config = secDefaults(o.config);
+  const ledger = new StakeLedger(o.store, { exclusivityMs: config.stakeExclusivityMs, rewardPercent: config.slashRewardPercent });
   return {
     store,
+    ledger,
     schedulers,
     config,
-    hosting: (address) => (processId) => store.refusal(processId, address),
-    originArgs: (dryRun) => ({ store, schedulers, dryRun, config, now: o.now ?? Date.now, ...(o.observe ? { observe: o.observe } : {}) }),
+    hosting: (address) => (processId, spawn) => store.refusal(processId, address) ?? (spawn ? minStakeRefusal(spawn, ledger.account(address)) : undefined),
+    originArgs: (dryRun, recompute) => ({ store, ledger, schedulers, dryRun, ...(recompute ? { recompute } : {}), config, now: o.now ?? Date.now, ...(o.observe ? { observe: o.observe } : {}) }),
     routes: (caller, timeout = 120_000) => secRoutes(caller, timeout),
   };
 }
@@ -55,3 +63,6 @@ export { decisionOf, type Decision } from './offer.js';
 export { Schedulers, localScheduler, type SchedulerPort } from './schedulers.js';
 export { SecStore, type HostingRecord, type Lifecycle } from './store.js';
 export { secRoutes } from './routes.js';
+export { MIN_SU_STAKE_TAG, minStakeRefusal, StakeLedger, SU_STAKE_TAG, viewOf, type Account, type AccountView, type Slash, type StakeRequest, type Unstaking } from './stake-ledger.js';
+export { attestationOffense, doubleAssignmentOffense, parseSlashEvidence, recomputeWith, type Offense, type Recompute } from './slashing.js';
+export { parseStake } from './requests.js';

@@ -17,9 +17,11 @@ import type { EvalOutput } from '../cu/index.js';
 import type { ScheduleReply } from '../su/index.js';
 import { LIVENESS_PERIOD_TAG, PUBLICATION_WINDOW_TAG, type SecConfig } from './config.js';
 import { doubleAssignment, hostAssignment, isHostAssignment } from './evidence.js';
-import { hostingMachine, type HostingContext, type HostingEvent } from './hosting-machine.js';
+import { hostingMachine, type HostingContext, type HostingEvent, type OpenChallenge } from './hosting-machine.js';
 import { decisionOf } from './offer.js';
-import { parseChallenge, parseEvidence, parseOffer, Rejected, type SecRequest } from './requests.js';
+import { parseChallenge, parseEvidence, parseOffer, parseStake, Rejected, type SecRequest } from './requests.js';
+import { doubleAssignmentOffense, parseSlashEvidence, type Offense, type Recompute } from './slashing.js';
+import { SU_STAKE_TAG, type AccountView, type Slash, type StakeLedger } from './stake-ledger.js';
 import type { SchedulerPort, Schedulers } from './schedulers.js';
 import type { Lifecycle, SecStore } from './store.js';
 
@@ -27,7 +29,10 @@ export const ORIGIN = typedName<OriginProtocol>('sec/origin');
 
 export interface OriginArgs {
   store: SecStore;
+  ledger: StakeLedger;
   schedulers: Schedulers;
+  /** This node's CU's facts for a message (slashing.ts); absent: attestations cannot be checked. */
+  recompute?: Recompute;
   /** A dry-run of a message against a process (the CU's). */
   dryRun(processId: string, message: unknown): Promise<EvalOutput>;
   config: SecConfig;
@@ -41,7 +46,10 @@ export type OriginRequest =
   | { op: 'challenge'; raw: Uint8Array }
   | { op: 'evidence'; raw: Uint8Array }
   | { op: 'offer'; raw: Uint8Array }
-  | { op: 'get'; processId: string };
+  | { op: 'get'; processId: string }
+  | { op: 'stake'; raw: Uint8Array }
+  | { op: 'slash'; raw: Uint8Array }
+  | { op: 'stakes'; address: string };
 
 export interface SecView {
   processId: string;
@@ -54,9 +62,14 @@ export interface SecView {
   reason?: string;
   kept?: HostingContext['kept'];
   history: HostingContext['history'];
+  /** The host's stake in the ledger (GET only). */
+  stake?: { staked: string; locked: string; slashed: string };
 }
 
-export type OriginReply = { ok: SecView; decision?: string; answer?: string } | { error: string; status?: number };
+export type OriginReply =
+  | { ok: SecView; decision?: string; answer?: string; slash?: Slash }
+  | { ok: AccountView; slash?: Slash }
+  | { error: string; status?: number };
 
 /** Every request gets an OriginReply. */
 export type OriginProtocol = Call<OriginRequest, OriginReply>;
@@ -110,19 +123,33 @@ export const origin: Behaviour<OriginArgs, State, OriginProtocol> = {
   async handleCall(req, _from, state, ctx) {
     try {
       switch (req.op) {
-        case 'get':
-          return { reply: view(state, req.processId), state };
+        case 'get': {
+          const r = view(state, req.processId);
+          if ('ok' in r && 'host' in r.ok) {
+            const { staked, locked, slashed } = state.args.ledger.account(r.ok.host.address);
+            r.ok = { ...r.ok, stake: { staked, locked, slashed } };
+          }
+          return { reply: r, state };
+        }
         case 'challenge':
           return { reply: await challenge(state, ctx, await parseChallenge(req.raw)), state };
         case 'evidence':
           return { reply: await evidence(state, ctx, await parseEvidence(req.raw)), state };
         case 'offer':
           return { reply: await offer(state, ctx, req.raw), state };
+        case 'stakes':
+          return { reply: { ok: state.args.ledger.account(req.address) }, state };
+        case 'stake':
+          return { reply: { ok: await state.args.ledger.apply(await parseStake(req.raw), state.args.now()) }, state };
+        case 'slash': {
+          const { slash, account } = await slashFor(state, await parseSlashEvidence(req.raw, state.args.recompute));
+          return { reply: { ok: account, slash }, state };
+        }
         default:
           return { reply: { error: `unknown request` }, state };
       }
     } catch (e) {
-      if (e instanceof Rejected) return { reply: { error: e.message } satisfies OriginReply, state };
+      if (e instanceof Rejected) return { reply: { error: e.message, status: e.status } satisfies OriginReply, state };
       throw e;
     }
   },
@@ -224,6 +251,8 @@ async function challenge(state: State, ctx: ActorContext, r: SecRequest): Promis
   } else throw new Rejected('not a challenge');
   refuseUnless(actor, event);
   if (r.kind === 'liveness') await state.args.store.putItem(r.id, r.message.raw);
+  // Who challenged: the reward of a slash when the challenge fails (kept across restarts).
+  await state.args.store.putItem(`${CHALLENGER}${r.id}`, Buffer.from(r.by));
   return { ok: await apply(state, ctx, r.processId, event) };
 }
 
@@ -241,7 +270,11 @@ async function evidence(state: State, ctx: ActorContext, r: SecRequest): Promise
       other: { assignmentId: proof.other.id, messageId: proof.other.messageId },
     };
     refuseUnless(actor, event);
-    return { ok: await apply(state, ctx, r.processId, event) };
+    const view = await apply(state, ctx, r.processId, event);
+    // The same proof slashes the SU's stake, when it has one (POST /sec/slash says why not, if asked).
+    const offense = { ...doubleAssignmentOffense(r.assignments, r.processId), evidenceId: r.id, challenger: r.by };
+    const slashed = await slashFor(state, offense).catch((e: unknown) => (e instanceof Rejected ? undefined : Promise.reject(e)));
+    return { ok: view, ...(slashed ? { slash: slashed.slash } : {}) };
   }
   if (r.kind === 'publication') {
     const open = c.challenge;
@@ -263,14 +296,16 @@ async function offer(state: State, ctx: ActorContext, raw: Uint8Array): Promise<
   if (!to) throw new Rejected(`the offering SU ${o.address} is not one this origin can hand the log to`);
   if (to.head(o.processId) !== undefined) throw new Rejected(`the SU ${o.address} already holds a log of ${o.processId}; it cannot continue it at slot ${(c.unhostedAt ?? -1) + 1}`);
   const at = state.args.now();
-  // The process decides: the origin dry-runs the offer itself rather than trusting the SU's word.
+  // The process decides: the origin dry-runs the offer itself rather than trusting the SU's word,
+  // and tells it the offering SU's active stake by its own ledger (any SU-Stake tag of the SU's is dropped).
+  const stake = state.args.ledger.account(o.address).staked;
   const out = await state.args.dryRun(o.processId, {
     Id: o.item.id,
     Owner: o.address,
     Target: o.processId,
     ...(o.item.anchor ? { Anchor: o.item.anchor } : {}),
     Data: Buffer.from(o.item.data).toString('utf8'),
-    Tags: o.item.tags,
+    Tags: [...o.item.tags.filter((t) => t.name !== SU_STAKE_TAG), { name: SU_STAKE_TAG, value: stake }],
   });
   const { decision, answer } = decisionOf(out);
   if (decision !== 'accept') {
@@ -298,6 +333,10 @@ function lastStanding(from: SchedulerPort, processId: string, c: HostingContext)
   return Math.min(at, from.head(processId) ?? at);
 }
 
+function slashFor(state: State, o: Offense): Promise<{ slash: Slash; account: AccountView }> {
+  return state.args.ledger.slashFor({ ...o, at: state.args.now() });
+}
+
 function refuseUnless(actor: Actor<typeof hostingMachine>, event: HostingEvent): void {
   const s = actor.getSnapshot();
   if (s.can(event)) return;
@@ -306,9 +345,35 @@ function refuseUnless(actor: Actor<typeof hostingMachine>, event: HostingEvent):
   throw new Rejected(`Process ${s.context.processId} is ${phase}: ${event.type.toLowerCase().replace('_', ' ')} does not apply`);
 }
 
+const CHALLENGER = 'challenger:';
+
+/**
+ * A challenge the host failed (the deadline passed: paper 5.3, the SU did not assign or did not
+ * publish) slashes its stake, when it has one. Written after the machine's snapshot: a crash in
+ * between leaves the process unhosted and the host unslashed.
+ */
+async function slashFailedChallenge(state: State, processId: string, open: OpenChallenge, host: string): Promise<void> {
+  const by = state.args.store.item(`${CHALLENGER}${open.challengeId}`);
+  const liveness = open.kind === 'liveness';
+  const offense: Offense = {
+    key: `failed-${open.kind}:${host}:${processId}:${open.challengeId}`,
+    address: host,
+    kind: liveness ? 'failed-liveness' : 'failed-publication',
+    processId,
+    evidenceId: open.challengeId,
+    challenger: by ? Buffer.from(by).toString() : host,
+    detail: liveness
+      ? `SU ${host} did not assign message ${open.messageId} to ${processId} by the deadline ${new Date(open.deadline).toISOString()}`
+      : `SU ${host} did not publish message ${open.messageId} at slot ${open.slot} of ${processId} by the deadline ${new Date(open.deadline).toISOString()}`,
+    items: [],
+  };
+  await slashFor(state, offense).catch((e: unknown) => (e instanceof Rejected ? undefined : Promise.reject(e)));
+}
+
 /** Sends the event, persists the snapshot and the view, re-arms timers, tells the observer. */
 async function apply(state: State, ctx: ActorContext, processId: string, event: HostingEvent): Promise<SecView> {
   const actor = state.machines.get(processId)!;
+  const before = actor.getSnapshot().context;
   actor.send(event);
   const v = viewOf(actor);
   await state.args.store.save(processId, actor.getPersistedSnapshot(), {
@@ -316,6 +381,7 @@ async function apply(state: State, ctx: ActorContext, processId: string, event: 
     host: v.host,
     ...(v.reason ? { reason: v.reason } : {}),
   });
+  if (event.type === 'EXPIRED' && before.challenge && v.state === 'unhosted') await slashFailedChallenge(state, processId, before.challenge, before.host.address);
   arm(state, ctx, processId);
   state.args.observe?.(v);
   return v;

@@ -10,6 +10,8 @@
  *   Type=Sec-Evidence   Evidence=Double-Assignment Process=<id>  items: [assignment, assignment] (first = first submitted)
  *   Type=Sec-Evidence   Evidence=Publication       Process=<id>  items: [assignment n, message n]
  *   offer: target=<process id>, Action=Host-Offer, Scheduler-Url=<url> (optional), any terms
+ *   Type=Sec-Stake      Action=Stake|Unstake|Withdraw  Quantity=<positive integer> (not for Withdraw)
+ *   slashing evidence (POST /sec/slash): slashing.ts
  *
  * Parsing checks form and signatures; whether the facts hold against the process's SU is the
  * origin's job (evidence.ts).
@@ -17,16 +19,23 @@
 import { randomBytes } from 'node:crypto';
 import { createDataItem, InvalidDataItem, ownerAddress, parseDataItem, tagValue, verifyDataItem, type ParsedDataItem, type Tag, type Wallet } from '../ans104/index.js';
 import { validateItem } from '../su/validate.js';
+import type { StakeRequest } from './stake-ledger.js';
 
-/** A request the origin turns down, with the reason; nothing was changed. */
+/** A request the origin turns down, with the reason (and a 4xx status); nothing was changed. */
 export class Rejected extends Error {
   override readonly name = 'Rejected';
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
 }
 
 export type SecRequest =
-  | { kind: 'liveness'; id: string; processId: string; message: ParsedDataItem }
-  | { kind: 'non-publication'; id: string; processId: string; assignment: ParsedDataItem }
-  | { kind: 'double-assignment'; id: string; processId: string; assignments: [ParsedDataItem, ParsedDataItem] }
+  | { kind: 'liveness'; id: string; processId: string; message: ParsedDataItem; by: string }
+  | { kind: 'non-publication'; id: string; processId: string; assignment: ParsedDataItem; by: string }
+  | { kind: 'double-assignment'; id: string; processId: string; assignments: [ParsedDataItem, ParsedDataItem]; by: string }
   | { kind: 'publication'; id: string; processId: string; assignment: ParsedDataItem; message: ParsedDataItem };
 
 export interface Offer {
@@ -38,7 +47,7 @@ export interface Offer {
   item: ParsedDataItem;
 }
 
-async function signed(raw: Uint8Array, what: string): Promise<ParsedDataItem> {
+export async function signed(raw: Uint8Array, what: string): Promise<ParsedDataItem> {
   if (raw.length === 0) throw new Rejected(`${what}: the body is empty: send a signed ANS-104 data item`);
   let item: ParsedDataItem;
   try {
@@ -51,7 +60,7 @@ async function signed(raw: Uint8Array, what: string): Promise<ParsedDataItem> {
   return item;
 }
 
-function nested(item: ParsedDataItem, count: number): Uint8Array[] {
+export function nested(item: ParsedDataItem, count: number): Uint8Array[] {
   let items: unknown;
   try {
     items = (JSON.parse(Buffer.from(item.data).toString('utf8')) as { items?: unknown }).items;
@@ -74,7 +83,7 @@ function isSpawn(raw: Uint8Array): boolean {
   }
 }
 
-const processTag = (item: ParsedDataItem): string => {
+export const processTag = (item: ParsedDataItem): string => {
   const p = tagValue(item.tags, 'Process');
   if (p === undefined || !/^[A-Za-z0-9_-]{43}$/.test(p)) throw new Rejected('Process tag missing or not a process id');
   return p;
@@ -95,11 +104,11 @@ export async function parseChallenge(raw: Uint8Array): Promise<SecRequest> {
     if ('error' in v) throw new Rejected(`the challenge message: ${v.error}`);
     if (v.ok.kind !== 'message') throw new Rejected('the challenge message must be Type=Message');
     if (v.ok.processId !== processId) throw new Rejected(`the challenge message targets ${v.ok.processId}, not ${processId}`);
-    return { kind: 'liveness', id: item.id, processId, message: v.ok.item };
+    return { kind: 'liveness', id: item.id, processId, message: v.ok.item, by: ownerAddress(item) };
   }
   if (kind === 'Non-Publication') {
     const assignment = await signed(nested(item, 1)[0]!, 'the challenged assignment');
-    return { kind: 'non-publication', id: item.id, processId, assignment };
+    return { kind: 'non-publication', id: item.id, processId, assignment, by: ownerAddress(item) };
   }
   throw new Rejected(`Challenge must be Liveness or Non-Publication, got '${String(kind).slice(0, 64)}'`);
 }
@@ -112,13 +121,25 @@ export async function parseEvidence(raw: Uint8Array): Promise<SecRequest> {
   const kind = tagValue(item.tags, 'Evidence');
   if (kind === 'Double-Assignment') {
     const [a, b] = nested(item, 2);
-    return { kind: 'double-assignment', id: item.id, processId, assignments: [await signed(a!, 'assignment 1'), await signed(b!, 'assignment 2')] };
+    return { kind: 'double-assignment', id: item.id, processId, assignments: [await signed(a!, 'assignment 1'), await signed(b!, 'assignment 2')], by: ownerAddress(item) };
   }
   if (kind === 'Publication') {
     const [a, m] = nested(item, 2);
     return { kind: 'publication', id: item.id, processId, assignment: await signed(a!, 'the assignment'), message: await signed(m!, 'the message') };
   }
   throw new Rejected(`Evidence must be Double-Assignment or Publication, got '${String(kind).slice(0, 64)}'`);
+}
+
+/** A stake request (`POST /sec/stake`): the signer stakes, unstakes or withdraws. */
+export async function parseStake(raw: Uint8Array): Promise<StakeRequest> {
+  const item = await signed(raw, 'stake request');
+  if (tagValue(item.tags, 'Type') !== 'Sec-Stake') throw new Rejected('a stake request must have the tag Type=Sec-Stake');
+  const action = tagValue(item.tags, 'Action');
+  if (action !== 'Stake' && action !== 'Unstake' && action !== 'Withdraw') throw new Rejected(`Action must be Stake, Unstake or Withdraw, got '${String(action).slice(0, 64)}'`);
+  if (action === 'Withdraw') return { id: item.id, address: ownerAddress(item), action };
+  const q = tagValue(item.tags, 'Quantity');
+  if (q === undefined || !/^[1-9][0-9]{0,30}$/.test(q)) throw new Rejected(`Quantity must be a positive integer (at most 31 digits), got '${String(q).slice(0, 64)}'`);
+  return { id: item.id, address: ownerAddress(item), action, quantity: BigInt(q) };
 }
 
 /** An offer (`POST /sec/offer`). */

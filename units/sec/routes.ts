@@ -5,6 +5,9 @@
  *   POST /evidence     a signed Sec-Evidence item         → the view
  *   POST /offer        a signed Host-Offer message        → { decision, answer?, …view }
  *   GET  /:processId   the current lifecycle state and its history
+ *   POST /stake        a signed Sec-Stake item (Stake, Unstake, Withdraw)  → the signer's account
+ *   POST /slash        signed slashing evidence (slashing.ts)   → { slash, …the offender's account }
+ *   GET  /stakes/:address                                       → the account (zeros when unknown)
  *
  * A rejected request gets 400 `{ error }` saying why, and changed nothing; an unknown process
  * 404; an origin that cannot be reached 503.
@@ -38,6 +41,13 @@ export function secRoutes(caller: Caller, timeout: number): FastifyPluginAsync {
     app.post('/challenge', (req, reply) => ask({ op: 'challenge', raw: body(req.body) }, reply));
     app.post('/evidence', (req, reply) => ask({ op: 'evidence', raw: body(req.body) }, reply));
     app.post('/offer', (req, reply) => ask({ op: 'offer', raw: body(req.body) }, reply));
+    app.post('/stake', (req, reply) => ask({ op: 'stake', raw: body(req.body) }, reply));
+    app.post('/slash', (req, reply) => ask({ op: 'slash', raw: body(req.body) }, reply));
+    app.get('/stakes/:address', (req, reply) => {
+      const { address } = req.params as { address: string };
+      if (!/^[A-Za-z0-9_-]{43}$/.test(address)) return reply.code(400).send({ error: `'${address.slice(0, 64)}' is not an address` });
+      return ask({ op: 'stakes', address }, reply);
+    });
     app.get('/:processId', (req, reply) => {
       const { processId } = req.params as { processId: string };
       if (!/^[A-Za-z0-9_-]{43}$/.test(processId)) return reply.code(400).send({ error: `'${processId.slice(0, 64)}' is not a process id` });

@@ -3,16 +3,20 @@
  * too (a SignPool extension, see assignment.ts), so at run time it imports node: and
  * deep-hash.ts only.
  *
- * An assignment is an ANS-104 item signed by the SU wallet: no target, 32 random anchor bytes,
- * no data, and the tags in the order the reference SU writes them (servers/su builder.rs):
+ * An assignment is an ANS-104 item signed by the SU wallet: no target, no anchor, no data (as
+ * the reference SU's gen_assignment), and the tags in the order the reference SU writes them (servers/su builder.rs):
  *   Process, Message, Epoch=0, Nonce=<slot>, Hash-Chain, Block-Height (12 digits, zero padded),
  *   Timestamp (unix ms), Data-Protocol=ao, Type=Assignment, Variant=ao.TN.1,
  *   Exclude=<name> (one per excluded name; assign flow only)
  * For slot 0 (the spawn's own assignment) Message is the process id.
  * Hash-Chain: slot 0 = sha256(process id bytes); slot n = sha256(id of assignment n-1 ‖ its
  * Hash-Chain), all as raw 32-byte values, written base64url.
+ *
+ * No anchor: random anchor bytes are not UTF-8, so the SU's JSON (which serves text) could not
+ * carry them and nobody could check the signature from it. Uniqueness needs none: Process,
+ * Nonce and Hash-Chain already make every assignment's signed bytes distinct.
  */
-import { createHash, createPrivateKey, constants, randomFillSync, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import { createHash, createPrivateKey, constants, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 import type { WalletKey } from '../ans104/keys.js';
 import type { Tag } from '../ans104/tags.js';
 import { dataItemPrefix, deepHashBlob } from '../ans104/deep-hash.js';
@@ -137,14 +141,11 @@ export function encodeTags(tags: readonly Tag[]): Buffer {
   return buf;
 }
 
-const ANCHOR_BYTES = 32;
-const EMPTY_HASH = deepHashBlob(Buffer.alloc(0));
+const EMPTY = Buffer.alloc(0);
+const EMPTY_HASH = deepHashBlob(EMPTY);
 
-/**
- * Signs runs of consecutive assignments of one process with one key. `fill` fills a buffer with
- * the random anchor bytes (a simulation gives its seeded source).
- */
-export function createRunSigner(jwk: WalletKey, fill: (buf: Buffer) => Buffer = randomFillSync): RunSigner {
+/** Signs runs of consecutive assignments of one process with one key. */
+export function createRunSigner(jwk: WalletKey): RunSigner {
   const key = createPrivateKey({ key: { ...jwk }, format: 'jwk' });
   const rsa = jwk.kty === 'RSA';
   const signatureType = rsa ? 1 : 2;
@@ -154,32 +155,19 @@ export function createRunSigner(jwk: WalletKey, fill: (buf: Buffer) => Buffer = 
   const sigOpts: KeyObject | SignKeyObjectInput = rsa ? { key, padding: constants.RSA_PKCS1_PSS_PADDING } : key;
   const algorithm = rsa ? 'sha256' : null;
 
-  let anchors: Buffer = Buffer.alloc(0);
-  let anchorPos = 0;
-  const nextAnchor = () => {
-    if (anchorPos === anchors.length) {
-      anchors = fill(Buffer.allocUnsafe(ANCHOR_BYTES * 512));
-      anchorPos = 0;
-    }
-    anchorPos += ANCHOR_BYTES;
-    return anchors.subarray(anchorPos - ANCHOR_BYTES, anchorPos);
-  };
-
   /** One assignment: its id and bytes. */
   function signOne(fields: AssignmentFields): { id: string; raw: Buffer } {
     const tagList = assignmentTags(fields);
     const tags = encodeTags(tagList);
-    const anchor = nextAnchor();
-    const message = prefix.fork().push(anchor).push(tags).pushHashed(EMPTY_HASH).digest();
+    const message = prefix.fork().push(EMPTY).push(tags).pushHashed(EMPTY_HASH).digest();
     const signature = sign(algorithm, message, sigOpts);
     if (signature.length !== signatureLength) throw new Error(`signature of ${signature.length} bytes, expected ${signatureLength}`);
-    const raw = Buffer.alloc(2 + signatureLength + owner.length + 2 + ANCHOR_BYTES + 16 + tags.length);
+    const raw = Buffer.alloc(2 + signatureLength + owner.length + 2 + 16 + tags.length);
     let p = raw.writeUInt16LE(signatureType, 0);
     p += signature.copy(raw, p);
     p += owner.copy(raw, p);
     raw[p++] = 0; // no target
-    raw[p++] = 1; // anchor present
-    p += anchor.copy(raw, p);
+    raw[p++] = 0; // no anchor
     p = raw.writeBigUInt64LE(BigInt(tagList.length), p);
     p = raw.writeBigUInt64LE(BigInt(tags.length), p);
     tags.copy(raw, p);

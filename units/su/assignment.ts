@@ -36,17 +36,13 @@ export class AssignmentSigner {
   readonly address: string;
   private readonly local: RunSigner | undefined;
 
-  /**
-   * With a pool (from `assignmentSignPool`), runs are signed on its workers. `anchors` fills a
-   * buffer with the anchors' random bytes (default node:crypto; a simulation's is seeded).
-   */
+  /** With a pool (from `assignmentSignPool`), runs are signed on its workers. */
   constructor(
     wallet: Wallet,
     private readonly pool?: SignPool,
-    anchors?: (buf: Buffer) => Buffer,
   ) {
     this.address = wallet.address;
-    this.local = pool ? undefined : createRunSigner(wallet.key, anchors);
+    this.local = pool ? undefined : createRunSigner(wallet.key);
   }
 
   /** Whether `signRun` answers synchronously. */

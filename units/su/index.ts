@@ -31,15 +31,13 @@ export interface SuOptions {
   /** Wall clock, unix ms. */
   now?: () => number;
   /** A refusal reason when a process may no longer be scheduled here (see SuRuntime.hosting). */
-  hosting?: (processId: string) => string | undefined;
+  hosting?: (processId: string, spawn?: Uint8Array) => string | undefined;
   /** In a cluster: the replicated log that keeps one writer per process. */
   replica?: SuReplica;
   /** Item bytes one page of a log holds at most (default DEFAULT_PAGE_BYTES). */
   pageBytes?: number;
   /** In a cluster: a message's bytes from the log that holds it (see SuRuntime.fetchItem). */
   fetchItem?: (id: string) => Promise<Uint8Array | undefined>;
-  /** Fills a buffer with random bytes for the assignments' anchors (inline signing only). */
-  anchors?: (buf: Buffer) => Buffer;
 }
 
 export interface Su {
@@ -61,7 +59,7 @@ export function createSu(o: SuOptions): Su {
   const now = o.now ?? Date.now;
   const runtime: SuRuntime = {
     store,
-    signer: new AssignmentSigner(o.wallet, pool, o.anchors),
+    signer: new AssignmentSigner(o.wallet, pool),
     blockHeight,
     now,
     idleMs: o.idleMs,

@@ -43,9 +43,10 @@ export interface SuRuntime {
   /**
    * Whether this SU may still schedule new messages for a process: a refusal reason, or
    * undefined. Passed in by whoever assembles the node (the AO-Sec origin's view of who hosts
-   * what), so that the SU knows nothing of challenges.
+   * what), so that the SU knows nothing of challenges. A spawn is asked with its bytes (the
+   * process may set terms an SU must meet to host it, e.g. a minimum stake).
    */
-  hosting?: (processId: string) => string | undefined;
+  hosting?: (processId: string, spawn?: Uint8Array) => string | undefined;
   /** In a cluster: the replicated log that keeps one writer per process (see replica.ts). */
   replica?: SuReplica;
   /**
@@ -224,7 +225,7 @@ export const sequencer: Behaviour<SequencerArgs, State> = {
       if (record) return answer({ ok: fromRecord(processId, record, true) });
     }
     // Checked after the dedupe: a message scheduled before the process was unhosted keeps its slot.
-    const refusal = su.hosting?.(processId);
+    const refusal = su.hosting?.(processId, req.op === 'spawn' ? req.raw : undefined);
     if (refusal !== undefined) return answer({ error: refusal, unhosted: true });
     // Whoever asks (a route, the MU, the AO-Sec origin), the assignment built must be one the
     // item limits allow: once signed and stored, a log that holds it could not be read back.

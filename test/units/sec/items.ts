@@ -34,6 +34,22 @@ export const doubleAssignment = (signer: Wallet, processId: string, a: Uint8Arra
 export const publication = (signer: Wallet, processId: string, assignment: Uint8Array, msg: Uint8Array) =>
   secItem(signer, { type: 'Sec-Evidence', kind: 'Publication', processId, items: [assignment, msg] });
 
+/** A stake request (`POST /sec/stake`) signed by `signer`. */
+export const stakeRequest = (signer: Wallet, action: 'Stake' | 'Unstake' | 'Withdraw', quantity?: string) =>
+  createDataItem(
+    {
+      data: '',
+      anchor: randomBytes(32),
+      tags: [
+        { name: 'Data-Protocol', value: 'ao' },
+        { name: 'Type', value: 'Sec-Stake' },
+        { name: 'Action', value: action },
+        ...(quantity !== undefined ? [{ name: 'Quantity', value: quantity }] : []),
+      ],
+    },
+    signer,
+  );
+
 /** An offer to host `processId`, signed by the SU's wallet. */
 export const offer = (su: Wallet, processId: string, tags: Tag[] = [], url = 'http://127.0.0.1:1/su') =>
   message(su, processId, [{ name: 'Action', value: 'Host-Offer' }, { name: 'Scheduler-Url', value: url }, ...tags]);

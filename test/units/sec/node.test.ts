@@ -9,6 +9,9 @@ import { startNode, type RunningNode } from '../../../cli/start.js';
 import { loadConfig } from '../../../config/load.js';
 import { restartChild, terminateChild } from '../../../runtime/index.js';
 import { createDataItem, generateWallet, type Wallet } from '../../../units/ans104/index.js';
+import { DataItem } from '@dha-team/arbundles';
+import { readAttestation, signAttestation } from '../../../units/cu/index.js';
+import { secItem } from '../../../units/sec/index.js';
 import { tempDir } from '../cu/support/harness.js';
 import { liveness, message } from './items.js';
 
@@ -65,5 +68,46 @@ describe('aotp start serves the AO-Sec origin under /sec', () => {
     const refused = await post('/su/', (await message(user, spawn.id)).raw);
     expect(refused.status).toBe(409);
     expect((await refused.json()).error).toMatch(/is unhosted/);
+  }, 60_000);
+});
+
+describe('aotp start serves attestations and the stake ledger', () => {
+  it('over HTTP: an attestation from /cu verifies; a contradicting one signed by a staked CU is slashed through /sec/slash, the true one is refused', async () => {
+    const moduleId = running.cu.bundled['aos-2.0.4-wasm32']!;
+    const spawn = await createDataItem(
+      {
+        data: '',
+        tags: [
+          { name: 'Data-Protocol', value: 'ao' },
+          { name: 'Variant', value: 'ao.TN.1' },
+          { name: 'Type', value: 'Process' },
+          { name: 'Module', value: moduleId },
+          { name: 'Scheduler', value: running.su.address },
+        ],
+      },
+      user,
+    );
+    expect((await post('/su/', spawn.raw)).status).toBe(200);
+    const m = await message(user, spawn.id, [{ name: 'Action', value: 'Eval' }], 'return 6 * 7');
+    expect((await post('/su/', m.raw)).status).toBe(200);
+    expect((await fetch(`${running.url}/cu/result/${m.id}?process-id=${spawn.id}`)).status).toBe(200);
+    const r = await fetch(`${running.url}/cu/attestation/${m.id}?process-id=${spawn.id}`);
+    expect(r.status).toBe(200);
+    const raw = Buffer.from(await r.arrayBuffer());
+    expect(await DataItem.verify(raw)).toBe(true);
+    const truth = await readAttestation(raw);
+    expect(truth).toMatchObject({ cu: running.cu.address, processId: spawn.id, messageId: m.id, slot: 1, moduleId });
+
+    const liar = await generateWallet('ed25519');
+    const stake = await createDataItem({ data: '', tags: [{ name: 'Type', value: 'Sec-Stake' }, { name: 'Action', value: 'Stake' }, { name: 'Quantity', value: '10' }] }, liar);
+    expect((await post('/sec/stake', stake.raw)).status).toBe(200);
+    const evidence = async (att: Uint8Array) => post('/sec/slash', (await secItem(user, { type: 'Sec-Evidence', kind: 'Attestation-Mismatch', processId: spawn.id, items: [att] })).raw);
+    const agrees = await evidence(await signAttestation(liar.key, truth));
+    expect(agrees.status).toBe(400);
+    expect((await agrees.json()).error).toMatch(/agrees with the recomputation/);
+    const lie = await evidence(await signAttestation(liar.key, { ...truth, resultHash: 'A'.repeat(43) }));
+    expect(lie.status).toBe(200);
+    expect(await lie.json()).toMatchObject({ slash: { kind: 'attestation-mismatch', amount: '10' }, staked: '0', slashed: '10' });
+    expect(await (await fetch(`${running.url}/sec/stakes/${liar.address}`)).json()).toMatchObject({ staked: '0', slashed: '10', locked: '0' });
   }, 60_000);
 });

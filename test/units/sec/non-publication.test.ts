@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateWallet } from '../../../units/ans104/index.js';
 import { send, spawnAos } from '../cu/support/harness.js';
-import { message, nonPublication, publication, rogueAssignment } from './items.js';
+import { message, nonPublication, publication, rogueAssignment, stakeRequest } from './items.js';
 import { get, post, startSec, type SecHarness } from './support.js';
 
 const MODULE = 'aos-2.0.4-wasm32';
@@ -39,14 +39,19 @@ describe('non-publication', () => {
     expect(v.history[1]).toMatchObject({ event: 'message published', detail: { slot: 1, publishedBy: h.su.address } });
   }, 60_000);
 
-  it('not published within the window: unhosted at n-1', async () => {
+  it('not published within the window: unhosted at n-1, its SU slashed', async () => {
     const { pid, assignment } = await withUnpublished('300');
+    expect((await post(h, '/sec/stake', (await stakeRequest(h.wallet, 'Stake', '40')).raw)).status).toBe(200);
     const r = await challenge(pid, assignment.raw);
     expect(r.status).toBe(200);
     const v = await h.until(pid, (x) => x.state === 'unhosted');
     expect(v.unhostedAt).toBe(1);
     expect(v.reason).toMatch(/slot 2 not published/);
     expect((await post(h, '/su', (await message(h.user, pid)).raw)).status).toBe(409);
+    const su = (await get(h, `/sec/stakes/${h.wallet.address}`)).body;
+    expect(su).toMatchObject({ staked: '0', slashed: '40' });
+    expect(su.slashes).toEqual([expect.stringMatching(/^failed-publication:/)]);
+    expect((await get(h, `/sec/stakes/${h.user.address}`)).body.rewards).toBe('20');
   }, 60_000);
 
   it('anyone may publish message n with evidence: hosted', async () => {

@@ -16,7 +16,7 @@ import { secTree } from '../../../supervisors/sec.js';
 import { SEQUENCERS, suTree } from '../../../supervisors/su.js';
 import { generateWallet, type Wallet } from '../../../units/ans104/index.js';
 import { createCu, type Cu, type CuApi } from '../../../units/cu/index.js';
-import { createSec, localScheduler, ORIGIN, type Sec, type SecConfig, type SecView } from '../../../units/sec/index.js';
+import { createSec, localScheduler, ORIGIN, recomputeWith, type Sec, type SecConfig, type SecView } from '../../../units/sec/index.js';
 import { createSu, SuClient, type Su } from '../../../units/su/index.js';
 
 let userWallet: Promise<Wallet> | undefined;
@@ -50,19 +50,25 @@ export interface SecHarnessOptions {
   originOf?: SecHarness;
   name?: string;
   url?: string;
+  /** The origin's clock (unix ms): stake-exclusivity periods pass without sleeping. */
+  now?: () => number;
+  /** Reuse this directory's LMDB (a restarted node); it is kept on stop. */
+  dir?: string;
+  /** The SU's (and CU's) wallet; default a new Ed25519 one. */
+  wallet?: Wallet;
 }
 
 export async function startSec(o: SecHarnessOptions = {}): Promise<SecHarness> {
-  const dir = mkdtempSync(join(tmpdir(), 'aotp-sec-'));
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'aotp-sec-'));
   const store = Store.open(join(dir, 'lmdb'));
-  const wallet = await generateWallet('ed25519');
+  const wallet = o.wallet ?? (await generateWallet('ed25519'));
   const views: SecView[] = [];
   const waiters = new Set<{ processId: string; pred: (v: SecView) => boolean; resolve: (v: SecView) => void }>();
   const observe = (v: SecView) => {
     views.push(v);
     for (const w of waiters) if (w.processId === v.processId && w.pred(v)) (waiters.delete(w), w.resolve(v));
   };
-  const sec = o.originOf?.sec ?? createSec({ store, config: { retryMs: 50, ...o.config }, observe });
+  const sec = o.originOf?.sec ?? createSec({ store, config: { retryMs: 50, ...o.config }, observe, ...(o.now ? { now: o.now } : {}) });
   const su = createSu({ wallet, store, signers: 0, idleMs: 0, maxRun: 512, hosting: sec.hosting(wallet.address) });
   const cu = await createCu({ store, wallet, reader: su.reader, config: { spareEvaluators: 1 } });
   const node = await Node.start({ name: o.name ?? 'sec-test', encodeLocal: true, callTimeout: 60_000 });
@@ -73,7 +79,7 @@ export async function startSec(o: SecHarnessOptions = {}): Promise<SecHarness> {
     suTree(su.runtime, { intensity: 1000, period: 5, shutdownMs: 5000 }),
     cuTree(cu.runtime, { names: node, intensity: cu.runtime.config.restartIntensity, period: 5, shutdownMs: 20_000 }),
   ];
-  if (!o.originOf) children.push(secTree(sec.originArgs((pid, m) => api.dryRun(pid, m)), { intensity: 5, period: 5, shutdownMs: 5000 }));
+  if (!o.originOf) children.push(secTree(sec.originArgs((pid, m) => api.dryRun(pid, m), recomputeWith(api, 30_000)), { intensity: 5, period: 5, shutdownMs: 5000 }));
   const root = await node.spawn(supervisorSpec({ strategy: 'one_for_one', intensity: 5, period: 5, children }), { name: 'root' });
   if (!('ok' in root)) throw new Error(`tree did not start: ${JSON.stringify(root)}`);
   const app = Fastify();
@@ -116,7 +122,7 @@ export async function startSec(o: SecHarnessOptions = {}): Promise<SecHarness> {
       await cu.close();
       await su.close();
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!o.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
   return h;

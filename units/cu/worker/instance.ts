@@ -13,10 +13,10 @@
  * memory is mostly pages the module never wrote. Restoring writes those pages into a fresh
  * instance grown to exactly the image's size, so the restored memory is byte-identical.
  */
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import type { AoEnv, AoMessage, EvalOutput } from '../message.js';
+import { checksumOf, decompress, memoryHash, PAGE } from './memory-image.js';
 import type { Codec, DryRunValue, EvalValue, MemoryImage, WorkerOp, WorkerOps } from './protocol.js';
 
 /** ao-loader's handle: (memory or null, message, env) → the module's answer. */
@@ -79,26 +79,11 @@ export function text(e: unknown): string {
 
 const AoLoader = createRequire(import.meta.url)('@permaweb/ao-loader') as AoLoaderFn;
 
-const PAGE = 65536;
 const ZERO = Buffer.alloc(PAGE);
-const HASH_DOMAIN = Buffer.from('aotp-memory-v1');
 const OOM_OUTPUT = 'not enough memory for buffer allocation';
 
 const pageView = (h: Uint8Array, p: number) => Buffer.from(h.buffer, h.byteOffset + p * PAGE, PAGE);
 const isZero = (h: Uint8Array, p: number) => ZERO.equals(pageView(h, p));
-
-function memoryHash(size: number, indices: ArrayLike<number>, pageAt: (k: number) => Uint8Array): string {
-  const hash = createHash('sha256').update(HASH_DOMAIN);
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(size));
-  hash.update(head);
-  const idx = Buffer.alloc(4);
-  for (let k = 0; k < indices.length; k++) {
-    idx.writeUInt32LE(indices[k]!);
-    hash.update(idx).update(pageAt(k));
-  }
-  return hash.digest('hex');
-}
 
 function compress(codec: Codec, data: Buffer, level: number): Buffer {
   if (codec === 'none') return Buffer.from(data);
@@ -111,14 +96,7 @@ function compress(codec: Codec, data: Buffer, level: number): Buffer {
   throw new CodedError('bad-codec', `unknown codec ${String(codec)}`);
 }
 
-function decompress(codec: Codec, data: Uint8Array): Buffer {
-  if (codec === 'none') return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (codec === 'gzip') return zlib.gunzipSync(data);
-  if (codec === 'brotli') return zlib.brotliDecompressSync(data);
-  throw new CodedError('corrupt', `unknown codec ${String(codec)}`);
-}
 
-const checksumOf = (pages: Uint8Array, data: Uint8Array) => createHash('sha256').update(pages).update(data).digest('hex');
 
 /** The result fields the reference CU keeps, with Output made a string or an object. */
 function shape(res: RawResult | undefined): EvalOutput {
