@@ -1,7 +1,15 @@
 /**
  * The process actor's side of its evaluator thread: request/answer by id, a time limit per
  * request (a module in an endless loop cannot be interrupted any other way: the thread is
- * terminated), and a small pool of threads started ahead so a process does not wait for one.
+ * terminated), and a pool of threads started ahead so a process does not wait for one.
+ *
+ * A process actor that stops hands its thread back (`release`) and the next process to hydrate
+ * takes it: starting a thread costs more than hydrating a process (the thread's JS, ao-loader's
+ * glue, is also warm). A handed-back thread drops its instance first, and every process makes a
+ * fresh instance (its own memory and emscripten glue), so nothing of one process is seen by the
+ * next. A thread that was stopped (time limit), died, or still has a request pending is never
+ * taken back; nor one that has served `maxUses` processes (a bound on what the JS heap of a long
+ * lived thread could gather).
  */
 import { Worker } from 'node:worker_threads';
 import { threadModule } from '../../../runtime/thread-module.js';
@@ -59,6 +67,8 @@ export interface EvaluatorHandle {
 /** Where the process actors get their evaluators. */
 export interface EvaluatorSource {
   acquire(): Promise<EvaluatorHandle>;
+  /** Hands back an evaluator its process no longer needs: kept for the next process, or stopped. */
+  release(ev: EvaluatorHandle): Promise<void>;
   /** Resolves when evaluators started ahead are ready. */
   warm(): Promise<void>;
   close(): Promise<void>;
@@ -70,6 +80,8 @@ export class Evaluator implements EvaluatorHandle {
   private nextId = 1;
   private gone: Error | undefined;
   readonly ready: Promise<void>;
+  /** Processes this thread has been handed to. */
+  uses = 0;
 
   constructor() {
     // Compiled JavaScript: no loader flags needed (and none inherited: a thread starts faster).
@@ -97,6 +109,11 @@ export class Evaluator implements EvaluatorHandle {
 
   get alive(): boolean {
     return this.gone === undefined;
+  }
+
+  /** Alive and with no request pending. */
+  get idle(): boolean {
+    return this.gone === undefined && this.pending.size === 0;
   }
 
   private answer(reply: WorkerReply): void {
@@ -161,12 +178,21 @@ export class Evaluator implements EvaluatorHandle {
   }
 }
 
-/** Threads started ahead of need (a thread takes tens of ms to start). */
+/** Threads started ahead of need (a thread takes tens of ms to start), and threads handed back. */
 export class EvaluatorPool implements EvaluatorSource {
   private readonly spare: Evaluator[] = [];
   private closed = false;
+  /** Spare threads kept at most (the ones started ahead and the ones handed back). */
+  private readonly keep: number;
+  /** Processes a thread serves before it is stopped rather than handed on. */
+  private readonly maxUses: number;
 
-  constructor(private readonly size: number) {
+  constructor(
+    private readonly size: number,
+    o: { keep?: number; maxUses?: number } = {},
+  ) {
+    this.keep = Math.max(size, o.keep ?? 2);
+    this.maxUses = o.maxUses ?? 1000;
     this.refill();
   }
 
@@ -181,13 +207,33 @@ export class EvaluatorPool implements EvaluatorSource {
   async acquire(): Promise<Evaluator> {
     if (this.closed) throw new EvaluatorGone('the evaluator pool is closed');
     let e: Evaluator | undefined;
-    while ((e = this.spare.shift())) {
+    // The most recently handed back first (its JS is the warmest).
+    while ((e = this.spare.pop())) {
       if (e.alive) break;
     }
     this.refill();
     e ??= new Evaluator();
     await e.ready;
+    e.uses++;
     return e;
+  }
+
+  async release(ev: EvaluatorHandle): Promise<void> {
+    const e = ev as Evaluator;
+    if (this.closed || !(e instanceof Evaluator) || !e.idle || e.uses >= this.maxUses || this.spare.length >= this.keep) {
+      await ev.terminate();
+      return;
+    }
+    // Queued before anything the next process asks: the instance is gone before it gets the thread.
+    const dropped = e.call('reset', {});
+    dropped.catch(() => undefined);
+    this.spare.push(e);
+    await dropped.catch(() => undefined);
+  }
+
+  /** Spare threads now (started ahead or handed back). */
+  get spares(): number {
+    return this.spare.length;
   }
 
   /** Resolves when the spare threads have started (benchmarks wait for it before timing a hydration). */

@@ -140,6 +140,10 @@ export class InlineEvaluators implements EvaluatorSource {
     return new InlineEvaluator(this.now, this.pace);
   }
 
+  async release(ev: EvaluatorHandle): Promise<void> {
+    await ev.terminate();
+  }
+
   async warm(): Promise<void> {}
 
   async close(): Promise<void> {
