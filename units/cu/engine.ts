@@ -193,7 +193,7 @@ export class ProcessEngine {
   private async thread(): Promise<EvaluatorHandle> {
     if (this.killed && enforced('killed-handler-guard')) throw new Error(`the process actor of ${this.processId} was killed`);
     if (this.evaluator?.alive) return this.evaluator;
-    this.evaluator = await this.cu.pool.acquire();
+    this.evaluator = await this.cu.pool.acquire(`${this.module.id}:${this.limits.memory}`);
     if (this.closed) {
       await this.cu.pool.release(this.evaluator);
       throw new EvaluatorGone('process closed');

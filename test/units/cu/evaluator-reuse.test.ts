@@ -98,4 +98,13 @@ describe('evaluator threads handed from process to process', () => {
     expect(b.alive).toBe(false);
     expect(pool.spares).toBe(0);
   });
+
+  it('a thread goes back only to a process of the module it ran last', async () => {
+    pool = new EvaluatorPool(0, { keep: 4 });
+    const a = await pool.acquire('module-x');
+    await pool.release(a);
+    const b = await pool.acquire('module-y');
+    expect(b).not.toBe(a);
+    expect(await pool.acquire('module-x')).toBe(a);
+  });
 });

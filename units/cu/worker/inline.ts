@@ -135,7 +135,7 @@ export class InlineEvaluators implements EvaluatorSource {
     private readonly pace?: Pace,
   ) {}
 
-  async acquire(): Promise<EvaluatorHandle> {
+  async acquire(_key?: string): Promise<EvaluatorHandle> {
     if (this.closed) throw new EvaluatorGone('the evaluator pool is closed');
     return new InlineEvaluator(this.now, this.pace);
   }
