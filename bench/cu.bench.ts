@@ -9,8 +9,8 @@
  *     messages (prebuilt) in a worker thread, UNSAFE_MEMORY and a null buffer, as the CU uses it.
  *     Both include instantiation and the spawn message; checkpoints off (part 2 measures them).
  *  2. checkpoint write time, stored size and hydrate time for the memory of those processes,
- *     and of one holding ~30 MB of Lua data; the first checkpoint of an instance also pays the
- *     first read of every page of its memory (see the note printed with it); codecs compared.
+ *     and of one holding ~30 MB of Lua data (pages the instance never touched are not read: see
+ *     the note printed with it); codecs compared.
  *  3. cold start (hydrate from a checkpoint 100 slots back + replay 100) against replay from
  *     slot 0, both with the results already stored (what a restarted node does).
  */
@@ -293,8 +293,8 @@ async function checkpointBench(wallet: Wallet, user: Wallet, moduleName: string)
   }
   await src.terminate();
   console.log(
-    '  note: on this machine the first read of a never-touched page of a fresh memory costs about 0.2 ms per 64 KiB page (~300 ms for the ~105 MiB of aos); ' +
-      'an instance pays it once, on its first checkpoint',
+    '  note: a first read of a never-touched page of a fresh memory costs about 0.2 ms per 64 KiB page here (~300 ms for the ~105 MiB of aos, ' +
+      'and it makes the page resident); a checkpoint reads only the pages the kernel says the thread touched (worker/touched-pages.ts)',
   );
   await env.stop();
 }

@@ -21,6 +21,13 @@ export const CuConfigSchema = z
     rollbackCheckpointAfter: z.number().int().min(1).default(32),
     /** Process actors (each with its instance, ~110 MB for aos) kept resident; the least recently used is stopped past this. */
     maxResident: z.number().int().min(1).default(16),
+    /**
+     * A process retired for room (past maxResident) writes a checkpoint only if it has none, or
+     * if it applied this many messages since its last one, or this much module time (ms);
+     * otherwise it replays them from its last checkpoint when it comes back (engine.ts says why).
+     */
+    retireCheckpointAfter: z.number().int().min(1).default(32),
+    retireCheckpointMs: z.number().min(0).default(20),
     /** Evaluator threads started ahead of need. */
     spareEvaluators: z.number().int().min(0).max(64).default(1),
     /** A message whose evaluation takes longer than this (ms) is stopped and gets an error result. */

@@ -114,6 +114,8 @@ export class ProcessEngine {
   stored: Position;
   lastCheckpoint: Position;
   sinceCheckpoint = 0;
+  /** Time in the module of the messages applied since the last checkpoint (what replaying them costs), ms. */
+  sinceCheckpointMs = 0;
   readonly stats: EngineStats = { moduleMs: 0, evaluated: 0, replayed: 0, rollbacks: 0, checkpoints: 0, restores: 0, corruptCheckpoints: 0 };
   private evaluator: EvaluatorHandle | undefined;
   /** Result writes issued and not committed yet. */
@@ -193,9 +195,9 @@ export class ProcessEngine {
   private async thread(): Promise<EvaluatorHandle> {
     if (this.killed && enforced('killed-handler-guard')) throw new Error(`the process actor of ${this.processId} was killed`);
     if (this.evaluator?.alive) return this.evaluator;
-    this.evaluator = await this.cu.pool.acquire();
+    this.evaluator = await this.cu.pool.acquire(`${this.module.id}:${this.limits.memory}`);
     if (this.closed) {
-      await this.evaluator.terminate();
+      await this.cu.pool.release(this.evaluator);
       throw new EvaluatorGone('process closed');
     }
     return this.evaluator;
@@ -397,7 +399,10 @@ export class ProcessEngine {
         this.cu.onEvaluated?.(v.ms);
         const { it, prior } = run[done]!;
         if ('trap' in v || v.discard) discarded = { at: done, value: v };
-        else this.accept(it, prior, v.result);
+        else {
+          this.sinceCheckpointMs += v.ms;
+          this.accept(it, prior, v.result);
+        }
         done++;
       };
       const failure = await this.evaluateRun(
@@ -525,6 +530,20 @@ export class ProcessEngine {
     return this.resident && this.pos >= 0 && isBefore(this.lastCheckpoint, this.position());
   }
 
+  /**
+   * Whether a process retired for room (past maxResident) should write a checkpoint. Writing one
+   * reads the whole memory (~105 MiB for aos, much of it never touched by this instance: a first
+   * read of each page), which costs far more than replaying a few light messages on top of the
+   * last checkpoint when the process comes back; so it writes one only when it has none, or when
+   * the replay since the last one would be long (`retireCheckpointAfter` messages, or
+   * `retireCheckpointMs` of module time).
+   */
+  get checkpointOnRetire(): boolean {
+    if (!this.unsaved) return false;
+    const c = this.cu.config;
+    return this.lastCheckpoint.slot < 0 || this.sinceCheckpoint >= c.retireCheckpointAfter || this.sinceCheckpointMs >= c.retireCheckpointMs;
+  }
+
   /** Writes the memory at the current position as a checkpoint; answers it (undefined when there is no state). */
   async checkpoint(): Promise<CheckpointRecord | undefined> {
     if (this.pos < 0 || !this.resident) return undefined;
@@ -545,6 +564,7 @@ export class ProcessEngine {
     await this.cu.store.pruneCheckpoints(this.processId, this.cu.config.checkpointKeep);
     this.lastCheckpoint = this.position();
     this.sinceCheckpoint = 0;
+    this.sinceCheckpointMs = 0;
     this.stats.checkpoints++;
     return record;
   }
@@ -612,16 +632,17 @@ export class ProcessEngine {
     this.stored = at;
     this.lastCheckpoint = at;
     this.sinceCheckpoint = 0;
+    this.sinceCheckpointMs = 0;
     return at;
   }
 
-  /** Stops the thread (after the results are committed). */
+  /** Hands the thread back (after the results are committed): the next process may take it. */
   async close(): Promise<void> {
     this.closed = true;
     await this.flush().catch(() => undefined);
     const ev = this.evaluator;
     this.evaluator = undefined;
-    await ev?.terminate();
+    if (ev) await this.cu.pool.release(ev);
   }
 
   /** After `close`: the engine may load its process again (from its checkpoint) on demand. */
@@ -630,7 +651,7 @@ export class ProcessEngine {
     this.writeError = undefined;
   }
 
-  /** For an actor killed without running terminate: stop the thread now. */
+  /** For an actor killed without running terminate: stop the thread now (it may be mid-message: never handed on). */
   kill(): void {
     this.killed = true;
     this.closed = true;

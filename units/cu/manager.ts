@@ -1,7 +1,8 @@
 /**
  * The CU manager `cu`: starts process actors on demand under the processes' supervisor and
- * keeps at most `maxResident` of them, stopping the least recently used one past that (it
- * checkpoints as it stops; its memory comes back from that checkpoint when it is needed again).
+ * keeps at most `maxResident` of them, retiring the least recently used one past that: it stops
+ * by itself once idle, without holding the supervisor (process.ts), and its memory comes back
+ * from its checkpoint (and the log after it) when it is needed again.
  *
  * Everything that wants a process actor asks here first (`ensure`), which is also what marks a
  * process as recently used. The manager monitors the actors it knows, so a process that stopped
@@ -10,7 +11,7 @@
  */
 import { startChild, terminateChild, typedName, type Behaviour, type Call, type Name, type Pid } from '../../runtime/index.js';
 import { isDownMessage } from '../../runtime/index.js';
-import { processName, type ProcessProtocol } from './process.js';
+import { processName, RETIRE, type ProcessProtocol } from './process.js';
 
 export const CU_MANAGER = typedName<ManagerProtocol>('cu');
 export const CU_PROCESSES = 'cu.processes';
@@ -86,12 +87,13 @@ export const cuManager: Behaviour<ManagerArgs, State, ManagerProtocol> = {
     }
     if (known) ctx.demonitor(known.ref, { flush: true });
     touch(s, processId, pid, ctx.monitor(pid));
-    // Past the bound: stop the least recently used (not waiting for its checkpoint).
+    // Past the bound: retire the least recently used (it stops when idle; asked for again
+    // before that, it is found by its name and serves the request first).
     while (s.lru.size > s.args.maxResident) {
       const [oldest, entry] = s.lru.entries().next().value!;
       s.lru.delete(oldest);
       ctx.demonitor(entry.ref, { flush: true });
-      void terminateChild(ctx, s.supervisor, entry.pid).catch(() => undefined);
+      ctx.send(entry.pid, RETIRE);
     }
     return { reply: { ok: pid } satisfies EnsureReply, state: s };
   },

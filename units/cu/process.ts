@@ -8,9 +8,14 @@
  * in steps of `stepMessages` messages, each step a message to itself, so that other requests
  * and exit signals are looked at between steps even during a long replay.
  *
- * It traps exits: when its supervisor stops it (node shutdown, or eviction by the CU manager) it
- * writes a checkpoint if it evaluated messages since the last one, so it comes back quickly. A
- * kill runs no terminate; the thread is stopped when the actor dies (its AbortSignal).
+ * It traps exits: when its supervisor stops it (node shutdown, or an `evict` asked of the CU
+ * manager) it writes a checkpoint if it evaluated messages since the last one, so it comes back
+ * quickly. When the manager retires it (it is the least recently used one past `maxResident`), it
+ * stops by itself once it has answered everyone waiting, so that its supervisor is not held while
+ * it writes (the next process's start would wait for it); it then writes a checkpoint only when
+ * replaying what it evaluated since the last one would cost more than a hydration is meant to
+ * (see `checkpointOnRetire` in engine.ts). Either way it hands its thread back for the next
+ * process. A kill runs no terminate; the thread is stopped when the actor dies (its AbortSignal).
  */
 import type { ActorContext, Behaviour, Call, From, TimerHandle } from '../../runtime/index.js';
 import { formatReason, typedName } from '../../runtime/index.js';
@@ -78,10 +83,16 @@ interface State {
   stepping: boolean;
   lastCheckpointAt: number;
   tick: TimerHandle | undefined;
+  /** Asked to stop once idle (by the manager, past maxResident). */
+  retiring: boolean;
 }
 
 const STEP = { tag: 'cu.step' } as const;
 const TICK = { tag: 'cu.tick' } as const;
+/** The manager's request to stop once idle (sent as an info message). */
+export const RETIRE = { tag: 'cu.retire' } as const;
+
+const idle = (s: State) => !s.stepping && s.waiters.length === 0;
 
 function status(s: State): ProcessStatus {
   const e = s.engine;
@@ -188,7 +199,7 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
       return { stop: { cu_process_unavailable: (e as Error).message, code } };
     }
     ctx.signal.addEventListener('abort', () => engine.kill(), { once: true });
-    return { ok: { engine, cu, waiters: [], stepping: false, lastCheckpointAt: ctx.clock.now(), tick: undefined } };
+    return { ok: { engine, cu, waiters: [], stepping: false, lastCheckpointAt: ctx.clock.now(), tick: undefined, retiring: false } };
   },
 
   async handleCall(req, from, state, ctx) {
@@ -211,6 +222,10 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
       state.stepping = false;
       await step(state, ctx);
       kick(state, ctx);
+      if (state.retiring && idle(state)) return { stop: 'normal', state };
+    } else if (tag === RETIRE.tag) {
+      state.retiring = true;
+      if (idle(state)) return { stop: 'normal', state };
     } else if (tag === TICK.tag) {
       state.tick = undefined;
       if (state.engine.sinceCheckpoint > 0) {
@@ -228,7 +243,7 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
   async terminate(_reason, state, ctx) {
     const e = state.engine;
     try {
-      if (e.unsaved) await e.checkpoint();
+      if (state.retiring ? e.checkpointOnRetire : e.unsaved) await e.checkpoint();
     } catch (err) {
       ctx.log.warn({ processId: e.processId, err: formatReason(err) }, 'checkpoint on stop failed');
     }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { isDownMessage, type DownMessage, type Pid } from '../../../runtime/index.js';
 import { CU_MANAGER } from '../../../units/cu/index.js';
 import { MODULES, run, spawnAos, startCu, tempDir, type CuHarness } from './support/harness.js';
 
@@ -99,5 +100,45 @@ describe('resident processes', () => {
     expect(h.cu.runtime.store.checkpointSlots(pids[0]!)).toHaveLength(1);
     expect(await run(h, pids[0]!, 'x = x + 1; return x')).toBe('1');
     expect(await h.node.call<string[]>(CU_MANAGER, { op: 'resident' })).toEqual([pids[2], pids[0]]);
+  });
+
+  it('the least recently used process past maxResident stops by itself (exit normal); it writes a checkpoint only when it has none or the replay since its last one is long', async () => {
+    h = await startCu({ config: { maxResident: 1, retireCheckpointAfter: 3, retireCheckpointMs: 1e9 } });
+    const x = h;
+    const [a, b] = [await spawnAos(x, MODULES[0]), await spawnAos(x, MODULES[0])];
+    const store = x.cu.runtime.store;
+    /** Uses `other` (which retires `pid`, resident before it) and waits for `pid`'s actor to stop. */
+    const retire = async (pid: string, other: string, lua = 'return 0'): Promise<DownMessage> => {
+      const actor = x.node.whereis(`cu/${pid}`) as Pid;
+      expect(actor).toBeDefined();
+      const inbox = x.node.inbox();
+      try {
+        inbox.monitor(actor);
+        await run(x, other, lua);
+        return await inbox.receive<DownMessage>(isDownMessage, 30_000);
+      } finally {
+        inbox.close();
+      }
+    };
+
+    expect(await run(x, a, 'v = 1; return v')).toBe('1');
+    // No checkpoint yet: it writes one as it goes.
+    expect((await retire(a, b)).reason).toBe('normal');
+    const first = store.checkpointSlots(a);
+    expect(first).toEqual([1]);
+
+    // One message since: not worth a checkpoint; it comes back from the old one and replays it.
+    expect(await run(x, a, 'v = v + 1; return v')).toBe('2');
+    expect((await retire(a, b)).reason).toBe('normal');
+    expect(store.checkpointSlots(a)).toEqual(first);
+    expect(await run(x, a, 'return v')).toBe('2');
+    expect((await x.api.status(a)).stats).toMatchObject({ restores: 1, replayed: 1 });
+
+    // Three since the checkpoint (the replayed one counts): it writes one.
+    expect(await run(x, a, 'v = v + 1; return v')).toBe('3');
+    expect((await retire(a, b)).reason).toBe('normal');
+    expect(store.checkpointSlots(a)[0]).toBe(4);
+    expect(await run(x, a, 'return v')).toBe('3');
+    expect((await x.api.status(a)).stats).toMatchObject({ restores: 1, replayed: 0 });
   });
 });

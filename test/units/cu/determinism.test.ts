@@ -62,7 +62,8 @@ describe.each(MODULES)('determinism (%s)', (moduleName) => {
     // CU B: its own store, the same scheduler log, from slot 0 in one go.
     const b = await startCu({ name: 'cu-b', reader: a.su.reader });
     running.push(b);
-    expect(await b.api.evaluate(pid)).toBe(hashA.slot);
+    // (committed: the results are read below from the store's committed range)
+    expect(await b.api.evaluate(pid, undefined, undefined, true)).toBe(hashA.slot);
     const hashB = await b.api.hash(pid);
     expect(hashB).toEqual(hashA);
     const statusB = await b.api.status(pid);
@@ -70,6 +71,7 @@ describe.each(MODULES)('determinism (%s)', (moduleName) => {
     expect(statusB.stats.evaluated).toBe(hashA.slot + 1);
 
     // Same results, message by message (outputs include the Lua errors and the untrusted ones).
+    await a.api.evaluate(pid, undefined, undefined, true);
     const outA = a.cu.runtime.store.resultRange(pid, { from: -1, to: hashA.slot, limit: 10_000 });
     const outB = b.cu.runtime.store.resultRange(pid, { from: -1, to: hashA.slot, limit: 10_000 });
     expect(outB).toEqual(outA);

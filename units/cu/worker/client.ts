@@ -1,7 +1,17 @@
 /**
  * The process actor's side of its evaluator thread: request/answer by id, a time limit per
  * request (a module in an endless loop cannot be interrupted any other way: the thread is
- * terminated), and a small pool of threads started ahead so a process does not wait for one.
+ * terminated), and a pool of threads started ahead so a process does not wait for one.
+ *
+ * A process actor that stops hands its thread back (`release`) and the next process to hydrate
+ * takes it: starting a thread costs more than hydrating a process (the thread's JS, ao-loader's
+ * glue, is also warm). A handed-back thread drops its instance first, and every process makes a
+ * fresh instance (its own memory and emscripten glue), so nothing of one process is seen by the
+ * next. A thread that was stopped (time limit), died, or still has a request pending is never
+ * taken back; nor one that has served `maxUses` processes (a bound on what the JS heap of a long
+ * lived thread could gather). A thread goes only to a process of the module it ran last (or one
+ * never used): the JS that calls into a module is tuned by V8 to the instances it has seen, and
+ * a metered module ran 1.7x slower in a thread that had run an unmetered one.
  */
 import { Worker } from 'node:worker_threads';
 import { threadModule } from '../../../runtime/thread-module.js';
@@ -58,7 +68,10 @@ export interface EvaluatorHandle {
 
 /** Where the process actors get their evaluators. */
 export interface EvaluatorSource {
-  acquire(): Promise<EvaluatorHandle>;
+  /** `key`: the (prepared) module the process runs; a thread handed back goes to the same one. */
+  acquire(key?: string): Promise<EvaluatorHandle>;
+  /** Hands back an evaluator its process no longer needs: kept for the next process, or stopped. */
+  release(ev: EvaluatorHandle): Promise<void>;
   /** Resolves when evaluators started ahead are ready. */
   warm(): Promise<void>;
   close(): Promise<void>;
@@ -70,6 +83,10 @@ export class Evaluator implements EvaluatorHandle {
   private nextId = 1;
   private gone: Error | undefined;
   readonly ready: Promise<void>;
+  /** Processes this thread has been handed to. */
+  uses = 0;
+  /** The module its last process ran. */
+  key: string | undefined;
 
   constructor() {
     // Compiled JavaScript: no loader flags needed (and none inherited: a thread starts faster).
@@ -97,6 +114,11 @@ export class Evaluator implements EvaluatorHandle {
 
   get alive(): boolean {
     return this.gone === undefined;
+  }
+
+  /** Alive and with no request pending. */
+  get idle(): boolean {
+    return this.gone === undefined && this.pending.size === 0;
   }
 
   private answer(reply: WorkerReply): void {
@@ -161,12 +183,24 @@ export class Evaluator implements EvaluatorHandle {
   }
 }
 
-/** Threads started ahead of need (a thread takes tens of ms to start). */
+/** Threads started ahead of need (a thread takes tens of ms to start), and threads handed back. */
 export class EvaluatorPool implements EvaluatorSource {
+  /** Started ahead, never used. */
   private readonly spare: Evaluator[] = [];
+  /** Handed back, most recent last. */
+  private readonly used: Evaluator[] = [];
   private closed = false;
+  /** Threads handed back kept at most. */
+  private readonly keep: number;
+  /** Processes a thread serves before it is stopped rather than handed on. */
+  private readonly maxUses: number;
 
-  constructor(private readonly size: number) {
+  constructor(
+    private readonly size: number,
+    o: { keep?: number; maxUses?: number } = {},
+  ) {
+    this.keep = o.keep ?? Math.max(size, 2);
+    this.maxUses = o.maxUses ?? 1000;
     this.refill();
   }
 
@@ -178,16 +212,42 @@ export class EvaluatorPool implements EvaluatorSource {
     }
   }
 
-  async acquire(): Promise<Evaluator> {
+  async acquire(key?: string): Promise<Evaluator> {
     if (this.closed) throw new EvaluatorGone('the evaluator pool is closed');
     let e: Evaluator | undefined;
-    while ((e = this.spare.shift())) {
-      if (e.alive) break;
+    for (let i = this.used.length - 1; i >= 0 && !e; i--) {
+      const u = this.used[i]!;
+      if (!u.alive) this.used.splice(i, 1);
+      else if (u.key === key) e = this.used.splice(i, 1)[0];
+    }
+    while (!e && (e = this.spare.shift())) {
+      if (!e.alive) e = undefined;
     }
     this.refill();
     e ??= new Evaluator();
     await e.ready;
+    e.uses++;
+    e.key = key;
     return e;
+  }
+
+  async release(ev: EvaluatorHandle): Promise<void> {
+    const e = ev as Evaluator;
+    if (this.closed || !(e instanceof Evaluator) || !e.idle || e.uses >= this.maxUses || this.keep === 0) {
+      await ev.terminate();
+      return;
+    }
+    // Room for it: the one handed back longest ago goes.
+    if (this.used.length >= this.keep) void this.used.shift()!.terminate();
+    // Queued before anything the next process asks: the instance is gone before it gets the thread.
+    const dropped = e.call('reset', {});
+    this.used.push(e);
+    await dropped.catch(() => undefined);
+  }
+
+  /** Threads handed back and kept now. */
+  get spares(): number {
+    return this.used.length;
   }
 
   /** Resolves when the spare threads have started (benchmarks wait for it before timing a hydration). */
@@ -197,6 +257,6 @@ export class EvaluatorPool implements EvaluatorSource {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.spare.splice(0).map((e) => e.terminate()));
+    await Promise.all([...this.spare.splice(0), ...this.used.splice(0)].map((e) => e.terminate()));
   }
 }

@@ -135,9 +135,13 @@ export class InlineEvaluators implements EvaluatorSource {
     private readonly pace?: Pace,
   ) {}
 
-  async acquire(): Promise<EvaluatorHandle> {
+  async acquire(_key?: string): Promise<EvaluatorHandle> {
     if (this.closed) throw new EvaluatorGone('the evaluator pool is closed');
     return new InlineEvaluator(this.now, this.pace);
+  }
+
+  async release(ev: EvaluatorHandle): Promise<void> {
+    await ev.terminate();
   }
 
   async warm(): Promise<void> {}

@@ -11,13 +11,15 @@
  *
  * Memory images (checkpoints) hold the non-zero 64 KiB pages only: an aos process's ~105 MiB
  * memory is mostly pages the module never wrote. Restoring writes those pages into a fresh
- * instance grown to exactly the image's size, so the restored memory is byte-identical.
+ * instance grown to exactly the image's size, so the restored memory is byte-identical. Pages
+ * this thread never touched are known zero without reading them (touched-pages.ts).
  */
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import type { AoEnv, AoMessage, EvalOutput } from '../message.js';
 import { checksumOf, decompress, memoryHash, PAGE } from './memory-image.js';
 import type { Codec, DryRunValue, EvalValue, MemoryImage, WorkerOp, WorkerOps } from './protocol.js';
+import { touchedPages } from './touched-pages.js';
 
 /** ao-loader's handle: (memory or null, message, env) → the module's answer. */
 type Handle = (memory: null, msg: AoMessage, env: AoEnv | undefined) => Promise<RawResult>;
@@ -195,7 +197,8 @@ export function createInstanceOps(now: () => number = performance.now.bind(perfo
     inst = { handle, em: e, memory, module, format, computeLimit, env, initialPages: e.HEAPU8.length / PAGE, dead: false, fresh: knownFresh };
     if (!scanFresh) return { pages: inst.initialPages };
     const fresh: number[] = [];
-    for (let p = 0; p < inst.initialPages; p++) if (!isZero(e.HEAPU8, p)) fresh.push(p);
+    const may = mayHold(e.HEAPU8);
+    for (let p = 0; p < inst.initialPages; p++) if (may(p) && !isZero(e.HEAPU8, p)) fresh.push(p);
     inst.fresh = fresh;
     return { pages: inst.initialPages, fresh };
   }
@@ -223,12 +226,19 @@ export function createInstanceOps(now: () => number = performance.now.bind(perfo
 
   // --- scanning and images ------------------------------------------------------------------
 
+  /** Pages of `h` that may be non-zero: the touched ones when that can be told, else all. */
+  function mayHold(h: Uint8Array): (p: number) => boolean {
+    const touched = touchedPages(h);
+    return touched ? (p) => touched[p] === 1 : () => true;
+  }
+
   let scratch = Buffer.alloc(0);
   /** Copies the non-zero pages into a reusable buffer: { size, indices, data (view) }. */
   function collect(h: Uint8Array): { size: number; indices: Uint32Array; data: Buffer } {
     const pages = h.length / PAGE;
     const indices: number[] = [];
-    for (let p = 0; p < pages; p++) if (!isZero(h, p)) indices.push(p);
+    const may = mayHold(h);
+    for (let p = 0; p < pages; p++) if (may(p) && !isZero(h, p)) indices.push(p);
     const bytes = indices.length * PAGE;
     if (scratch.length < bytes) scratch = Buffer.alloc(Math.max(bytes, scratch.length * 2));
     for (let k = 0; k < indices.length; k++) pageView(h, indices[k]!).copy(scratch, k * PAGE);
@@ -274,10 +284,11 @@ export function createInstanceOps(now: () => number = performance.now.bind(perfo
     }
     if (k !== indices.length) throw new CodedError('corrupt', 'page indices out of order or out of range');
     const stored = new Set(Array.from(indices));
+    const may = fresh ? () => true : mayHold(h);
     const candidates = fresh ?? Array.from({ length: before }, (_, p) => p);
     for (const p of candidates) {
       // Pages past the old size came from growing: they are zero.
-      if (p < before && !stored.has(p) && !isZero(h, p)) pageView(h, p).fill(0);
+      if (p < before && !stored.has(p) && may(p) && !isZero(h, p)) pageView(h, p).fill(0);
     }
   }
 
@@ -369,13 +380,14 @@ export function createInstanceOps(now: () => number = performance.now.bind(perfo
     }
     const h = before.em.HEAPU8;
     const total = h.length / PAGE;
+    const may = mayHold(h);
     let k = 0;
     for (let p = 0; p < total; p++) {
       const view = pageView(h, p);
       if (k < saved.indices.length && saved.indices[k] === p) {
         const page = pageAt(k++);
         if (!view.equals(page)) view.set(page);
-      } else if (!ZERO.equals(view)) view.fill(0);
+      } else if (may(p) && !ZERO.equals(view)) view.fill(0);
     }
     return { ...out, rebuilt: false, undoMs: now() - t0 };
   }
@@ -392,9 +404,18 @@ export function createInstanceOps(now: () => number = performance.now.bind(perfo
     return copy;
   }
 
+  function reset(): null {
+    inst = null;
+    halted = false;
+    stderr.length = 0;
+    scratch = Buffer.alloc(0);
+    return null;
+  }
+
   return {
     instantiate,
     restore,
+    reset,
     eval: ({ msg, env }) => run(msg, env ?? live().env),
     evalBatch,
     dryRun,

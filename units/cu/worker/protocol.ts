@@ -66,6 +66,8 @@ export interface WorkerOps {
   snapshot: { args: { codec: Codec; level: number }; value: SnapshotValue };
   hash: { args: Record<string, never>; value: { size: number; memoryHash: string; nonZeroPages: number } };
   memory: { args: Record<string, never>; value: Uint8Array };
+  /** Drops the instance (and every buffer that held its memory): the thread goes to another process. */
+  reset: { args: Record<string, never>; value: null };
 }
 
 export type WorkerOp = keyof WorkerOps;
