@@ -68,7 +68,7 @@ export { MuConfigSchema, muDefaults, type MuConfig } from './config.js';
 export { assignJobId, isTerminal, jobName, type JobKind, type JobRecord, type JobStage } from './job.js';
 export { MU_JOBS, MU_MONITORS, monitorName, startJob, startMonitor, stopMonitor } from './launcher.js';
 export { cronMonitor, type MonitorArgs } from './monitor.js';
-export { outboxCount, outboxJobs, spawnedMessage, type OutboxLimits, type OutboxSource } from './outbox.js';
+export { outboxCount, outboxJobs, pushedMessages, spawnedMessage, type OutboxLimits, type OutboxSource, type PushedMessage } from './outbox.js';
 export { localCompute, localScheduler, type MuCompute, type MuScheduler, type ResultReply } from './ports.js';
 export { pushJob, type MuRuntime, type PushJobArgs } from './push-job.js';
 export { PushRate, type PushRateOptions } from './push-rate.js';

@@ -3,9 +3,10 @@
  * (servers/mu domain/lib build-tx, spawn-process, build-success-tx):
  *
  * - Messages: signed by the MU, with the message's tags minus Data-Protocol, Type, From-Process,
- *   From-Module and Assignments, plus Data-Protocol=ao, Type=Message, From-Process (the process
- *   that sent it), From-Module (its module) and Pushed-For (the push's first message). A message
- *   tagged `Cast: true` is pushed but its result is not followed.
+ *   From-Module, From-Message and Assignments, plus Data-Protocol=ao, Type=Message, From-Process
+ *   (the process that sent it), From-Module (its module), Pushed-For (the push's first message)
+ *   and From-Message (the message whose evaluation sent it). A message tagged `Cast: true` is
+ *   pushed but its result is not followed.
  * - Spawns: signed by the MU as Type=Process items, Variant ao.TN.1, From-Process, Pushed-For;
  *   Scheduler defaults to this node's SU. Once scheduled, the spawning process gets a message
  *   with Action=Spawned and Process=<new id> (spawnedMessage).
@@ -29,6 +30,12 @@ export interface OutboxSource {
   root: string;
   /** The first message of the push (Pushed-For), when the push started from one. */
   pushedFor?: string;
+  /**
+   * The message whose evaluation made the outbox (absent for cron results), named on each pushed
+   * message as From-Message: the MU's signed claim that the process sent it, which anyone can
+   * check by recomputing that message (an AO-Sec origin slashes an MU whose claim is false).
+   */
+  fromMessage?: string;
   /** The job that produced the outbox (absent for cron results). */
   parent?: string;
   /** Depth of that job (children are one deeper). */
@@ -52,7 +59,7 @@ export interface OutboxJobs {
   notes: string[];
 }
 
-const DROPPED_ON_MESSAGE = new Set(['Data-Protocol', 'Type', 'From-Process', 'From-Module', 'Assignments']);
+const DROPPED_ON_MESSAGE = new Set(['Data-Protocol', 'Type', 'From-Process', 'From-Module', 'From-Message', 'Assignments']);
 const DROPPED_ON_SPAWN = new Set(['Data-Protocol', 'Type', 'Variant']);
 
 interface OutMessage {
@@ -101,6 +108,35 @@ function outbox(output: EvalOutput): Outbox {
   return { messages: list(output.Messages), spawns: list(output.Spawns), assignments: list(output.Assignments) };
 }
 
+/** What the MU signs for one outbox message. */
+export interface PushedMessage {
+  target: string;
+  data: string | Uint8Array;
+  anchor?: string;
+  tags: Tag[];
+}
+
+/** The fields the MU signs for outbox message `m` of `src`'s evaluation; undefined when its Target is not an id. */
+export function pushedMessage(m: OutMessage, src: Pick<OutboxSource, 'fromProcess' | 'fromModule' | 'pushedFor' | 'fromMessage'>): PushedMessage | undefined {
+  if (!isId(m.Target)) return undefined;
+  const tags = tagsOf(m.Tags).filter((t) => !DROPPED_ON_MESSAGE.has(t.name));
+  tags.push(
+    { name: 'Data-Protocol', value: 'ao' },
+    { name: 'Type', value: 'Message' },
+    { name: 'From-Process', value: src.fromProcess },
+    { name: 'From-Module', value: src.fromModule },
+  );
+  if (src.pushedFor) tags.push({ name: 'Pushed-For', value: src.pushedFor });
+  if (src.fromMessage) tags.push({ name: 'From-Message', value: src.fromMessage });
+  const anchor = anchorOf(m.Anchor);
+  return { target: m.Target, data: dataOf(m.Data), tags, ...(anchor ? { anchor } : {}) };
+}
+
+/** The messages an evaluation's outbox holds, as the MU signs them. */
+export function pushedMessages(output: EvalOutput, src: Pick<OutboxSource, 'fromProcess' | 'fromModule' | 'pushedFor' | 'fromMessage'>): PushedMessage[] {
+  return outbox(output).messages.flatMap((m) => pushedMessage(m, src) ?? []);
+}
+
 /** How many jobs an evaluation's outbox asks for (messages, spawns, assignment targets). */
 export function outboxCount(output: EvalOutput): number {
   const o = outbox(output);
@@ -140,23 +176,15 @@ export async function outboxJobs(output: EvalOutput, src: OutboxSource, wallet: 
   const notes: string[] = [];
 
   for (const [i, m] of messages.entries()) {
-    if (!isId(m.Target)) {
+    const f = pushedMessage(m, src);
+    if (!f) {
       notes.push(`message ${i}: Target '${String(m.Target).slice(0, 64)}' is not an id`);
       continue;
     }
-    const tags = tagsOf(m.Tags).filter((t) => !DROPPED_ON_MESSAGE.has(t.name));
-    tags.push(
-      { name: 'Data-Protocol', value: 'ao' },
-      { name: 'Type', value: 'Message' },
-      { name: 'From-Process', value: src.fromProcess },
-      { name: 'From-Module', value: src.fromModule },
-    );
-    if (src.pushedFor) tags.push({ name: 'Pushed-For', value: src.pushedFor });
-    const anchor = anchorOf(m.Anchor);
-    const item = await sign({ data: dataOf(m.Data), tags, target: m.Target, ...(anchor ? { anchor } : {}) }, wallet, `message ${i} to ${m.Target}`, notes);
+    const item = await sign({ data: f.data, tags: f.tags, target: f.target, ...(f.anchor ? { anchor: f.anchor } : {}) }, wallet, `message ${i} to ${f.target}`, notes);
     if (!item) continue;
-    const cast = tags.some((t) => t.name === 'Cast' && t.value.toLowerCase() === 'true');
-    jobs.push({ ...base(src, now), id: item.id, kind: 'message', processId: m.Target, messageId: item.id, raw: item.raw, follow: !cast, stage: 'schedule' });
+    const cast = f.tags.some((t) => t.name === 'Cast' && t.value.toLowerCase() === 'true');
+    jobs.push({ ...base(src, now), id: item.id, kind: 'message', processId: f.target, messageId: item.id, raw: item.raw, follow: !cast, stage: 'schedule' });
   }
 
   for (const [i, s] of spawns.entries()) {

@@ -182,6 +182,7 @@ async function result(s: State, ctx: ActorContext): Promise<boolean> {
     {
       fromProcess: job.processId,
       fromModule: tags.find((t) => t.name === 'Module')?.value ?? '',
+      fromMessage: job.messageId,
       root: job.root,
       ...(job.pushedFor ? { pushedFor: job.pushedFor } : {}),
       parent: job.id,

@@ -53,7 +53,7 @@ export interface Slash {
   key: string;
   /** The offender. */
   address: string;
-  kind: 'double-assignment' | 'attestation-mismatch' | 'failed-liveness' | 'failed-publication';
+  kind: 'double-assignment' | 'attestation-mismatch' | 'forged-message' | 'failed-liveness' | 'failed-publication';
   processId: string;
   /** The evidence item's id and its signer (who gets the reward). */
   evidenceId: string;

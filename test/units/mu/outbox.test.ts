@@ -14,11 +14,11 @@ const out = (o: { Messages?: unknown[]; Spawns?: unknown[]; Assignments?: unknow
 const limits = { maxDepth: 4, maxFanOut: 3, maxPushJobs: 10 };
 
 describe('outbox → child jobs', () => {
-  it('a message: signed by the MU, its own protocol tags replaced, From-Process, From-Module and Pushed-For added', async () => {
-    const s = src();
+  it('a message: signed by the MU, its own protocol tags replaced, From-Process, From-Module, Pushed-For and From-Message added', async () => {
+    const s = src({ fromMessage: id() });
     const target = id();
     const { jobs, notes } = await outboxJobs(
-      out({ Messages: [{ Target: target, Anchor: '00000000000000000000000000000007', Data: 'hi', Tags: [{ name: 'Action', value: 'Ping' }, { name: 'From-Process', value: 'forged' }, { name: 'Type', value: 'Process' }] }] }),
+      out({ Messages: [{ Target: target, Anchor: '00000000000000000000000000000007', Data: 'hi', Tags: [{ name: 'Action', value: 'Ping' }, { name: 'From-Process', value: 'forged' }, { name: 'From-Message', value: 'forged' }, { name: 'Type', value: 'Process' }] }] }),
       s,
       mu,
       limits,
@@ -39,6 +39,7 @@ describe('outbox → child jobs', () => {
       { name: 'From-Process', value: s.fromProcess },
       { name: 'From-Module', value: s.fromModule },
       { name: 'Pushed-For', value: s.pushedFor },
+      { name: 'From-Message', value: s.fromMessage },
     ]);
   });
 
