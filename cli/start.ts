@@ -36,7 +36,7 @@ import { createGateway, itemList, logSource, moduleSource, schedulerLocation } f
 import { assignJobId, createMu, isTerminal, LmdbMuStore, localCompute, localScheduler as muScheduler, type Mu } from '../units/mu/index.js';
 import { createSec, localScheduler, recomputeWith, type Sec } from '../units/sec/index.js';
 import { createSu, suClient, type Su } from '../units/su/index.js';
-import { createNetwork } from '../units/network/index.js';
+import { createNetwork, PublishedLog } from '../units/network/index.js';
 import { uploadRoutes, Uploads } from '../units/gateway/uploads.js';
 import { infoRoutes } from '../units/gateway/info.js';
 
@@ -273,6 +273,15 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const gateway = createGateway({ sources: [logSource(su.store), moduleSource(cu.modules), locations, ...(uploads ? [uploads] : []), ...(fetched ? [fetched.source] : [])], prefetch });
   ownGateway = gateway;
   const heightReader = network?.blockHeightChild((h) => (height.current = Math.max(height.current, h)));
+  // With a bundler named, every assignment and its message go up too, bundled; the SU's pages say how far.
+  const publishedLog = network && config.network.bundler ? new PublishedLog(store) : undefined;
+  const logPublisher = publishedLog ? network!.logPublisherChild({ wallet, log: su.store, published: publishedLog }) : undefined;
+  const published = publishedLog
+    ? (processId: string) => {
+        const head = su.store.process(processId);
+        return head ? publishedLog.status(processId, head.nextSlot) : undefined;
+      }
+    : undefined;
   instrumentUnits({ su, cu, mu }, metrics);
   const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
   metrics.withAo(ao);
@@ -319,7 +328,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       ...(uploads ? [{ prefix: '/', plugin: uploadRoutes(uploads) }] : []),
       { prefix: '/', plugin: infoRoutes(() => height.current) },
       { prefix: '/mu', plugin: mu.routes(mu.api(node, node)) },
-      { prefix: '/su', plugin: su.routes(client, routedSu) },
+      { prefix: '/su', plugin: su.routes(client, routedSu, published) },
       { prefix: '/cu', plugin: cu.routes(cuRoutesApi) },
       { prefix: '/sec', plugin: sec.routes(node) },
     ],
@@ -408,6 +417,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
             }),
           ]
         : []),
+      ...(logPublisher ? [logPublisher] : []),
       secTree(
         sec.originArgs((processId, message) => cu.api(node).dryRun(processId, message), recomputeWith(cuRoutesApi, config.cu.resultWaitMs)),
         { intensity: config.sec.restartIntensity, period: config.sec.restartPeriod, shutdownMs: config.shutdownMs },

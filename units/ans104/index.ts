@@ -28,3 +28,4 @@ export {
 } from './data-item.js';
 export { deepHash, deepHashBlob, DeepHashList, dataItemPrefix, dataItemSignatureData, type DeepHashChunk, type SignatureDataParts } from './deep-hash.js';
 export { SignerUnavailable, SignPool, type SignPoolOptions } from './sign-pool.js';
+export { BUNDLE_TAGS, bundleItems, InvalidBundle, isBundle, unbundle } from './bundle.js';

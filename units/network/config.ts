@@ -10,7 +10,10 @@ export const NetworkConfigSchema = z
   .object({
     /** An Arweave gateway (GraphQL at `<gateway>/graphql`), e.g. https://arweave.net, or another aotp node. */
     gateway: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')).optional(),
-    /** Where items are published (`POST <bundler>/tx`, the bytes of a signed data item). Default: the gateway. */
+    /**
+     * Where items are published (`POST <bundler>/tx`, the bytes of a signed data item). Default:
+     * the gateway. Named here, the SU also publishes every assignment with its message, bundled.
+     */
     bundler: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')).optional(),
     /** Time-To-Live of this SU's Scheduler-Location record, ms; it is published again at half of it. */
     locationTtlMs: z.number().int().min(1000).default(24 * 60 * 60 * 1000),

@@ -13,6 +13,7 @@ import { networkReader, type NetworkReader } from './network-reader.js';
 import { networkScheduler } from './network-scheduler.js';
 import { BLOCK_HEIGHT, blockHeight, type BlockHeightArgs } from './block-height.js';
 import { bundlerUpload, PUBLISHER, publisher, type PublisherArgs } from './publisher.js';
+import { LOG_PUBLISHER, logPublisher, type LogPublisherArgs } from './log-publisher.js';
 import { RemoteSu } from './remote-su.js';
 import { SchedulerLocator } from './scheduler-locator.js';
 
@@ -35,6 +36,11 @@ export interface Network {
   blockHeightChild(set: (height: number) => void): { id: string; start: { behaviour: typeof blockHeight; args: BlockHeightArgs; options: { name: string } } } | undefined;
   /** The publisher's child spec (for the node's tree). */
   publisherChild(args: Omit<PublisherArgs, 'upload' | 'ttlMs' | 'everyMs'>): { id: string; start: { behaviour: typeof publisher; args: PublisherArgs; options: { name: string } } };
+  /**
+   * The log publisher's child spec (the SU's assignments and messages, bundled), only when
+   * `network.bundler` is named: a bundler that takes whole logs is the operator's choice.
+   */
+  logPublisherChild(args: Omit<LogPublisherArgs, 'upload' | 'everyMs'>): { id: string; start: { behaviour: typeof logPublisher; args: LogPublisherArgs; options: { name: string } } } | undefined;
 }
 
 /** The network, or undefined when the config names no gateway and serves no uploads. */
@@ -56,6 +62,7 @@ export function createNetwork(o: NetworkOptions): Network | undefined {
     blockHeightChild: (set) =>
       c.gateway ? { id: 'network-block-height', start: { behaviour: blockHeight, args: { gateway: c.gateway, everyMs: c.blockHeightEveryMs, timeoutMs: c.timeoutMs, set }, options: { name: BLOCK_HEIGHT } } } : undefined,
     publisherChild: (args) => ({ id: 'network-publisher', start: { behaviour: publisher, args: { ...args, upload, ttlMs: c.locationTtlMs, everyMs: c.publishEveryMs }, options: { name: PUBLISHER } } }),
+    logPublisherChild: (args) => (c.bundler ? { id: 'network-log-publisher', start: { behaviour: logPublisher, args: { ...args, upload, everyMs: c.publishEveryMs }, options: { name: LOG_PUBLISHER } } } : undefined),
   };
 }
 
@@ -64,3 +71,5 @@ export { GatewayClient, GatewayUnavailable } from './gateway-client.js';
 export { RemoteSu, RemoteRefused, RemoteUnavailable } from './remote-su.js';
 export { SchedulerLocator } from './scheduler-locator.js';
 export { PUBLISHER, publisher } from './publisher.js';
+export { LOG_PUBLISHER, logPublisher, BUNDLE_BYTES } from './log-publisher.js';
+export { PublishedLog, type PublishedStatus } from './published-log.js';

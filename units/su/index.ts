@@ -13,7 +13,7 @@ import { SuClient, type NameRegistry, type Placement } from './client.js';
 import { SuReader } from './reader.js';
 import type { SuReads } from './reads.js';
 import type { SuReplica } from './replica.js';
-import { suRoutes } from './routes.js';
+import { suRoutes, type SuPublished } from './routes.js';
 import type { SuRuntime } from './sequencer.js';
 import { SuStore } from './store.js';
 
@@ -47,7 +47,7 @@ export interface Su {
   reader: SuReader;
   pool: SignPool | undefined;
   /** The routes, for an HTTP listener to mount (under `/su`); `reads` routes reads in a cluster. */
-  routes(client: SuClient, reads?: SuReads): FastifyPluginAsync;
+  routes(client: SuClient, reads?: SuReads, published?: SuPublished): FastifyPluginAsync;
   /** Stops the signing threads (after the sequencers have stopped). */
   close(): Promise<void>;
 }
@@ -75,7 +75,8 @@ export function createSu(o: SuOptions): Su {
     store,
     reader,
     pool,
-    routes: (client, reads) => suRoutes({ client, reader, address: o.wallet.address, blockHeight, now, clustered: o.replica !== undefined, ...(reads ? { reads } : {}), ...(o.pageBytes ? { pageBytes: o.pageBytes } : {}) }),
+    routes: (client, reads, published) =>
+      suRoutes({ client, reader, address: o.wallet.address, blockHeight, now, clustered: o.replica !== undefined, ...(reads ? { reads } : {}), ...(o.pageBytes ? { pageBytes: o.pageBytes } : {}), ...(published ? { published } : {}) }),
     close: async () => {
       await pool?.close();
     },
@@ -88,6 +89,7 @@ export function suClient(caller: Caller, names: NameRegistry, supervisor: string
 
 export { SuClient, SchedulerUnavailable, sequencerName, type Placement } from './client.js';
 export { localReads, SU_READS, type SuReads } from './reads.js';
+export type { SuPublished } from './routes.js';
 export { LogDiverged, NotOwner, type ReplicaWriter, type SuReplica } from './replica.js';
 export { DEFAULT_PAGE_BYTES, SuReader, entryBytes, type SuEntry, type Page, type PageQuery } from './reader.js';
 export { SuStore, type ProcessRecord, type SlotRecord } from './store.js';

@@ -8,6 +8,7 @@
  *   Message         { message: MessageInner | null, assignment: AssignmentInner }
  *   ProcessInner    { process_id, block, owner, tags, timestamp, data, anchor, signature, target }
  *   Page            { page_info: { has_next_page }, edges: [{ node: Message, cursor }] }
+ *                   (and, when this SU publishes its logs, `published: { through, backlog }`)
  *
  * data and anchor are the bytes as UTF-8 text, null when they are not valid UTF-8; target is
  * "" when absent for messages and assignments, null for a process. `message` is null for a
@@ -118,9 +119,10 @@ const edgeJson = (page: Page, e: SuEntry): PageJson['edges'][number] => ({ node:
  * could pass the longest string V8 makes. Built before anything is sent, so an entry that does
  * not serialise is still an error answer.
  */
-export function pageJsonParts(page: Page): string[] {
+export function pageJsonParts(page: Page, extra?: Record<string, unknown>): string[] {
   const parts = [`{"page_info":${JSON.stringify({ has_next_page: page.hasNextPage })},"edges":[`];
   page.entries.forEach((e, i) => parts.push((i ? ',' : '') + JSON.stringify(edgeJson(page, e))));
-  parts.push(']}');
+  // Fields past the reference's (such as `published`) follow its two, which clients read alone.
+  parts.push(']' + Object.entries(extra ?? {}).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}');
   return parts;
 }

@@ -10,7 +10,9 @@
  *   GET  /processes/:processId      ProcessInner
  *   GET  /:id                       a process id: its messages, paged (from, to, limit, from-nonce,
  *                                   to-nonce; a page also ends at a byte budget, see SuReader.page);
- *                                   a message or assignment id (process-id optional): Message
+ *                                   a message or assignment id (process-id optional): Message;
+ *                                   a page also says `published: { through, backlog }` when the
+ *                                   logs are published to a bundler
  *   GET  /:processId/latest         the latest Message
  *
  * Errors are `{ "error": "<what is wrong>" }`: 400 for bad input and unknown ids (as the reference,
@@ -52,7 +54,12 @@ export interface SuRoutesDeps {
   reads?: SuReads;
   /** Item bytes a page of a log holds at most (it always holds one entry). */
   pageBytes?: number;
+  /** When the logs are published to a bundler: how far this one is (shown with its pages). */
+  published?: SuPublished;
 }
+
+/** How far a process's log is published: every slot up to `through`; `backlog` slots not yet. */
+export type SuPublished = (processId: string) => { through: number; backlog: number } | undefined;
 
 /** A 4xx answer with a reason. */
 class BadRequest extends Error {
@@ -179,7 +186,8 @@ export function suRoutes(d: SuRoutesDeps): FastifyPluginAsync {
         if (to !== undefined) query.to = to;
         if (fromNonce !== undefined) query.fromNonce = fromNonce;
         if (toNonce !== undefined) query.toNonce = toNonce;
-        const parts = pageJsonParts(await reads.page(id, query));
+        const published = d.published?.(id);
+        const parts = pageJsonParts(await reads.page(id, query), published ? { published } : undefined);
         const length = parts.reduce((n, p) => n + Buffer.byteLength(p), 0);
         return reply.type('application/json; charset=utf-8').header('content-length', length).send(Readable.from(parts));
       }

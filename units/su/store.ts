@@ -65,6 +65,8 @@ export class SuStore {
   private readonly inFlight = new Map<string, Promise<unknown>>();
   /** Waiting for a message to be in a log: `<processId> <messageId>` → wakers. */
   private readonly awaited = new Map<string, (() => void)[]>();
+  /** Told of each committed run (the log publisher follows the logs so). */
+  private readonly appendListeners = new Set<(processId: string, nextSlot: number) => void>();
 
   constructor(private readonly store: Store) {
     this.processes = store.db('su.processes');
@@ -92,6 +94,17 @@ export class SuStore {
   /** Ids of processes that may match `filter` (every match is among them), newest or oldest first. */
   processIds(filter: ProcessFilter, newestFirst: boolean): Iterable<string> {
     return this.index.candidates(filter, newestFirst);
+  }
+
+  /** Every process with its log's next slot, in process id order. */
+  *heads(): Generator<{ processId: string; nextSlot: number }> {
+    for (const { key, value } of this.processes.getRange()) yield { processId: key, nextSlot: value.nextSlot };
+  }
+
+  /** Calls `listener` after each committed run; answers the function that stops it. */
+  onAppended(listener: (processId: string, nextSlot: number) => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
   }
 
   process(processId: string): ProcessRecord | undefined {
@@ -187,6 +200,7 @@ export class SuStore {
       if (this.inFlight.get(processId) === settled) this.inFlight.delete(processId);
     });
     void p.then(() => {
+      for (const l of this.appendListeners) l(processId, record.nextSlot);
       if (this.awaited.size === 0) return;
       for (const s of run) {
         const key = `${processId} ${s.messageId}`;
