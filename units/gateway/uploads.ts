@@ -5,13 +5,15 @@
  * its signature valid) and kept in LMDB, then served by the gateway like the node's own items:
  * this is how independent nodes that name this one as their gateway find each other's
  * Scheduler-Location records and processes. Uploading an item again is answered the same.
+ * A bundle (`Bundle-Format: binary`, `Bundle-Version: 2.0.0`: how SUs publish their logs) is
+ * kept whole and its items one by one, so GraphQL and `/raw/:id` answer for each.
  *
  * Listed by owner (the gateway's queries by owner, such as the newest Scheduler-Location of an
  * SU, look at that owner's items only) and in upload order for other queries.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../runtime/store.js';
-import { checkItemSize, InvalidDataItem, ITEM_LIMITS, ownerAddress, parseDataItem, verifyDataItem } from '../ans104/index.js';
+import { checkItemSize, InvalidBundle, InvalidDataItem, isBundle, ITEM_LIMITS, ownerAddress, parseDataItem, unbundle, verifyDataItem } from '../ans104/index.js';
 import type { ItemFilter, ItemSource } from './sources.js';
 
 /** An item that is well-formed but not acceptable (its signature does not verify). */
@@ -25,7 +27,7 @@ export class Uploads implements ItemSource {
   private readonly byOwner;
   private seq: number;
 
-  constructor(store: Store) {
+  constructor(private readonly store: Store) {
     this.items = store.db<Uint8Array, string>('gateway-uploads', { encoding: 'binary' });
     this.order = store.db<string, number>('gateway-upload-order');
     this.byOwner = store.db<string, [string, number]>('gateway-upload-owners');
@@ -54,15 +56,33 @@ export class Uploads implements ItemSource {
     }
   }
 
-  /** Checks and keeps an item; answers its id, or throws InvalidDataItem. */
+  /**
+   * Checks and keeps an item; answers its id, or throws InvalidDataItem, InvalidBundle or
+   * UploadRefused. A bundle's items are checked too (one that is not valid refuses the whole
+   * upload) and kept after it, each served by its own id as a bundler's gateway does.
+   */
   async add(raw: Uint8Array): Promise<string> {
     checkItemSize(raw.byteLength);
     const item = parseDataItem(raw);
     if (!(await verifyDataItem(item))) throw new UploadRefused(`item ${item.id}: its signature is not valid`);
     if (this.items.get(item.id)) return item.id;
-    const seq = ++this.seq;
-    const bytes = Uint8Array.from(raw);
-    await Promise.all([this.items.put(item.id, bytes), this.order.put(seq, item.id), this.byOwner.put([ownerAddress(item), seq], item.id)]);
+    const keep = [item];
+    if (isBundle(item.tags)) {
+      for (const nested of unbundle(item.data)) {
+        const parsed = parseDataItem(nested);
+        if (!(await verifyDataItem(parsed))) throw new UploadRefused(`item ${parsed.id} in bundle ${item.id}: its signature is not valid`);
+        keep.push(parsed);
+      }
+    }
+    await this.store.transact(() => {
+      for (const k of keep) {
+        if (this.items.get(k.id)) continue;
+        const seq = ++this.seq;
+        void this.items.put(k.id, Uint8Array.from(k.raw));
+        void this.order.put(seq, k.id);
+        void this.byOwner.put([ownerAddress(k), seq], k.id);
+      }
+    });
     return item.id;
   }
 }
@@ -77,7 +97,7 @@ export function uploadRoutes(uploads: Uploads): FastifyPluginAsync {
       try {
         return { status: 200, body: { id: await uploads.add(body) } };
       } catch (e) {
-        if (e instanceof InvalidDataItem || e instanceof UploadRefused) return { status: 400, body: { error: e.message } };
+        if (e instanceof InvalidDataItem || e instanceof InvalidBundle || e instanceof UploadRefused) return { status: 400, body: { error: e.message } };
         throw e;
       }
     };
