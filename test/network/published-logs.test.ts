@@ -52,6 +52,8 @@ async function assign(i: number): Promise<string> {
 
 /** Every assignment and item of the process's log on node 2 is on node 1's gateway: its data by /raw, its signature by GraphQL. */
 async function everySlotOnGateway(): Promise<number> {
+  const b = await graphql('query($o: [String!]) { transactions(owners: $o, tags: [{ name: "Bundle-Format", values: ["binary"] }], first: 100) { edges { node { id } } } }', { o: [n2.su.address] });
+  const bundlesOf2 = (b.data.transactions.edges as { node: { id: string } }[]).map((e) => e.node.id);
   const entries = await n2.su.reader.read(pid, 0);
   for (const e of entries) {
     for (const raw of [e.assignment, ...(e.message ? [e.message] : [])]) {
@@ -59,8 +61,10 @@ async function everySlotOnGateway(): Promise<number> {
       const r = await fetch(`${n1.url}/raw/${item.id}`);
       expect(r.status, `${item.id} (slot ${e.slot}) on the gateway`).toBe(200);
       expect(Buffer.from(await r.arrayBuffer())).toEqual(Buffer.from(item.data));
-      const q = await graphql('query($id: ID!) { transaction(id: $id) { id signature owner { address } } }', { id: item.id });
-      expect(q.data.transaction).toEqual({ id: item.id, signature: item.signature, owner: { address: ownerAddress(item) } });
+      const q = await graphql('query($id: ID!) { transaction(id: $id) { id signature owner { address } bundledIn { id } } }', { id: item.id });
+      expect(q.data.transaction).toMatchObject({ id: item.id, signature: item.signature, owner: { address: ownerAddress(item) } });
+      // The spawn may have come alone (the spawn publisher); the rest came in a bundle of node 2's SU.
+      if (item.id !== pid) expect(bundlesOf2).toContain(q.data.transaction.bundledIn?.id);
     }
   }
   return entries.length;

@@ -18,9 +18,13 @@ export class ItemIndex {
 
   /** The raw bytes of `id`, from the first source that has it. */
   raw(id: string): Uint8Array | undefined {
-    for (const s of this.sources) {
-      const raw = s.item(id);
-      if (raw) return raw;
+    return this.held(id)?.raw;
+  }
+
+  private held(id: string): { raw: Uint8Array; source: ItemSource } | undefined {
+    for (const source of this.sources) {
+      const raw = source.item(id);
+      if (raw) return { raw, source };
     }
     return undefined;
   }
@@ -29,15 +33,18 @@ export class ItemIndex {
   node(id: string): TransactionNode | undefined {
     const hit = this.nodes.get(id);
     if (hit) return hit;
-    const raw = this.raw(id);
-    if (!raw) return undefined;
+    const held = this.held(id);
+    if (!held) return undefined;
     let node: TransactionNode;
     try {
-      node = transactionNode(raw);
+      node = transactionNode(held.raw);
     } catch {
       return undefined;
     }
     if (node.id !== id) return undefined;
+    // `parent` is the older name Arweave's GraphQL keeps for `bundledIn`.
+    const bundle = held.source.bundledIn?.(id);
+    if (bundle) node = { ...node, parent: { id: bundle }, bundledIn: { id: bundle } };
     this.nodes.set(id, node);
     while (this.nodes.size > this.maxCached) this.nodes.delete(this.nodes.keys().next().value!);
     return node;

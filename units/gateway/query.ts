@@ -4,8 +4,9 @@
  * - tags: every filter must hold; `EQ`: the item has a tag of that name whose value is one of
  *   `values`; `NEQ`: it has a tag of that name whose value is none of them. Only `match: EXACT`
  *   is served;
- * - bundledIn, block: these items are in no bundle and no block, so a non-empty bundledIn list
- *   or any block range matches nothing (`bundledIn: []` / `null` match everything);
+ * - bundledIn: the item came in one of the listed bundles (an upload, uploads.ts); `[]` / `null`
+ *   match everything;
+ * - block: these items are in no block, so any block range matches nothing;
  * - first (default 10, at most 100, as arweave.net) and after (a cursor from an earlier edge);
  *   a page also ends at the answer's byte budget (budget.ts);
  * - at most MAX_FILTER_VALUES values in each filter list.
@@ -85,10 +86,11 @@ function matcher(args: TransactionsArgs): (n: TransactionNode) => boolean {
     if ((f.match ?? 'EXACT') !== 'EXACT') throw new GraphQLError(`tag match ${f.match} is not supported by this gateway (only EXACT)`);
     return { name: f.name, values: new Set(f.values), neq: f.op === 'NEQ' };
   });
-  const noBundle = args.bundledIn != null && args.bundledIn.length > 0;
+  const bundles = args.bundledIn != null && args.bundledIn.length > 0 ? new Set(args.bundledIn) : undefined;
   const noBlock = args.block != null && (args.block.min != null || args.block.max != null);
   return (n) => {
-    if (noBundle || noBlock) return false;
+    if (noBlock) return false;
+    if (bundles && !(n.bundledIn && bundles.has(n.bundledIn.id))) return false;
     if (owners && !owners.has(n.owner.address)) return false;
     if (recipients && !recipients.has(n.recipient)) return false;
     return tags.every((f) => n.tags.some((t) => t.name === f.name && f.values.has(t.value) !== f.neq));

@@ -18,6 +18,8 @@ export interface ItemSource {
    * among its items is among them), newest or oldest first. Asked instead of `list`.
    */
   find?(filter: ItemFilter, newestFirst: boolean): Iterable<string>;
+  /** The bundle that brought item `id` to this source, when one did. */
+  bundledIn?(id: string): string | undefined;
 }
 
 /** What a query filters on that an index can narrow. */

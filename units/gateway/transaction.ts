@@ -1,6 +1,7 @@
 /**
  * A data item as Arweave's GraphQL `Transaction` type shows it. The fields follow arweave.net
- * for an ANS-104 item that is not (yet) in a block: `block`, `parent` and `bundledIn` are null,
+ * for an ANS-104 item that is not (yet) in a block: `block` is null, `parent` and `bundledIn`
+ * too unless the item came in an uploaded bundle (items.ts sets them then),
  * `fee` and `quantity` are zero, `anchor` and `recipient` are empty strings when absent, the
  * anchor is the base64url of its 32 bytes, `data.type` is the Content-Type tag (or null).
  */

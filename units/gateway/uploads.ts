@@ -6,7 +6,8 @@
  * this is how independent nodes that name this one as their gateway find each other's
  * Scheduler-Location records and processes. Uploading an item again is answered the same.
  * A bundle (`Bundle-Format: binary`, `Bundle-Version: 2.0.0`: how SUs publish their logs) is
- * kept whole and its items one by one, so GraphQL and `/raw/:id` answer for each.
+ * kept whole and its items one by one, so GraphQL and `/raw/:id` answer for each (`bundledIn`
+ * names the bundle that brought an item here first).
  *
  * Listed by owner (the gateway's queries by owner, such as the newest Scheduler-Location of an
  * SU, look at that owner's items only) and in upload order for other queries.
@@ -25,12 +26,15 @@ export class Uploads implements ItemSource {
   private readonly items;
   private readonly order;
   private readonly byOwner;
+  /** Item id → the bundle that brought it. */
+  private readonly parents;
   private seq: number;
 
   constructor(private readonly store: Store) {
     this.items = store.db<Uint8Array, string>('gateway-uploads', { encoding: 'binary' });
     this.order = store.db<string, number>('gateway-upload-order');
     this.byOwner = store.db<string, [string, number]>('gateway-upload-owners');
+    this.parents = store.db<string, string>('gateway-upload-parents');
     let last = 0;
     for (const k of this.order.getKeys({ reverse: true, limit: 1 })) last = k;
     this.seq = last;
@@ -38,6 +42,10 @@ export class Uploads implements ItemSource {
 
   item(id: string): Uint8Array | undefined {
     return this.items.get(id);
+  }
+
+  bundledIn(id: string): string | undefined {
+    return this.parents.get(id);
   }
 
   *list(): Iterable<string> {
@@ -81,6 +89,7 @@ export class Uploads implements ItemSource {
         void this.items.put(k.id, Uint8Array.from(k.raw));
         void this.order.put(seq, k.id);
         void this.byOwner.put([ownerAddress(k), seq], k.id);
+        if (k !== item) void this.parents.put(k.id, item.id);
       }
     });
     return item.id;

@@ -33,7 +33,7 @@ describe('binary bundles', () => {
     expect(() => unbundle(swapped)).toThrow(InvalidBundle);
   });
 
-  it('an uploaded bundle is kept with each of its items, found by id and owner; a forged item refuses it whole', async () => {
+  it('an uploaded bundle is kept with each of its items, found by id, owner and bundle; a forged item refuses it whole', async () => {
     const dir = tempDir('aotp-bundles-');
     dirs.push(dir);
     const store = Store.open(dir);
@@ -46,6 +46,10 @@ describe('binary bundles', () => {
       expect(await uploads.add(bundle.raw)).toBe(bundle.id);
       for (const i of [bundle, ...items]) expect(Buffer.from(gateway.item(i.id)!)).toEqual(Buffer.from(i.raw));
       expect(gateway.transactions({ owners: [user.address] }).edges.map((e) => e.node.id).sort()).toEqual(items.map((i) => i.id).sort());
+      // Each names its bundle, and is found by it.
+      for (const i of items) expect(gateway.transaction(i.id)!.bundledIn).toEqual({ id: bundle.id });
+      expect(gateway.transaction(bundle.id)!.bundledIn).toBeNull();
+      expect(gateway.transactions({ bundledIn: [bundle.id] }).edges.map((e) => e.node.id).sort()).toEqual(items.map((i) => i.id).sort());
       // Again: answered the same, nothing kept twice.
       expect(await uploads.add(bundle.raw)).toBe(bundle.id);
       expect([...uploads.list()]).toHaveLength(3);
