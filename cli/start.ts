@@ -283,7 +283,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
       }
     : undefined;
   instrumentUnits({ su, cu, mu }, metrics);
-  const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}) });
+  const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}), ...(published ? { published } : {}) });
   metrics.withAo(ao);
   const health = new Health(readinessChecks({ node, store, transport, stream: replica?.log.stream, lifecycle }));
   // The tree as a function of the config, so that `aotp reload` can apply a new supervision

@@ -1,8 +1,8 @@
 /**
  * What a node adds to the observer about AO: the processes it works on (a sequencer or a
  * process actor here, or push jobs in flight), each with its owner, the SU's slot, the CU's
- * evaluated slot and how far behind it is, the slots since its last checkpoint, and its push
- * jobs by stage. Store reads and short calls to live actors only: it never starts an actor.
+ * evaluated slot and how far behind it is, the slots since its last checkpoint, the slots of
+ * its log not yet published (when a bundler is named), and its push jobs by stage. Store reads and short calls to live actors only: it never starts an actor.
  */
 import { isTerminal, type JobStage } from '../mu/index.js';
 import type { Mu } from '../mu/index.js';
@@ -21,6 +21,8 @@ export interface AoProcessView {
   lag?: number;
   /** Slots evaluated since the last checkpoint. */
   sinceCheckpoint?: number;
+  /** Slots of its log not yet published to the bundler, when this node publishes logs. */
+  unpublished?: number;
   sequencer: boolean;
   computing: boolean;
   jobs: number;
@@ -40,6 +42,8 @@ export interface AoViewArgs {
   mu: Mu;
   /** The owner of a process (clustered: rendezvous over the members); absent: this node. */
   owner?: (processId: string) => string;
+  /** How far a log is published (network/published-log.ts), when a bundler is named. */
+  published?: (processId: string) => { backlog: number } | undefined;
   limit?: number;
 }
 
@@ -70,6 +74,8 @@ export function aoView(a: AoViewArgs): () => Promise<AoView> {
         const record = a.su.process(id);
         const v: AoProcessView = { id, owner: a.owner?.(id) ?? a.node.name, ...e };
         if (record) v.suSlot = record.nextSlot - 1;
+        const published = record ? a.published?.(id) : undefined;
+        if (published) v.unpublished = published.backlog;
         if (e.computing) {
           // A busy process actor may not answer at once: then its numbers are left out this time.
           const r = await a.node.call<{ ok?: ProcessStatus }>(`cu/${id}`, { op: 'status' }, { timeout: 250 }).catch(() => undefined);

@@ -75,8 +75,8 @@ function processes(ao) {
   if (!ao || !ao.processes) return '<div class="muted">no AO view</div>';
   if (ao.processes.length === 0) return '<div class="muted">no AO process here now</div>';
   const cell = (v) => v === undefined ? '<td class="muted">–</td>' : '<td>' + esc(v) + '</td>';
-  return '<table class="processes"><thead><tr><th>process</th><th>owner</th><th>SU slot</th><th>CU slot</th><th>lag</th><th>since checkpoint</th><th>push jobs</th></tr></thead><tbody>' +
-    ao.processes.map((p) => '<tr data-process="' + esc(p.id) + '"><td class="actor">' + esc(p.id) + '</td>' + cell(p.owner) + cell(p.suSlot) + cell(p.cuSlot) + cell(p.lag) + cell(p.sinceCheckpoint) + cell(p.jobs) + '</tr>').join('') +
+  return '<table class="processes"><thead><tr><th>process</th><th>owner</th><th>SU slot</th><th>CU slot</th><th>lag</th><th>since checkpoint</th><th>unpublished</th><th>push jobs</th></tr></thead><tbody>' +
+    ao.processes.map((p) => '<tr data-process="' + esc(p.id) + '"><td class="actor">' + esc(p.id) + '</td>' + cell(p.owner) + cell(p.suSlot) + cell(p.cuSlot) + cell(p.lag) + cell(p.sinceCheckpoint) + cell(p.unpublished) + cell(p.jobs) + '</tr>').join('') +
     '</tbody></table>';
 }
 
