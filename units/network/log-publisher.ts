@@ -3,7 +3,8 @@
  * signed assignment and the message are persisted on Arweave). Each pass takes the unpublished
  * slots of the logs that grew, oldest first, puts their assignments and messages in one ANS-104
  * binary bundle, signs it with the SU wallet and hands it to the bundler; once the bundler has
- * taken it, each log's mark (published-log.ts) moves past those slots. A restart goes on from
+ * taken it, each log's mark (published-log.ts) moves past those slots. A slot too large for a
+ * bundle goes up as its items, one by one. A restart goes on from
  * the marks, so a slot may go up twice (a crash between upload and mark) but none is left out.
  *
  * Passes are started by the SU's commits rather than by a timer; while the bundler refuses or is
@@ -54,6 +55,8 @@ const PASS = { tag: 'publish-log' } as const;
 interface Batch {
   raws: Uint8Array[];
   through: Map<string, number>;
+  /** One slot too large for a bundle: its items go up one by one, as single items. */
+  alone?: boolean;
 }
 
 /** The next bundle's items, from the dirty logs; logs published to their end leave `dirty`. */
@@ -68,8 +71,10 @@ function nextBatch(s: State): Batch {
     for (const slot of s.args.log.slotsFrom(processId, from, last)) {
       const raws = slot.item ? [slot.assignment, slot.item] : [slot.assignment];
       const size = raws.reduce((n, r) => n + r.byteLength + 64, 0);
-      // A slot too large for any bundle goes alone (its bundle still fits one item's limit).
       if (bytes > 0 && bytes + size > budget) break;
+      // A slot larger than a bundle may be (a message near the 10 MiB an item may have): its
+      // items go up as they are, each within an item's limit.
+      if (size > budget) batch.alone = true;
       batch.raws.push(...raws);
       bytes += size;
       reached = slot.slot;
@@ -86,8 +91,8 @@ async function pass(s: State): Promise<void> {
   const batch = nextBatch(s);
   if (batch.raws.length === 0) return;
   try {
-    const item = await createDataItem({ data: bundleItems(batch.raws), tags: [...BUNDLE_TAGS] }, s.args.wallet);
-    await s.args.upload(item.raw);
+    if (batch.alone) for (const raw of batch.raws) await s.args.upload(raw);
+    else await s.args.upload((await createDataItem({ data: bundleItems(batch.raws), tags: [...BUNDLE_TAGS] }, s.args.wallet)).raw);
     await s.args.published.mark(batch.through);
   } catch (e) {
     for (const processId of batch.through.keys()) s.dirty.add(processId);

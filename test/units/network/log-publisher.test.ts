@@ -41,6 +41,7 @@ function bundler() {
   const b = {
     refusing: false,
     taken: [] as string[][],
+    single: [] as string[],
     attempts: 0,
     waiters: [] as (() => void)[],
     async upload(raw: Uint8Array): Promise<void> {
@@ -50,8 +51,8 @@ function bundler() {
       w.forEach((f) => f());
       if (b.refusing) throw new Error('bundler down');
       const item = parseDataItem(raw);
-      expect(isBundle(item.tags)).toBe(true);
-      b.taken.push(unbundle(item.data).map((r) => parseDataItem(r).id));
+      if (isBundle(item.tags)) b.taken.push(unbundle(item.data).map((r) => parseDataItem(r).id));
+      else b.single.push(item.id);
     },
     attempted: () => new Promise<void>((r) => b.waiters.push(r)),
   };
@@ -60,12 +61,12 @@ function bundler() {
 
 let next = 0;
 /** Appends `n` slots (assignment and message items of ~600 bytes) to the log; answers their ids in order. */
-async function append(n: number): Promise<string[]> {
+async function append(n: number, bytes = 500): Promise<string[]> {
   const run: SlotRecord[] = [];
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const slot = next++;
-    const message = await createDataItem({ data: 'm'.repeat(500), tags: [{ name: 'Slot', value: String(slot) }] }, wallet);
+    const message = await createDataItem({ data: 'm'.repeat(bytes), tags: [{ name: 'Slot', value: String(slot) }] }, wallet);
     const assignment = await createDataItem({ data: '', tags: [{ name: 'Message', value: message.id }] }, wallet);
     run.push({ slot, kind: slot === 0 ? 'process' : 'message', assignmentId: assignment.id, messageId: message.id, timestamp: slot, blockHeight: 0, hashChain: 'h', assignment: assignment.raw, item: message.raw });
     ids.push(assignment.id, message.id);
@@ -88,7 +89,7 @@ afterAll(async () => {
 });
 
 describe('log publisher', () => {
-  it('bundles of at most the configured bytes, in slot order; a refusing bundler holds the mark; a restart goes on from it', async () => {
+  it('bundles of at most the configured bytes, in slot order; a refusing bundler holds the mark; a restart goes on from it; a slot too large goes alone', async () => {
     const published = new WatchedLog(store);
     const b = bundler();
     // Room for two slots (an assignment of ~200 bytes and a message of ~650 each) per bundle.
@@ -119,5 +120,11 @@ describe('log publisher', () => {
     await published.reached(PID, 7);
     expect(b.taken.flat()).toEqual([...ids, ...more]);
     expect(published.status(PID, 8)).toEqual({ through: 7, backlog: 0 });
+
+    // A slot larger than a bundle may be: its assignment and message go up as single items.
+    const large = await append(1, 3000);
+    await published.reached(PID, 8);
+    expect(b.single).toEqual(large);
+    expect(b.taken.flat()).toEqual([...ids, ...more]);
   });
 });
