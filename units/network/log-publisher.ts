@@ -50,6 +50,8 @@ interface State {
 }
 
 const PASS = { tag: 'publish-log' } as const;
+/** The pass at the end of a backoff: the only one that runs while backing off (one retry chain). */
+const RETRY = { tag: 'publish-log', retry: true } as const;
 
 /** One bundle's worth: its items, and each log's last slot in it. */
 interface Batch {
@@ -117,10 +119,13 @@ export const logPublisher: Behaviour<LogPublisherArgs, State> = {
     return { ok: s };
   },
 
-  async handleInfo(msg: typeof PASS, s, ctx) {
+  async handleInfo(msg: typeof PASS | typeof RETRY, s, ctx) {
     if (msg?.tag !== PASS.tag) return { state: s };
-    s.queued = false;
-    s.backingOff = false;
+    if ('retry' in msg) s.backingOff = false;
+    else {
+      s.queued = false;
+      if (s.backingOff) return { state: s };
+    }
     try {
       await pass(s);
       s.failures = 0;
@@ -129,7 +134,7 @@ export const logPublisher: Behaviour<LogPublisherArgs, State> = {
       s.backingOff = true;
       const delay = Math.min(MAX_BACKOFF_MS, s.args.everyMs * 2 ** s.failures);
       ctx.log.warn({ err: (e as Error).message, delay, logs: s.dirty.size }, 'publishing assignments to the bundler failed; trying again');
-      ctx.sendAfter(delay, PASS);
+      ctx.sendAfter(delay, RETRY);
       return { state: s };
     }
     if (s.dirty.size > 0) {
