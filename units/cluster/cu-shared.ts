@@ -28,6 +28,7 @@ import type { Store } from '../../runtime/store.js';
 import { CuStore, type CheckpointRecord, type CronResult, type ResultRecord } from '../cu/store.js';
 import { RealClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import { clocked, isNotFound, retrying } from './retry.js';
+import { ensureStream } from './ensure-stream.js';
 
 export interface SharedCuOptions {
   cluster: string;
@@ -86,21 +87,7 @@ export class SharedCu {
     const js = nc.jetstream({ timeout });
     const jsm = await retrying(() => nc.jetstreamManager({ timeout }), { budgetMs, ...clocked(o) });
     const stream = `${o.cluster.toUpperCase()}_CU_RESULTS`;
-    await retrying(
-      async () => {
-        try {
-          await jsm.streams.info(stream);
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-          await jsm.streams.add({ name: stream, subjects: [`${o.cluster}.cu.results.>`], num_replicas: replicas, storage: StorageType.File }).catch(async (e2) => {
-            await jsm.streams.info(stream).catch(() => {
-              throw e2;
-            });
-          });
-        }
-      },
-      { budgetMs, ...clocked(o) },
-    );
+    await ensureStream(jsm, { name: stream, subjects: [`${o.cluster}.cu.results.>`], num_replicas: replicas }, { budgetMs, ...clocked(o) });
     const os = await retrying(() => js.views.os(`${o.cluster}_cu_checkpoints`, { replicas, storage: StorageType.File }), { budgetMs, ...clocked(o) });
     return new SharedCu(js, jsm, os, o);
   }

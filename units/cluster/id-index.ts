@@ -10,9 +10,10 @@
  * run was refused names the process the message was sent to, where it is not (yet): a lookup
  * then finds nothing there, as it would have without the entry.
  */
-import { StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import type { Clock } from '../../runtime/clock.js';
 import { clocked, isNotFound, isWrongLastSequence, retrying } from './retry.js';
+import { ensureStream } from './ensure-stream.js';
 
 export interface IdIndexOptions {
   cluster: string;
@@ -42,21 +43,9 @@ export class IdIndex {
     const jsm = await retrying(() => nc.jetstreamManager({ timeout }), { budgetMs, ...clocked(o) });
     const stream = `${o.cluster.toUpperCase()}_SU_IDS`;
     const prefix = `${o.cluster}.su.ids`;
-    await retrying(
-      async () => {
-        try {
-          await jsm.streams.info(stream);
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-          await jsm.streams
-            .add({ name: stream, subjects: [`${prefix}.>`], num_replicas: o.replicas ?? 3, storage: StorageType.File, max_msgs_per_subject: 1, duplicate_window: 120_000_000_000 })
-            .catch(async (e2) => {
-              await jsm.streams.info(stream).catch(() => {
-                throw e2;
-              });
-            });
-        }
-      },
+    await ensureStream(
+      jsm,
+      { name: stream, subjects: [`${prefix}.>`], num_replicas: o.replicas ?? 3, max_msgs_per_subject: 1, duplicate_window: 120_000_000_000 },
       { budgetMs, ...clocked(o) },
     );
     return new IdIndex(nc.jetstream({ timeout }), jsm, stream, prefix, budgetMs, clocked(o));

@@ -28,12 +28,13 @@
  * cannot be kept here (as in the SU's replicated log). Cron monitors stay in this node's LMDB.
  */
 import { pack, unpack } from 'msgpackr';
-import { ErrorCode, NatsError, StorageType, type JetStreamClient, type JetStreamManager, type KV, type KvEntry, type NatsConnection } from 'nats';
+import { ErrorCode, NatsError, type JetStreamClient, type JetStreamManager, type KV, type KvEntry, type NatsConnection } from 'nats';
 import { isTerminal, type JobRecord } from '../mu/job.js';
 import { PushBudgetExceeded, StaleJob, StaleMonitor, type LmdbMuStore, type MonitorRecord, type MuStore } from '../mu/store.js';
 import { enforced } from '../safety.js';
 import type { Clock } from '../../runtime/clock.js';
-import { clocked, isNotFound, isWrongLastSequence, retrying } from './retry.js';
+import { clocked, isWrongLastSequence, retrying } from './retry.js';
+import { ensureStream } from './ensure-stream.js';
 
 interface Stored {
   owner: string;
@@ -99,23 +100,7 @@ export class ClusterMuStore implements MuStore {
     const jsm = await retrying(() => nc.jetstreamManager({ timeout }), { budgetMs, ...clocked(o) });
     const kv = await retrying(() => js.views.kv(`${o.cluster}_mu_jobs`, { replicas, history: 1, allow_direct: false, timeout }), { budgetMs, ...clocked(o) });
     const stream = `${o.cluster.toUpperCase()}_MU_OPEN`;
-    await retrying(
-      async () => {
-        try {
-          await jsm.streams.info(stream);
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-          await jsm.streams
-            .add({ name: stream, subjects: [`${o.cluster}.mu.open.>`], num_replicas: replicas, storage: StorageType.File, max_msgs_per_subject: 1 })
-            .catch(async (e2) => {
-              await jsm.streams.info(stream).catch(() => {
-                throw e2;
-              });
-            });
-        }
-      },
-      { budgetMs, ...clocked(o) },
-    );
+    await ensureStream(jsm, { name: stream, subjects: [`${o.cluster}.mu.open.>`], num_replicas: replicas, max_msgs_per_subject: 1 }, { budgetMs, ...clocked(o) });
     return new ClusterMuStore(js, jsm, kv, node, local, o);
   }
 

@@ -32,11 +32,12 @@
  * Reads (STREAM.MSG.GET: last_by_subj, next_by_subj) are answered by the stream leader.
  */
 import { pack, unpack } from 'msgpackr';
-import { ErrorCode, headers, NatsError, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection, type StoredMsg } from 'nats';
+import { ErrorCode, headers, NatsError, type JetStreamClient, type JetStreamManager, type NatsConnection, type StoredMsg } from 'nats';
 import type { Clock } from '../../runtime/clock.js';
 import type { SlotRecord } from '../su/store.js';
 import { enforced } from '../safety.js';
 import { isNotFound, isTransient, isWrongLastSequence, retrying } from './retry.js';
+import { ensureStream } from './ensure-stream.js';
 
 export interface ReplicatedLogOptions {
   stream?: string;
@@ -112,30 +113,8 @@ export class ReplicatedLog {
     const timeout = o.requestTimeoutMs ?? 2000;
     const jsm = await retrying(() => nc.jetstreamManager({ timeout }), { budgetMs: o.retryBudgetMs ?? 30_000, ...(o.clock ? { clock: o.clock } : {}) });
     const log = new ReplicatedLog(nc.jetstream({ timeout }), jsm, o);
-    await retrying(
-      async () => {
-        try {
-          await jsm.streams.info(log.stream);
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-          try {
-            await jsm.streams.add({
-              name: log.stream,
-              subjects: [`${log.prefix}.log.>`],
-              num_replicas: o.replicas ?? 3,
-              storage: StorageType.File,
-              duplicate_window: 120_000_000_000, // 2 min, in ns
-            });
-          } catch (e2) {
-            // Created by another node meanwhile: bind to it.
-            await jsm.streams.info(log.stream).catch(() => {
-              throw e2;
-            });
-          }
-        }
-      },
-      { budgetMs: log.retryBudgetMs, ...log.clocked },
-    );
+    // duplicate_window: 2 min, in ns.
+    await ensureStream(jsm, { name: log.stream, subjects: [`${log.prefix}.log.>`], num_replicas: o.replicas ?? 3, duplicate_window: 120_000_000_000 }, { budgetMs: log.retryBudgetMs, ...log.clocked });
     return log;
   }
 
