@@ -34,8 +34,8 @@ export const doubleAssignment = (signer: Wallet, processId: string, a: Uint8Arra
 export const publication = (signer: Wallet, processId: string, assignment: Uint8Array, msg: Uint8Array) =>
   secItem(signer, { type: 'Sec-Evidence', kind: 'Publication', processId, items: [assignment, msg] });
 
-/** A stake request (`POST /sec/stake`) signed by `signer`. */
-export const stakeRequest = (signer: Wallet, action: 'Stake' | 'Unstake' | 'Withdraw', quantity?: string) =>
+/** A stake request (`POST /sec/stake`) signed by `signer` (any Action, so tests can send bad ones). */
+export const stakeRequest = (signer: Wallet, action: string, quantity?: string) =>
   createDataItem(
     {
       data: '',

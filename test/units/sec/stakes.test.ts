@@ -4,16 +4,15 @@
  * verified evidence (double assignment, a CU attestation contradicted by recomputation), bogus
  * evidence refused with its reason, the ledger across a restart of the origin and of the node.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataItem, generateWallet, type Tag, type Wallet } from '../../../units/ans104/index.js';
+import { createDataItem, generateWallet, type Wallet } from '../../../units/ans104/index.js';
 import { readAttestation, signAttestation, type AttestationFields } from '../../../units/cu/index.js';
 import { secItem } from '../../../units/sec/index.js';
 import { evalLua, resultOf, send, spawnAos } from '../cu/support/harness.js';
-import { doubleAssignment, message, rogueAssignment } from './items.js';
+import { doubleAssignment, message, rogueAssignment, stakeRequest } from './items.js';
 import { get, ORIGIN, post, startSec, type SecHarness } from './support.js';
 
 const MODULE = 'aos-2.0.4-wasm32';
@@ -34,23 +33,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-function stakeItem(signer: Wallet, action: string, quantity?: string, extra: Tag[] = []) {
-  return createDataItem(
-    {
-      data: '',
-      anchor: randomBytes(32),
-      tags: [
-        { name: 'Data-Protocol', value: 'ao' },
-        { name: 'Type', value: 'Sec-Stake' },
-        { name: 'Action', value: action },
-        ...(quantity !== undefined ? [{ name: 'Quantity', value: quantity }] : []),
-        ...extra,
-      ],
-    },
-    signer,
-  );
-}
-const stake = async (signer: Wallet, action: string, quantity?: string) => post(h, '/sec/stake', (await stakeItem(signer, action, quantity)).raw);
+const stake = async (signer: Wallet, action: string, quantity?: string) => post(h, '/sec/stake', (await stakeRequest(signer, action, quantity)).raw);
 const account = async (address: string) => (await get(h, `/sec/stakes/${address}`)).body;
 
 describe('stake, unstake, withdraw', () => {
@@ -58,7 +41,7 @@ describe('stake, unstake, withdraw', () => {
     const w = await generateWallet('ed25519');
     clock = T0;
     expect(await account(w.address)).toMatchObject({ address: w.address, staked: '0', locked: '0', unstaking: [] });
-    const first = await stakeItem(w, 'Stake', '1000');
+    const first = await stakeRequest(w, 'Stake', '1000');
     expect((await post(h, '/sec/stake', first.raw)).body).toMatchObject({ staked: '1000', locked: '1000' });
     const replay = await post(h, '/sec/stake', first.raw);
     expect(replay.status).toBe(409);
@@ -86,15 +69,15 @@ describe('stake, unstake, withdraw', () => {
   it('bad requests are 400 with the reason and change nothing', async () => {
     const w = await generateWallet('ed25519');
     await stake(w, 'Stake', '10');
-    const tampered = Buffer.from((await stakeItem(w, 'Stake', '99')).raw);
+    const tampered = Buffer.from((await stakeRequest(w, 'Stake', '99')).raw);
     tampered[tampered.length - 3] ^= 1; // in the tags: the signature no longer covers them
     const wrongType = await createDataItem({ data: '', tags: [{ name: 'Type', value: 'Message' }, { name: 'Action', value: 'Stake' }, { name: 'Quantity', value: '5' }] }, w);
     const cases: [Uint8Array, RegExp][] = [
-      [(await stakeItem(w, 'Stake', '-5')).raw, /Quantity must be a positive integer/],
-      [(await stakeItem(w, 'Stake', '1.5')).raw, /Quantity must be a positive integer/],
-      [(await stakeItem(w, 'Stake', '0')).raw, /Quantity must be a positive integer/],
-      [(await stakeItem(w, 'Unstake')).raw, /Quantity must be a positive integer/],
-      [(await stakeItem(w, 'Steal', '5')).raw, /Action must be Stake, Unstake or Withdraw/],
+      [(await stakeRequest(w, 'Stake', '-5')).raw, /Quantity must be a positive integer/],
+      [(await stakeRequest(w, 'Stake', '1.5')).raw, /Quantity must be a positive integer/],
+      [(await stakeRequest(w, 'Stake', '0')).raw, /Quantity must be a positive integer/],
+      [(await stakeRequest(w, 'Unstake')).raw, /Quantity must be a positive integer/],
+      [(await stakeRequest(w, 'Steal', '5')).raw, /Action must be Stake, Unstake or Withdraw/],
       [wrongType.raw, /Type=Sec-Stake/],
       [tampered, /invalid signature/],
       [Buffer.from('not an item'), /not a valid ANS-104 data item/],
