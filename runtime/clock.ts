@@ -15,29 +15,24 @@ export interface Clock {
 }
 
 export class RealClock implements Clock {
-  private readonly timers = new Map<number, NodeJS.Timeout>();
-  private nextId = 1;
-
   now(): number {
     return performance.now();
   }
 
+  // The handle carries Node's own timer: no table to keep, no closure per timer (every call sets one).
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.nextId++;
-    const t = setTimeout(() => {
-      this.timers.delete(id);
-      fn();
-    }, ms);
-    this.timers.set(id, t);
-    return { id };
+    return new RealTimer(setTimeout(fn, ms));
   }
 
   clearTimeout(handle: TimerHandle): void {
-    const t = this.timers.get(handle.id);
-    if (t !== undefined) {
-      clearTimeout(t);
-      this.timers.delete(handle.id);
-    }
+    if (handle instanceof RealTimer) clearTimeout(handle.timer);
+  }
+}
+
+class RealTimer implements TimerHandle {
+  constructor(readonly timer: NodeJS.Timeout) {}
+  get id(): number {
+    return Number(this.timer);
   }
 }
 

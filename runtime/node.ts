@@ -388,46 +388,24 @@ export class Node implements Caller {
   private request(target: Target, request: unknown, options?: CallOptions): Promise<unknown> {
     const timeout = options?.timeout ?? this.callTimeout;
     return new Promise<unknown>((resolve, reject) => {
-      const pid = this.newPid();
-      const ref = this.makeRef();
-      let timer: TimerHandle | undefined;
-      const done = (demonitor: boolean) => {
-        this.procs.delete(pid.serial);
-        if (timer) this.clock.clearTimeout(timer);
-        if (demonitor) this.route(target, { k: 'demon', from: pid, ref });
-      };
-      const waiter: Endpoint = {
-        pid,
-        signal: (sig) => {
-          if (sig.k === 'msg' && sig.env.t === 'reply' && sig.env.ref === ref) {
-            done(!sig.env.mon);
-            resolve(sig.env.value);
-          } else if (sig.k === 'down' && sig.ref === ref) {
-            done(false);
-            const kind = sig.reason === 'noproc' ? 'noproc' : sig.reason === 'noconnection' ? 'noconnection' : 'exit';
-            reject(new CallError(kind, target, sig.reason));
-          }
-        },
-        nodeDown: (node) => {
-          const targetNode = target instanceof Pid ? target.node : typeof target === 'string' ? this.name : target.node;
-          if (targetNode === node) waiter.signal({ k: 'down', from: undefined, ref, reason: 'noconnection' });
-        },
-      };
-      this.procs.set(pid.serial, waiter);
+      const waiter = new CallWaiter(this, this.newPid(), this.makeRef(), target, resolve, reject);
+      this.procs.set(waiter.pid.serial, waiter);
       try {
-        this.route(target, { k: 'msg', env: { t: 'call', req: request, from: { pid, ref } } });
+        this.route(target, { k: 'msg', env: { t: 'call', req: request, from: { pid: waiter.pid, ref: waiter.ref } } });
       } catch (e) {
-        done(true);
+        waiter.done(true);
         reject(e);
         return;
       }
-      if (Number.isFinite(timeout)) {
-        timer = this.clock.setTimeout(() => {
-          done(true);
-          reject(new CallError('timeout', target));
-        }, timeout);
-      }
+      if (Number.isFinite(timeout)) waiter.timer = this.clock.setTimeout(() => waiter.expire(), timeout);
     });
+  }
+
+  /** Ends a call's wait: its waiter leaves the table, and the callee drops the monitor if asked. */
+  endCall(w: CallWaiter, demonitor: boolean): void {
+    this.procs.delete(w.pid.serial);
+    if (w.timer) this.clock.clearTimeout(w.timer);
+    if (demonitor) this.route(w.target, { k: 'demon', from: w.pid, ref: w.ref });
   }
 
   cast(target: Target, message: unknown): void {
@@ -493,5 +471,48 @@ export class Node implements Caller {
     }
     for (const ep of [...this.procs.values()]) if (ep instanceof Actor || ep instanceof Inbox) ep.die('shutdown');
     await this.transport.stop();
+  }
+}
+
+/**
+ * The caller's side of one call: a pid of its own that takes the reply or the monitor's `down`.
+ * A class, not closures: a call makes one of these and nothing else per call.
+ */
+class CallWaiter implements Endpoint {
+  timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly node: Node,
+    readonly pid: Pid,
+    readonly ref: string,
+    readonly target: Target,
+    private readonly resolve: (v: unknown) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
+
+  done(demonitor: boolean): void {
+    this.node.endCall(this, demonitor);
+  }
+
+  signal(sig: Signal): void {
+    if (sig.k === 'msg' && sig.env.t === 'reply' && sig.env.ref === this.ref) {
+      this.done(!sig.env.mon);
+      this.resolve(sig.env.value);
+    } else if (sig.k === 'down' && sig.ref === this.ref) {
+      this.done(false);
+      const kind = sig.reason === 'noproc' ? 'noproc' : sig.reason === 'noconnection' ? 'noconnection' : 'exit';
+      this.reject(new CallError(kind, this.target, sig.reason));
+    }
+  }
+
+  nodeDown(node: string): void {
+    const t = this.target;
+    const targetNode = t instanceof Pid ? t.node : typeof t === 'string' ? this.node.name : t.node;
+    if (targetNode === node) this.signal({ k: 'down', from: undefined, ref: this.ref, reason: 'noconnection' });
+  }
+
+  expire(): void {
+    this.done(true);
+    this.reject(new CallError('timeout', this.target));
   }
 }
