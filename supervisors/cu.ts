@@ -2,6 +2,7 @@ import type { ChildSpec } from '../runtime/index.js';
 import { namedChildren } from './named-children.js';
 import { unitSupervisor } from './unit-supervisor.js';
 import type { CuRuntime } from '../units/cu/engine.js';
+import { CU_EVALUATORS, evaluatorOwner } from '../units/cu/evaluator-owner.js';
 import { CU_MANAGER, CU_PROCESSES, cuManager, type NameRegistry } from '../units/cu/manager.js';
 import { processActor, processName } from '../units/cu/process.js';
 
@@ -19,6 +20,8 @@ export interface CuTreeOptions {
  * The Compute Unit's subtree (rest_for_one, so the manager is restarted whenever the process
  * supervisor is, and never holds stale actors):
  *
+ * - `cu.evaluators`: owns the evaluator threads' pool (opens it, closes it when stopped, replaces
+ *   threads that die). First: the process actors that use it stop before it and start after it.
  * - `cu.processes`: simple_one_for_one supervisor of process actors `cu/<processId>`, started
  *   on demand. Restart `transient`: an actor that crashed (or was killed) is restarted and
  *   hydrates from its checkpoint when next asked; one stopped by the manager (eviction) is not.
@@ -27,6 +30,7 @@ export interface CuTreeOptions {
  */
 export function cuTree(cu: CuRuntime, o: CuTreeOptions): ChildSpec {
   return unitSupervisor('cu', [
+    { id: 'evaluators', start: { behaviour: evaluatorOwner, args: { pool: cu.pool }, options: { name: CU_EVALUATORS } }, shutdown: o.shutdownMs },
     namedChildren({
       id: 'processes',
       name: CU_PROCESSES,

@@ -28,7 +28,7 @@ import { processLimits, type Limits } from './limits.js';
 import { dryRunMessage, messageFromSlot, processEnv, type AoEnv, type AoMessage, type EvalOutput } from './message.js';
 import { GatewayUnreachable, type ModuleRecord, type ModuleStore } from './modules.js';
 import type { CheckpointRecord, CronRecord, CronResult, CuStore, ResultRecord } from './store.js';
-import { EvaluatorError, EvaluatorGone, EvaluatorTimeout, type EvaluatorHandle, type EvaluatorSource } from './worker/client.js';
+import { EvaluatorError, EvaluatorGone, EvaluatorTimeout, type EvaluatorDeath, type EvaluatorHandle, type EvaluatorSource } from './worker/client.js';
 import type { EvalValue } from './worker/protocol.js';
 
 /** What the process actors of a node share. */
@@ -126,6 +126,11 @@ export class ProcessEngine {
   private closed = false;
   /** Its actor was killed: a handler of it still running must neither evaluate nor record. */
   private killed = false;
+  /**
+   * Told when the thread it holds exits without being asked to and not on an error (one that
+   * crashed under a message has answered it with that error, and the engine restores itself).
+   */
+  onThreadDeath: ((d: EvaluatorDeath) => void) | undefined;
 
   private constructor(
     readonly processId: string,
@@ -195,12 +200,16 @@ export class ProcessEngine {
   private async thread(): Promise<EvaluatorHandle> {
     if (this.killed && enforced('killed-handler-guard')) throw new Error(`the process actor of ${this.processId} was killed`);
     if (this.evaluator?.alive) return this.evaluator;
-    this.evaluator = await this.cu.pool.acquire(`${this.module.id}:${this.limits.memory}`);
+    const ev = await this.cu.pool.acquire(`${this.module.id}:${this.limits.memory}`);
+    this.evaluator = ev;
     if (this.closed) {
-      await this.cu.pool.release(this.evaluator);
+      await this.cu.pool.release(ev);
       throw new EvaluatorGone('process closed');
     }
-    return this.evaluator;
+    void ev.died?.then((d) => {
+      if (this.evaluator === ev && !d.crashed) this.onThreadDeath?.(d);
+    });
+    return ev;
   }
 
   /** A fresh instance in the thread, for a process's first message or for a restore. */

@@ -50,7 +50,7 @@ export interface Cu {
   /** `pending`: whether this node has accepted a message for a process that the SU has not assigned yet (see CuApi.result). */
   api(caller: Caller, o?: { pending?: (processId: string, messageId: string) => boolean }): CuApi;
   routes(api: CuRoutesApi): FastifyPluginAsync;
-  /** Stops the spare evaluator threads (after the process actors have stopped). */
+  /** Stops the spare evaluator threads (after the process actors have stopped; the tree's `cu.evaluators` has closed them already when it ran). */
   close(): Promise<void>;
 }
 
@@ -102,6 +102,7 @@ export { processActor, processName, type ProcessRequest, type ProcessReply, type
 export { CuStore, type CheckpointRecord, type CronRecord, type ResultRecord } from './store.js';
 export { parseCrons, ticks, cronName, InvalidCron, type Cron, type CronTick } from './cron.js';
 export { memoryLimits, withMemoryMaximum, prepareBinary, SUPPORTED_FORMATS, type ModuleFormat } from './wasm.js';
-export { Evaluator, EvaluatorPool, EvaluatorGone, EvaluatorTimeout, EvaluatorError, type EvaluatorHandle, type EvaluatorSource } from './worker/client.js';
+export { Evaluator, EvaluatorPool, EvaluatorGone, EvaluatorLost, EvaluatorTimeout, EvaluatorError, type EvaluatorDeath, type EvaluatorHandle, type EvaluatorSource } from './worker/client.js';
+export { CU_EVALUATORS, evaluatorOwner, type EvaluatorOwnerProtocol } from './evaluator-owner.js';
 export { InlineEvaluator, InlineEvaluators } from './worker/inline.js';
 export type { MemoryImage, Codec } from './worker/protocol.js';

@@ -16,10 +16,16 @@
  * replaying what it evaluated since the last one would cost more than a hydration is meant to
  * (see `checkpointOnRetire` in engine.ts). Either way it hands its thread back for the next
  * process. A kill runs no terminate; the thread is stopped when the actor dies (its AbortSignal).
+ *
+ * It is linked to its thread, as to an actor: a thread that ends without being asked to (killed
+ * from outside; not its time limit) takes the memory with it, so the actor stops abnormally, its
+ * supervisor restarts it, and it hydrates again (checkpoint, then the stored results replayed) in
+ * another thread. The message the thread was on gets no result from it: it is evaluated again.
  */
 import type { ActorContext, Behaviour, Call, From, TimerHandle } from '../../runtime/index.js';
 import { formatReason, typedName } from '../../runtime/index.js';
 import { ProcessEngine, ProcessUnavailable, type CuRuntime, type EngineStats, type Position } from './engine.js';
+import { EvaluatorLost, type EvaluatorDeath } from './worker/client.js';
 import type { EvalOutput } from './message.js';
 import type { CheckpointRecord } from './store.js';
 
@@ -89,6 +95,7 @@ interface State {
 
 const STEP = { tag: 'cu.step' } as const;
 const TICK = { tag: 'cu.tick' } as const;
+const THREAD_DIED = 'cu.thread-died';
 /** The manager's request to stop once idle (sent as an info message). */
 export const RETIRE = { tag: 'cu.retire' } as const;
 
@@ -174,11 +181,14 @@ async function step(s: State, ctx: ActorContext): Promise<void> {
       try {
         reply = { ok: await serve(s, w) };
       } catch (err) {
+        if (err instanceof EvaluatorLost) throw err;
         reply = { error: (err as Error).message };
       }
       ctx.reply(w.from, reply);
     }
   } catch (err) {
+    // Not the process's doing: the actor is restarted (the waiters' calls are made again).
+    if (err instanceof EvaluatorLost) throw err;
     // The instance's state is not known any more: drop it (the next request restores it) and
     // tell everyone waiting what happened.
     ctx.log.error({ processId: e.processId, err: formatReason(err) }, 'evaluation failed');
@@ -199,6 +209,7 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
       return { stop: { cu_process_unavailable: (e as Error).message, code } };
     }
     ctx.signal.addEventListener('abort', () => engine.kill(), { once: true });
+    engine.onThreadDeath = (d) => ctx.send(ctx.self, { tag: THREAD_DIED, death: d });
     return { ok: { engine, cu, waiters: [], stepping: false, lastCheckpointAt: ctx.clock.now(), tick: undefined, retiring: false } };
   },
 
@@ -223,6 +234,9 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
       await step(state, ctx);
       kick(state, ctx);
       if (state.retiring && idle(state)) return { stop: 'normal', state };
+    } else if (tag === THREAD_DIED) {
+      const d = (msg as { death: EvaluatorDeath }).death;
+      return { stop: { evaluator_died: d.reason, threadId: d.threadId }, state };
     } else if (tag === RETIRE.tag) {
       state.retiring = true;
       if (idle(state)) return { stop: 'normal', state };

@@ -24,6 +24,32 @@ export class EvaluatorGone extends Error {
   override readonly name = 'EvaluatorGone';
 }
 
+/**
+ * The thread exited under a request without an error of its own (terminated from outside, not
+ * by its process's time limit): the message is not at fault, so it gets no result; the process
+ * actor that held the thread is restarted and evaluates it again in another.
+ */
+export class EvaluatorLost extends Error {
+  override readonly name = 'EvaluatorLost';
+  constructor(
+    readonly threadId: number,
+    readonly code: number,
+  ) {
+    super(`evaluator thread ${threadId} exited (${code})`);
+  }
+}
+
+/** A thread that ended without being asked to: what its pool's owner is told. */
+export interface EvaluatorDeath {
+  threadId: number;
+  /** Why: an error of the thread (out of heap, …), or its exit code. */
+  reason: string;
+  /** It was serving a process (a request pending) when it ended. */
+  busy: boolean;
+  /** It ended on an error of its own (which the request it was on gets as its answer), not by an exit. */
+  crashed: boolean;
+}
+
 /** A request took longer than its limit; the thread has been terminated. */
 export class EvaluatorTimeout extends Error {
   override readonly name = 'EvaluatorTimeout';
@@ -64,6 +90,8 @@ export interface EvaluatorHandle {
     options?: { timeoutMs?: number; transfer?: ArrayBuffer[]; onItem?: (item: WorkerOps[K] extends { item: infer I } ? I : never) => void },
   ): Promise<WorkerOps[K]['value']>;
   terminate(): Promise<void>;
+  /** Resolves when the evaluator ends without being asked to (absent: it cannot). */
+  readonly died?: Promise<EvaluatorDeath>;
 }
 
 /** Where the process actors get their evaluators. */
@@ -74,7 +102,14 @@ export interface EvaluatorSource {
   release(ev: EvaluatorHandle): Promise<void>;
   /** Resolves when evaluators started ahead are ready. */
   warm(): Promise<void>;
+  /** Stops its evaluators and refuses `acquire` until `open`. */
   close(): Promise<void>;
+  /** Takes requests again after `close` (its owner actor restarted). */
+  open(): void;
+  /** Tells `listener` of each evaluator that dies (not one stopped on purpose); answers how to stop telling it. */
+  watch?(listener: (d: EvaluatorDeath) => void): () => void;
+  /** Starts evaluators ahead again, in place of those that died. */
+  refill?(): void;
 }
 
 export class Evaluator implements EvaluatorHandle {
@@ -82,7 +117,11 @@ export class Evaluator implements EvaluatorHandle {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private gone: Error | undefined;
+  /** `terminate` was called: its exit is no death. */
+  private stopping = false;
   readonly ready: Promise<void>;
+  readonly died: Promise<EvaluatorDeath>;
+  readonly threadId: number;
   /** Processes this thread has been handed to. */
   uses = 0;
   /** The module its last process ran. */
@@ -91,6 +130,7 @@ export class Evaluator implements EvaluatorHandle {
   constructor() {
     // Compiled JavaScript: no loader flags needed (and none inherited: a thread starts faster).
     this.worker = new Worker(threadModule(WORKER_URL), { stdout: false, stderr: false, execArgv: [] });
+    this.threadId = this.worker.threadId;
     // The thread says so once it has loaded ao-loader (its first message).
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', () => resolve());
@@ -108,8 +148,20 @@ export class Evaluator implements EvaluatorHandle {
     this.worker.on('message', (reply: WorkerReply | { ready: true }) => {
       if ('id' in reply) this.answer(reply);
     });
-    this.worker.on('error', (e) => this.fail(new EvaluatorGone(`evaluator thread crashed: ${e.message}`)));
-    this.worker.on('exit', (code) => this.fail(new EvaluatorGone(`evaluator thread exited (${code})`)));
+    // An error of the thread itself (its heap exhausted, …) may be the message's doing: that
+    // message gets it as its result. An exit with no error, not asked for, is not.
+    let error: Error | undefined;
+    this.worker.on('error', (e) => {
+      error ??= e;
+      this.fail(new EvaluatorGone(`evaluator thread crashed: ${e.message}`));
+    });
+    this.died = new Promise((resolve) => {
+      this.worker.on('exit', (code) => {
+        const busy = this.pending.size > 0;
+        this.fail(error ? new EvaluatorGone(`evaluator thread exited (${code})`) : new EvaluatorLost(this.threadId, code));
+        if (!this.stopping) resolve({ threadId: this.threadId, reason: error ? error.message : `exited (${code})`, busy, crashed: error !== undefined });
+      });
+    });
   }
 
   get alive(): boolean {
@@ -177,18 +229,31 @@ export class Evaluator implements EvaluatorHandle {
     });
   }
 
+  /** Whether a request is pending. */
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
   async terminate(): Promise<void> {
+    this.stopping = true;
     this.fail(new EvaluatorGone('evaluator terminated'));
     await this.worker.terminate();
   }
 }
 
-/** Threads started ahead of need (a thread takes tens of ms to start), and threads handed back. */
+/**
+ * Threads started ahead of need (a thread takes tens of ms to start), and threads handed back.
+ * Its owner (the actor `cu.evaluators`, evaluator-owner.ts) opens and closes it, is told of each
+ * thread that dies (`watch`) and starts spares again in place of dead ones (`refill`).
+ */
 export class EvaluatorPool implements EvaluatorSource {
   /** Started ahead, never used. */
   private readonly spare: Evaluator[] = [];
   /** Handed back, most recent last. */
   private readonly used: Evaluator[] = [];
+  /** Every thread it started that has not ended (held by processes or not). */
+  private readonly live = new Set<Evaluator>();
+  private readonly listeners = new Set<(d: EvaluatorDeath) => void>();
   private closed = false;
   /** Threads handed back kept at most. */
   private readonly keep: number;
@@ -204,31 +269,61 @@ export class EvaluatorPool implements EvaluatorSource {
     this.refill();
   }
 
-  private refill(): void {
-    while (!this.closed && this.spare.length < this.size) {
-      const e = new Evaluator();
-      e.ready.catch(() => undefined);
-      this.spare.push(e);
+  private start(): Evaluator {
+    const e = new Evaluator();
+    e.ready.catch(() => undefined);
+    this.live.add(e);
+    void e.died.then((d) => {
+      this.live.delete(e);
+      for (const l of this.listeners) l(d);
+    });
+    return e;
+  }
+
+  refill(): void {
+    for (const list of [this.spare, this.used]) {
+      for (let i = list.length - 1; i >= 0; i--) if (!list[i]!.alive) list.splice(i, 1);
     }
+    while (!this.closed && this.spare.length < this.size) this.spare.push(this.start());
+  }
+
+  watch(listener: (d: EvaluatorDeath) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The threads running now, in processes or waiting (operators' view; fault tests reach them here). */
+  threads(): Evaluator[] {
+    for (const e of this.live) if (!e.alive) this.live.delete(e);
+    return [...this.live];
   }
 
   async acquire(key?: string): Promise<Evaluator> {
-    if (this.closed) throw new EvaluatorGone('the evaluator pool is closed');
-    let e: Evaluator | undefined;
-    for (let i = this.used.length - 1; i >= 0 && !e; i--) {
-      const u = this.used[i]!;
-      if (!u.alive) this.used.splice(i, 1);
-      else if (u.key === key) e = this.used.splice(i, 1)[0];
+    // A thread that dies while starting is not the caller's problem: it takes another.
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new EvaluatorGone('the evaluator pool is closed');
+      let e: Evaluator | undefined;
+      for (let i = this.used.length - 1; i >= 0 && !e; i--) {
+        const u = this.used[i]!;
+        if (!u.alive) this.used.splice(i, 1);
+        else if (u.key === key) e = this.used.splice(i, 1)[0];
+      }
+      while (!e && (e = this.spare.shift())) {
+        if (!e.alive) e = undefined;
+      }
+      this.refill();
+      e ??= this.start();
+      try {
+        await e.ready;
+      } catch (err) {
+        if (attempt < 3) continue;
+        throw err;
+      }
+      if (!e.alive) continue;
+      e.uses++;
+      e.key = key;
+      return e;
     }
-    while (!e && (e = this.spare.shift())) {
-      if (!e.alive) e = undefined;
-    }
-    this.refill();
-    e ??= new Evaluator();
-    await e.ready;
-    e.uses++;
-    e.key = key;
-    return e;
   }
 
   async release(ev: EvaluatorHandle): Promise<void> {
@@ -250,6 +345,11 @@ export class EvaluatorPool implements EvaluatorSource {
     return this.used.length;
   }
 
+  /** Threads started ahead and alive now. */
+  get warmThreads(): number {
+    return this.spare.filter((e) => e.alive).length;
+  }
+
   /** Resolves when the spare threads have started (benchmarks wait for it before timing a hydration). */
   async warm(): Promise<void> {
     await Promise.all(this.spare.map((e) => e.ready.catch(() => undefined)));
@@ -258,5 +358,10 @@ export class EvaluatorPool implements EvaluatorSource {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.spare.splice(0), ...this.used.splice(0)].map((e) => e.terminate()));
+  }
+
+  open(): void {
+    this.closed = false;
+    this.refill();
   }
 }

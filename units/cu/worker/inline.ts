@@ -149,4 +149,8 @@ export class InlineEvaluators implements EvaluatorSource {
   async close(): Promise<void> {
     this.closed = true;
   }
+
+  open(): void {
+    this.closed = false;
+  }
 }
