@@ -74,6 +74,16 @@ it('evaluator threads killed while 4 processes evaluate 40 messages each: their 
   for (const p of restarted) expect(await run(h, p, 'c = c + 1; return c')).toBe(String(N + 1));
   expect(pool.threads().some((t) => killed.includes(t.threadId))).toBe(false);
 
+  // A thread killed under an idle process: its actor (linked to it) restarts too, and the process's next message is right.
+  const held = pool.threads().find((t) => t.uses > 0 && !t.busy)!;
+  const actorsNow = new Map(pids.map((p) => [p, h!.node.whereis(`cu/${p}`)!]));
+  const idleExit = held.died;
+  await kill(held);
+  expect((await idleExit).busy).toBe(false);
+  expect(await deaths()).toBe(3);
+  for (const p of pids) expect(await run(h, p, 'c = c + 1; return c')).toBe(String(restarted.includes(p) ? N + 2 : N + 1));
+  expect(pids.filter((p) => !h!.node.whereis(`cu/${p}`)!.equals(actorsNow.get(p)!))).toHaveLength(1);
+
   // A spare killed while nobody needs it: the owner starts another in its place.
   await pool.warm();
   const spare = pool.threads().find((t) => t.uses === 0 && !t.busy)!;
@@ -81,7 +91,7 @@ it('evaluator threads killed while 4 processes evaluate 40 messages each: their 
   const exit = spare.died;
   await kill(spare);
   expect((await exit).busy).toBe(false);
-  expect(await deaths()).toBe(3);
+  expect(await deaths()).toBe(4);
   expect(pool.warmThreads).toBe(SPARES);
   await pool.warm();
   expect(pool.threads().some((t) => t.threadId === spare.threadId)).toBe(false);
