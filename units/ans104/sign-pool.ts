@@ -11,6 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { RealClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
 import { threadModule } from '../../runtime/thread-module.js';
 import type { WalletKey } from './keys.js';
 import type { SignAnswer, SignWorkerData } from './sign-worker.js';
@@ -55,6 +56,8 @@ export interface SignPoolOptions {
   depth?: number;
   /** Modules (URLs) whose `createOps(key)` adds ops to each worker. */
   extensions?: URL[];
+  /** What the replacement backoff is measured on; default the real clock. */
+  clock?: Clock;
 }
 
 export class SignPool {
@@ -65,7 +68,8 @@ export class SignPool {
   private readonly depth: number;
   private readonly workerData: SignWorkerData;
   private respawnMs = RESPAWN_FIRST_MS;
-  private respawns = new Set<NodeJS.Timeout>();
+  private respawns = new Set<TimerHandle>();
+  private readonly clock: Clock;
   /** Workers that died and were replaced (for operators and tests). */
   replaced = 0;
   readonly size: number;
@@ -73,13 +77,14 @@ export class SignPool {
   constructor(key: WalletKey, options: SignPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? availableParallelism());
     this.depth = Math.max(1, options.depth ?? 16);
+    this.clock = options.clock ?? new RealClock();
     this.workerData = { key, extensions: (options.extensions ?? []).map((u) => String(threadModule(u))) };
     for (let i = 0; i < this.size; i++) this.slots.push(this.startWorker());
   }
 
   private startWorker(): Slot {
     const worker = new Worker(threadModule(WORKER), { workerData: this.workerData });
-    const slot: Slot = { worker, busy: new Map(), startedAt: Date.now() };
+    const slot: Slot = { worker, busy: new Map(), startedAt: this.clock.now() };
     worker.on('message', (results: SignAnswer[]) => {
       for (const r of results) {
         const job = slot.busy.get(r.id);
@@ -109,15 +114,14 @@ export class SignPool {
 
   /** A dead worker gets a successor: at once after a long life, later while successors die young. */
   private replace(dead: Slot): void {
-    this.respawnMs = Date.now() - dead.startedAt > YOUNG_MS ? RESPAWN_FIRST_MS : Math.min(RESPAWN_MAX_MS, this.respawnMs * 2);
-    const t = setTimeout(() => {
+    this.respawnMs = this.clock.now() - dead.startedAt > YOUNG_MS ? RESPAWN_FIRST_MS : Math.min(RESPAWN_MAX_MS, this.respawnMs * 2);
+    const t = this.clock.setTimeout(() => {
       this.respawns.delete(t);
       if (this.closed) return;
       this.slots.push(this.startWorker());
       this.replaced++;
       this.pump();
     }, this.respawnMs);
-    t.unref();
     this.respawns.add(t);
   }
 
@@ -161,7 +165,7 @@ export class SignPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.respawns) clearTimeout(t);
+    for (const t of this.respawns) this.clock.clearTimeout(t);
     this.respawns.clear();
     const e = new SignerUnavailable('sign pool is closed');
     for (const job of this.queue.splice(0)) job.reject(e);
