@@ -33,7 +33,7 @@ export interface CuOptions {
   now?: () => number;
   /** Where evaluators come from; default a pool of evaluator threads. */
   evaluators?: EvaluatorSource;
-  /** For the API's waits; default the real clock. */
+  /** For the API's waits and the evaluators' time limits; default the real clock. */
   clock?: Clock;
   /** Compiles a prepared module binary; default WebAssembly.compile. */
   compile?: (binary: Uint8Array) => Promise<WebAssembly.Module>;
@@ -66,7 +66,8 @@ export async function createCu(o: CuOptions): Promise<Cu> {
   });
   const only = o.bundledModules ? BUNDLED.filter((b) => o.bundledModules!.includes(b.name)) : BUNDLED;
   const bundled = o.registerBundled === false ? modules.bundled() : await modules.registerBundled(o.wallet, config.modulesDir, only);
-  const pool = o.evaluators ?? new EvaluatorPool(config.spareEvaluators);
+  const clock = o.clock ?? new RealClock();
+  const pool = o.evaluators ?? new EvaluatorPool(config.spareEvaluators, { clock });
   const runtime: CuRuntime = {
     reader: o.reader,
     store: o.cuStore?.(o.store) ?? new CuStore(o.store),
@@ -74,7 +75,7 @@ export async function createCu(o: CuOptions): Promise<Cu> {
     pool,
     config,
     now,
-    clock: o.clock ?? new RealClock(),
+    clock,
   };
   return {
     address: o.wallet.address,

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SimulatedClock } from '../../../runtime/clock.js';
 import { bundledDir } from '../../../units/cu/modules.js';
 import { prepareBinary } from '../../../units/cu/wasm.js';
 import { EvaluatorPool, EvaluatorTimeout, type EvaluatorHandle, type AoEnv, type AoMessage } from '../../../units/cu/index.js';
@@ -67,12 +68,17 @@ describe('evaluator threads handed from process to process', () => {
     }
   });
 
-  it('a thread stopped at its time limit (a Lua endless loop) is not handed on', async () => {
-    pool = new EvaluatorPool(0, { keep: 2 });
+  it('a thread stopped at its time limit (a Lua endless loop, the limit on the pool\'s clock) is not handed on', async () => {
+    const clock = new SimulatedClock();
+    pool = new EvaluatorPool(0, { keep: 2, clock });
     const a = await pool.acquire();
     await spawn(a, 'A'.repeat(43));
-    await expect(lua(a, 'A'.repeat(43), 1, 'while true do end', 500)).rejects.toBeInstanceOf(EvaluatorTimeout);
+    const looping = lua(a, 'A'.repeat(43), 1, 'while true do end', 500);
+    await clock.advance(499);
+    expect(a.alive).toBe(true);
+    await clock.advance(1);
     expect(a.alive).toBe(false);
+    await expect(looping).rejects.toBeInstanceOf(EvaluatorTimeout);
     await pool.release(a);
     expect(pool.spares).toBe(0);
     const b = await pool.acquire();

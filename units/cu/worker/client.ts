@@ -14,10 +14,12 @@
  * a metered module ran 1.7x slower in a thread that had run an unmetered one.
  */
 import { Worker } from 'node:worker_threads';
+import { RealClock, type Clock, type TimerHandle } from '../../../runtime/clock.js';
 import { threadModule } from '../../../runtime/thread-module.js';
 import type { WorkerOp, WorkerOps, WorkerReply } from './protocol.js';
 
 const WORKER_URL = new URL('./evaluator.js', import.meta.url);
+const realClock = new RealClock();
 
 /** The thread ended (terminated, crashed, or ran out of heap) before answering. */
 export class EvaluatorGone extends Error {
@@ -75,7 +77,7 @@ export class EvaluatorError extends Error {
 interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
-  timer?: NodeJS.Timeout;
+  timer?: TimerHandle;
   onItem?: (item: unknown) => void;
   /** Restarts the time limit (each streamed item proves the thread is making progress). */
   rearm?: () => void;
@@ -127,7 +129,8 @@ export class Evaluator implements EvaluatorHandle {
   /** The module its last process ran. */
   key: string | undefined;
 
-  constructor() {
+  /** `clock`: what request time limits are measured on. */
+  constructor(private readonly clock: Clock = realClock) {
     // Compiled JavaScript: no loader flags needed (and none inherited: a thread starts faster).
     this.worker = new Worker(threadModule(WORKER_URL), { stdout: false, stderr: false, execArgv: [] });
     this.threadId = this.worker.threadId;
@@ -183,7 +186,7 @@ export class Evaluator implements EvaluatorHandle {
     }
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker.unref();
-    if (p.timer) clearTimeout(p.timer);
+    if (p.timer) this.clock.clearTimeout(p.timer);
     if (reply.ok) p.resolve(reply.value);
     else p.reject(new EvaluatorError(reply.error.code, reply.error.message));
   }
@@ -191,7 +194,7 @@ export class Evaluator implements EvaluatorHandle {
   private fail(e: Error): void {
     this.gone ??= e;
     for (const p of this.pending.values()) {
-      if (p.timer) clearTimeout(p.timer);
+      if (p.timer) this.clock.clearTimeout(p.timer);
       p.reject(this.gone);
     }
     this.pending.clear();
@@ -219,8 +222,11 @@ export class Evaluator implements EvaluatorHandle {
           reject(new EvaluatorTimeout(op, ms));
           void this.terminate();
         };
-        p.timer = setTimeout(expire, ms);
-        p.rearm = () => p.timer?.refresh();
+        p.timer = this.clock.setTimeout(expire, ms);
+        p.rearm = () => {
+          if (p.timer) this.clock.clearTimeout(p.timer);
+          p.timer = this.clock.setTimeout(expire, ms);
+        };
       }
       // Referenced while a request is pending (so awaiting one keeps the process alive), not when idle.
       if (this.pending.size === 0) this.worker.ref();
@@ -259,18 +265,21 @@ export class EvaluatorPool implements EvaluatorSource {
   private readonly keep: number;
   /** Processes a thread serves before it is stopped rather than handed on. */
   private readonly maxUses: number;
+  /** What its threads' request time limits are measured on. */
+  private readonly clock: Clock;
 
   constructor(
     private readonly size: number,
-    o: { keep?: number; maxUses?: number } = {},
+    o: { keep?: number; maxUses?: number; clock?: Clock } = {},
   ) {
+    this.clock = o.clock ?? realClock;
     this.keep = o.keep ?? Math.max(size, 2);
     this.maxUses = o.maxUses ?? 1000;
     this.refill();
   }
 
   private start(): Evaluator {
-    const e = new Evaluator();
+    const e = new Evaluator(this.clock);
     e.ready.catch(() => undefined);
     this.live.add(e);
     void e.died.then((d) => {
