@@ -16,6 +16,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Store, Table } from '../../runtime/store.js';
+import { RealClock, type Clock } from '../../runtime/clock.js';
 import { enforced } from '../safety.js';
 import { isTerminal, type JobRecord } from './job.js';
 
@@ -97,7 +98,11 @@ export class LmdbMuStore implements MuStore {
   private readonly pushSizes: Table<number, string>;
   private readonly events = new EventEmitter();
 
-  constructor(private readonly store: Store) {
+  /** `clock`: what `settled`'s deadline is measured on (default the real one). */
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock = new RealClock(),
+  ) {
     this.jobs = store.db<JobRecord, string>('mu.jobs');
     this.tree = store.db<true, [string, string]>('mu.tree');
     this.monitors = store.db<MonitorRecord, string>('mu.monitors');
@@ -281,14 +286,14 @@ export class LmdbMuStore implements MuStore {
       const off = this.onJob((r) => {
         if (r.root === root) check();
       });
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         done();
         const open = this.push(root).filter((r) => !isTerminal(r)).map((r) => `${r.id} (${r.stage})`);
         reject(new Error(`push ${root} did not settle in ${timeoutMs} ms; still open: ${open.join(', ') || 'none known'}`));
       }, timeoutMs);
       const done = () => {
         off();
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
       };
       check();
     });
