@@ -6,8 +6,11 @@
  *   JetStream that answers for the SU log, a store it can write, not draining or stopping.
  *
  * Checks run on demand, at most once per `cacheMs` each (one in flight at a time), each within
- * `timeoutMs`: a probe that hangs is a failure, not a hung health request.
+ * `timeoutMs` (on `clock`, default the real one): a probe that hangs is a failure, not a hung
+ * health request.
  */
+import { RealClock, type Clock, type TimerHandle } from '../../runtime/clock.js';
+
 export interface HealthCheck {
   name: string;
   /** Resolves undefined when fine, or with why not. A throw is a failure with its message. */
@@ -30,11 +33,14 @@ export interface Readiness {
 
 export class Health {
   private readonly cached = new Map<string, { at: number; result: Promise<CheckResult> }>();
+  private readonly clock: Clock;
 
   constructor(
     private readonly checks: HealthCheck[],
-    private readonly o: { cacheMs?: number; timeoutMs?: number; now?: () => number } = {},
-  ) {}
+    private readonly o: { cacheMs?: number; timeoutMs?: number; now?: () => number; clock?: Clock } = {},
+  ) {
+    this.clock = o.clock ?? new RealClock();
+  }
 
   async readiness(): Promise<Readiness> {
     const results = await Promise.all(this.checks.map(async (c) => [c.name, await this.run(c)] as const));
@@ -49,17 +55,17 @@ export class Health {
     if (hit && now - hit.at < (c.cacheMs ?? this.o.cacheMs ?? 1000)) return hit.result;
     const timeoutMs = this.o.timeoutMs ?? 2000;
     const result = (async (): Promise<CheckResult> => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: TimerHandle | undefined;
       try {
         const detail = await Promise.race([
           Promise.resolve().then(() => c.check()),
-          new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs))),
+          new Promise<string>((resolve) => (timer = this.clock.setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs))),
         ]);
         return detail === undefined ? { ok: true } : { ok: false, detail };
       } catch (e) {
         return { ok: false, detail: e instanceof Error ? e.message : String(e) };
       } finally {
-        clearTimeout(timer);
+        if (timer) this.clock.clearTimeout(timer);
       }
     })();
     this.cached.set(c.name, { at: now, result });
