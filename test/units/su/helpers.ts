@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataItem } from '@dha-team/arbundles';
 import { expect } from 'vitest';
-import { Node, supervisorSpec } from '../../../runtime/index.js';
+import { Node, supervisorSpec, type Clock } from '../../../runtime/index.js';
 import { Store, type LmdbStore } from '../../../runtime/store.js';
 import { SEQUENCERS, suTree } from '../../../supervisors/su.js';
 import { createDataItem, generateWallet, parseDataItem, tagValue, verifyDataItem, type Tag, type Wallet } from '../../../units/ans104/index.js';
@@ -31,6 +31,8 @@ export interface HarnessOptions {
   now?: () => number;
   /** Attempts per schedule call (SuClient); default 4. */
   attempts?: number;
+  /** The node's clock (the actors' timers: idle stops, call timeouts); default the real one. */
+  clock?: Clock;
 }
 
 export const tempDir = (prefix = 'aotp-su-') => mkdtempSync(join(tmpdir(), prefix));
@@ -47,7 +49,7 @@ export async function startSu(o: HarnessOptions = {}): Promise<Harness> {
     maxRun: o.maxRun ?? 512,
     ...(o.now ? { now: o.now } : {}),
   });
-  const node = await Node.start({ name: 'su-test', encodeLocal: true, callTimeout: 30_000 });
+  const node = await Node.start({ name: 'su-test', encodeLocal: true, callTimeout: 30_000, ...(o.clock ? { clock: o.clock } : {}) });
   const root = await node.spawn(
     supervisorSpec({ strategy: 'one_for_one', intensity: 5, period: 5, children: [suTree(su.runtime, { intensity: 1000, period: 5, shutdownMs: 5000 })] }),
     { name: 'root' },

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { countChildren, whichChildren } from '../../../runtime/index.js';
+import { SimulatedClock } from '../../../runtime/clock.js';
 import { SEQUENCERS } from '../../../supervisors/su.js';
 import { sequencerName } from '../../../units/su/index.js';
 import type { ScheduleReply } from '../../../units/su/index.js';
@@ -127,12 +128,16 @@ describe('sequencer lifecycle', () => {
   });
 
   it('stops when idle (normal, not restarted) and starts again on the next request, where it left off', async () => {
-    h = await startSu({ idleMs: 100 });
+    // The idle time is on the node's clock: simulated, so the test moves it instead of waiting.
+    const clock = new SimulatedClock();
+    h = await startSu({ idleMs: 100, clock });
     const pid = await spawnProcess(h);
     await messageItem(pid).then((m) => h!.client.schedule(pid, { op: 'message', id: m.id, raw: m.raw }));
     const first = h.node.whereis(sequencerName(pid));
     expect(first).toBeDefined();
-    await new Promise((r) => setTimeout(r, 400));
+    await clock.advance(99);
+    expect(h.node.whereis(sequencerName(pid))!.equals(first!)).toBe(true);
+    await clock.advance(1);
     expect(h.node.whereis(sequencerName(pid))).toBeUndefined();
     expect((await countChildren(h.node, SEQUENCERS)).active).toBe(0);
     const m = await messageItem(pid);
