@@ -14,6 +14,8 @@ export interface CuTreeOptions {
   period: number;
   /** ms a process actor gets to write its checkpoint when stopped. */
   shutdownMs: number;
+  /** Evaluator threads that may die within `periodMs` before their owner stops (default 20 in 10 s). */
+  threadDeaths?: { max: number; periodMs: number };
 }
 
 /**
@@ -30,7 +32,7 @@ export interface CuTreeOptions {
  */
 export function cuTree(cu: CuRuntime, o: CuTreeOptions): ChildSpec {
   return unitSupervisor('cu', [
-    { id: 'evaluators', start: { behaviour: evaluatorOwner, args: { pool: cu.pool }, options: { name: CU_EVALUATORS } }, shutdown: o.shutdownMs },
+    { id: 'evaluators', start: { behaviour: evaluatorOwner, args: { pool: cu.pool, ...(o.threadDeaths ? { maxDeaths: o.threadDeaths.max, periodMs: o.threadDeaths.periodMs } : {}) }, options: { name: CU_EVALUATORS } }, shutdown: o.shutdownMs },
     namedChildren({
       id: 'processes',
       name: CU_PROCESSES,

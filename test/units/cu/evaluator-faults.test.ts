@@ -115,3 +115,23 @@ it('the pool\'s owner killed: the tree restarts it and the process actors after 
   await h.node.stop(30_000);
   expect(pool.threads()).toEqual([]);
 }, 120_000);
+
+it('threads dying faster than the owner tolerates: it stops and closes the pool, the tree restarts it (a fresh pool) and the process actors after it', async () => {
+  h = await startCu({ config: { spareEvaluators: SPARES }, threadDeaths: { max: 1, periodMs: 60_000 } });
+  const pool = h.cu.runtime.pool as EvaluatorPool;
+  const p = await spawnAos(h, MODULE);
+  expect(await run(h, p, 'c = 1; return c')).toBe('1');
+  const owner = h.node.whereis(CU_EVALUATORS)!;
+  const actor = h.node.whereis(`cu/${p}`)!;
+  await pool.warm();
+  const before = pool.threads().map((t) => t.threadId);
+  const spares = pool.threads().filter((t) => t.uses === 0 && !t.busy);
+  expect(spares).toHaveLength(SPARES);
+  for (const t of spares) await kill(t);
+  while (h.node.whereis(CU_EVALUATORS) === undefined || h.node.whereis(CU_EVALUATORS)!.equals(owner)) await turn();
+  // Every thread of the old pool was stopped (the process's own when it was stopped and handed it back).
+  expect(pool.threads().some((t) => before.includes(t.threadId))).toBe(false);
+  expect(await run(h, p, 'c = c + 1; return c')).toBe('2');
+  expect(h.node.whereis(`cu/${p}`)!.equals(actor)).toBe(false);
+  expect(await h.node.call(CU_EVALUATORS, { op: 'deaths' })).toBe(0);
+}, 120_000);

@@ -50,6 +50,8 @@ export interface HarnessOptions {
   /** The SU's clock (assignment Timestamps) and the CU's (how far cron messages go), unix ms. */
   suNow?: () => number;
   cuNow?: () => number;
+  /** Evaluator thread deaths tolerated before the pool's owner stops (supervisors/cu.ts). */
+  threadDeaths?: { max: number; periodMs: number };
 }
 
 export async function startCu(o: HarnessOptions = {}): Promise<CuHarness> {
@@ -67,7 +69,7 @@ export async function startCu(o: HarnessOptions = {}): Promise<CuHarness> {
       period: 5,
       children: [
         suTree(su.runtime, { intensity: 1000, period: 5, shutdownMs: 5000 }),
-        cuTree(cu.runtime, { names: node, intensity: cu.runtime.config.restartIntensity, period: 5, shutdownMs: 20_000 }),
+        cuTree(cu.runtime, { names: node, intensity: cu.runtime.config.restartIntensity, period: 5, shutdownMs: 20_000, ...(o.threadDeaths ? { threadDeaths: o.threadDeaths } : {}) }),
       ],
     }),
     { name: 'root' },
