@@ -16,6 +16,7 @@ import type { EvaluatorDeath, EvaluatorSource } from './worker/client.js';
 
 export const CU_EVALUATORS = typedName<EvaluatorOwnerProtocol>('cu.evaluators');
 
+/** `deaths`: how many of the pool's threads have died since this actor started. */
 export type EvaluatorOwnerProtocol = Call<{ op: 'deaths' }, number>;
 
 export interface EvaluatorOwnerArgs {
