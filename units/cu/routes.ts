@@ -20,139 +20,83 @@
  * - `GET /checkpoint/:processId`              the process's newest checkpoint signed by this CU (checkpoint-item.ts)
  * - `POST /checkpoint`                        a checkpoint signed by a trusted CU: the process starts from it
  *                                             { processId, slot, cron, memoryHash } (403 untrusted, 409 computed here already)
+ *
+ * Errors are `{ "error": "<what is wrong>" }` (units/http/error-mapping.ts); a call to the process's actor
+ * that times out is a 202 (still evaluating). Params and query strings are checked by the routes' schemas.
  */
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { CallError, ServiceError } from '../../runtime/index.js';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { CallError } from '../../runtime/index.js';
 import { CuError, type CuApi } from './api.js';
+import { errorMapping } from '../http/error-mapping.js';
+import { unitRoutes } from '../http/unit-routes.js';
+import { enumQuery, intQuery, queryString, requiredTxIdQuery, txId } from '../http/params.js';
 
-interface ProcessQuery {
-  'process-id'?: string;
+// Ids the CU does not know are its 404s: any 43 base64url characters pass the schemas.
+const processParams = z.object({ processId: txId('process id', 'a transaction id', { loose: true }) });
+const processQuery = z.object({ 'process-id': requiredTxIdQuery('process-id', 'a process id', { loose: true }) });
+const messageParams = z.object({ messageId: z.string() });
+const pageQuery = { from: queryString(), to: queryString(), limit: intQuery('limit', 1, 'a positive integer') };
+
+/** A process actor that did not answer within the wait is still evaluating: 202, as the reference CU answers. */
+function inProgress(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  if (err instanceof CallError && err.kind === 'timeout') return reply.code(202).send({ message: 'Evaluation is in progress.' });
+  return errorMapping(err, req, reply);
 }
 
-const ID = /^[A-Za-z0-9_-]{43}$/;
+/** A signed checkpoint item holds a compressed memory image. */
+const CHECKPOINT_BODY_BYTES = 16 * 2 ** 20;
 
-function fail(reply: FastifyReply, e: unknown) {
-  if (e instanceof CuError) return reply.code(e.status).send({ error: e.message });
-  // Asked of the owner node in a cluster: its CuError comes back with the same status.
-  if (e instanceof ServiceError && e.status !== undefined) return reply.code(e.status).send({ error: e.message });
-  if (e instanceof CallError && e.kind === 'timeout') return reply.code(202).send({ message: 'Evaluation is in progress.' });
-  if (e instanceof CallError) return reply.code(503).send({ error: `The process's compute node cannot be reached, try again: ${e.message}` });
-  reply.log.error({ err: e }, 'cu request failed');
-  return reply.code(500).send({ error: (e as Error).message ?? String(e) });
-}
-
-function processId(raw: string | undefined, where: string): string {
-  if (!raw) throw new CuError(400, `a process id is required (${where})`);
-  if (!ID.test(raw)) throw new CuError(400, `'${raw.slice(0, 64)}' is not a process id (43 base64url characters)`);
-  return raw;
-}
-
-function limitOf(raw: string | undefined, dflt: number): number {
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new CuError(400, `limit must be a positive integer, got '${raw.slice(0, 32)}'`);
-  return n;
-}
+const octets = (reply: FastifyReply, b: Uint8Array) => reply.header('content-type', 'application/octet-stream').send(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 /** What the routes ask: the CU's API, or in a cluster one that asks each process's owner node. */
 export type CuRoutesApi = Pick<CuApi, 'info' | 'result' | 'results' | 'dryRun' | 'state' | 'cron' | 'attestation' | 'signedCheckpoint' | 'importCheckpoint'>;
 
-export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number; dryRunBodyBytes?: number }): FastifyPluginAsync {
+export function cuRoutes(api: CuRoutesApi, o: { resultWaitMs: number; dryRunBodyBytes?: number }) {
   const dryRunBodyBytes = o.dryRunBodyBytes ?? 1024 * 1024;
-  return async (app) => {
-    // Errors before a handler runs (a body too large, JSON that does not parse) in the CU's shape.
-    app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
-      if (err.statusCode === 413) return reply.code(413).send({ error: `the body is larger than ${dryRunBodyBytes} bytes` });
-      if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
-      return fail(reply, err);
-    });
-
+  return unitRoutes(async (app) => {
     // Signed checkpoints arrive as item bytes.
-    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 16 * 2 ** 20 }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: CHECKPOINT_BODY_BYTES }, (_req, body, done) => done(null, body));
 
     app.get('/', async () => api.info());
 
-    app.get<{ Params: { messageId: string }; Querystring: ProcessQuery }>('/result/:messageId', async (req, reply) => {
-      try {
-        const pid = processId(req.query['process-id'], 'the process-id query parameter');
-        const r = await api.result(pid, req.params.messageId, o.resultWaitMs);
-        if ('result' in r) return r.result;
-        if ('busy' in r) return reply.code(202).send({ message: r.busy });
-        return reply.code(404).send({ error: r.missing });
-      } catch (e) {
-        return fail(reply, e);
-      }
+    app.get('/result/:messageId', { schema: { params: messageParams, querystring: processQuery } }, async (req, reply) => {
+      const r = await api.result(req.query['process-id'], req.params.messageId, o.resultWaitMs);
+      if ('result' in r) return r.result;
+      if ('busy' in r) return reply.code(202).send({ message: r.busy });
+      return reply.code(404).send({ error: r.missing });
     });
 
-    app.get<{ Params: { messageId: string }; Querystring: ProcessQuery }>('/attestation/:messageId', async (req, reply) => {
-      try {
-        const pid = processId(req.query['process-id'], 'the process-id query parameter');
-        const r = await api.attestation(pid, req.params.messageId, o.resultWaitMs);
-        if ('busy' in r) return reply.code(202).send({ message: r.busy });
-        if ('missing' in r) return reply.code(404).send({ error: r.missing });
-        return reply.header('content-type', 'application/octet-stream').send(Buffer.from(r.attestation.buffer, r.attestation.byteOffset, r.attestation.byteLength));
-      } catch (e) {
-        return fail(reply, e);
-      }
+    app.get('/attestation/:messageId', { schema: { params: messageParams, querystring: processQuery } }, async (req, reply) => {
+      const r = await api.attestation(req.query['process-id'], req.params.messageId, o.resultWaitMs);
+      if ('busy' in r) return reply.code(202).send({ message: r.busy });
+      if ('missing' in r) return reply.code(404).send({ error: r.missing });
+      return octets(reply, r.attestation);
     });
 
-    app.get<{ Params: { processId: string } }>('/checkpoint/:processId', async (req, reply) => {
-      try {
-        const raw = await api.signedCheckpoint(processId(req.params.processId, 'in the path'));
-        return reply.header('content-type', 'application/octet-stream').send(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
-      } catch (e) {
-        return fail(reply, e);
-      }
+    app.get('/checkpoint/:processId', { schema: { params: processParams } }, async (req, reply) => octets(reply, await api.signedCheckpoint(req.params.processId)));
+
+    app.post('/checkpoint', { bodyLimit: CHECKPOINT_BODY_BYTES }, async (req) => {
+      if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new CuError(400, 'the body must be a signed checkpoint item (application/octet-stream)');
+      return api.importCheckpoint(req.body);
     });
 
-    app.post<{ Body: Buffer }>('/checkpoint', async (req, reply) => {
-      try {
-        if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new CuError(400, 'the body must be a signed checkpoint item (application/octet-stream)');
-        return await api.importCheckpoint(req.body);
-      } catch (e) {
-        return fail(reply, e);
-      }
-    });
-
-    app.get<{ Params: { processId: string }; Querystring: { from?: string; to?: string; sort?: string; limit?: string } }>(
+    app.get(
       '/results/:processId',
-      async (req, reply) => {
-        try {
-          const pid = processId(req.params.processId, 'in the path');
-          const { from, to, sort } = req.query;
-          return await api.results(pid, { from, to, sort, limit: limitOf(req.query.limit, 25) });
-        } catch (e) {
-          return fail(reply, e);
-        }
+      { schema: { params: processParams, querystring: z.object({ ...pageQuery, sort: enumQuery('sort', ['ASC', 'DESC']) }) } },
+      async (req) => {
+        const { from, to, sort, limit } = req.query;
+        return api.results(req.params.processId, { from, to, sort, limit: limit ?? 25 });
       },
     );
 
-    app.post<{ Querystring: ProcessQuery; Body: unknown }>('/dry-run', { bodyLimit: dryRunBodyBytes }, async (req, reply) => {
-      try {
-        const pid = processId(req.query['process-id'], 'the process-id query parameter');
-        return await api.dryRun(pid, req.body);
-      } catch (e) {
-        return fail(reply, e);
-      }
-    });
+    app.post('/dry-run', { bodyLimit: dryRunBodyBytes, schema: { querystring: processQuery } }, async (req) => api.dryRun(req.query['process-id'], req.body));
 
-    app.get<{ Params: { processId: string } }>('/state/:processId', async (req, reply) => {
-      try {
-        const memory = await api.state(processId(req.params.processId, 'in the path'));
-        return reply.header('content-type', 'application/octet-stream').send(Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength));
-      } catch (e) {
-        return fail(reply, e);
-      }
-    });
+    app.get('/state/:processId', { schema: { params: processParams } }, async (req, reply) => octets(reply, await api.state(req.params.processId)));
 
-    app.get<{ Params: { processId: string }; Querystring: { from?: string; to?: string; limit?: string } }>('/cron/:processId', async (req, reply) => {
-      try {
-        const pid = processId(req.params.processId, 'in the path');
-        const { from, to } = req.query;
-        return await api.cron(pid, { from, to, limit: limitOf(req.query.limit, 500) });
-      } catch (e) {
-        return fail(reply, e);
-      }
+    app.get('/cron/:processId', { schema: { params: processParams, querystring: z.object(pageQuery) } }, async (req) => {
+      const { from, to, limit } = req.query;
+      return api.cron(req.params.processId, { from, to, limit: limit ?? 500 });
     });
-  };
+  }, inProgress);
 }

@@ -10,16 +10,31 @@
  * Data is served with the item's Content-Type tag (application/octet-stream without one); an id
  * no source knows → 404 `{ error }`. The ids a request names that the node does not hold are
  * fetched first (`prefetch`: from the cluster, a module from the CU's gateway); when that fails
- * for now → 503.
+ * for now → 503. GraphQL's errors keep GraphQL's shape, `{ errors: [{ message }] }`, also those
+ * of the one error mapping (units/http/error-mapping.ts: a body that is not JSON, …).
  */
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { parseDataItem } from '../ans104/index.js';
+import { mapError } from '../http/error-mapping.js';
+import { queryString } from '../http/params.js';
+import { unitRoutes } from '../http/unit-routes.js';
 import { runGraphQL, type GraphQLRequest } from './graphql.js';
 import { requestedIds } from './requested-ids.js';
 import type { ItemIndex } from './items.js';
 
-export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number, prefetch?: (ids: string[]) => Promise<void>): FastifyPluginAsync {
-  return async (app) => {
+/** Errors on the GraphQL endpoint, in GraphQL-over-HTTP's shape. */
+function graphqlErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  const m = mapError(err, req.routeOptions.bodyLimit);
+  if (m.log === 'error') req.log.error({ err }, 'graphql request failed');
+  return reply.code(m.status).send({ errors: [{ message: m.error }] });
+}
+
+/** A GET request's fields; runGraphQL says what is wrong with them (in GraphQL's words), so none fails here. */
+const graphqlQuery = z.object({ query: queryString(), variables: queryString(), operationName: queryString() });
+
+export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number, prefetch?: (ids: string[]) => Promise<void>) {
+  return unitRoutes(async (app) => {
     const answer = async (request: GraphQLRequest, reply: FastifyReply) => {
       try {
         await prefetch?.(requestedIds(request));
@@ -31,14 +46,17 @@ export function graphqlRoutes(index: ItemIndex, maxAnswerBytes?: number, prefetc
       return reply.code(status).type('application/json; charset=utf-8').send(body);
     };
     app.post('/', async (req, reply) => answer(typeof req.body === 'object' && req.body !== null ? (req.body as GraphQLRequest) : {}, reply));
-    app.get('/', async (req, reply) => answer(req.query as GraphQLRequest, reply));
-  };
+    app.get('/', { schema: { querystring: graphqlQuery } }, async (req, reply) => answer(req.query, reply));
+  }, graphqlErrors);
 }
 
 const PRINTABLE = /^[\x20-\x7e]{1,255}$/;
 
-export function rawRoutes(index: ItemIndex, prefetch?: (ids: string[]) => Promise<void>): FastifyPluginAsync {
-  return async (app) => {
+// Any id is asked for: one no source knows is a 404.
+const idParams = z.object({ id: z.string() });
+
+export function rawRoutes(index: ItemIndex, prefetch?: (ids: string[]) => Promise<void>) {
+  return unitRoutes(async (app) => {
     const data = async (id: string, reply: FastifyReply) => {
       try {
         if (/^[A-Za-z0-9_-]{43}$/.test(id)) await prefetch?.([id]);
@@ -58,7 +76,7 @@ export function rawRoutes(index: ItemIndex, prefetch?: (ids: string[]) => Promis
         .type(type && PRINTABLE.test(type) ? type : 'application/octet-stream')
         .send(Buffer.from(item.data.buffer, item.data.byteOffset, item.data.byteLength));
     };
-    app.get<{ Params: { id: string } }>('/raw/:id', async (req, reply) => data(req.params.id, reply));
-    app.get<{ Params: { id: string } }>('/:id', async (req, reply) => data(req.params.id, reply));
-  };
+    app.get('/raw/:id', { schema: { params: idParams } }, async (req, reply) => data(req.params.id, reply));
+    app.get('/:id', { schema: { params: idParams } }, async (req, reply) => data(req.params.id, reply));
+  });
 }

@@ -12,9 +12,9 @@
  * Listed by owner (the gateway's queries by owner, such as the newest Scheduler-Location of an
  * SU, look at that owner's items only) and in upload order for other queries.
  */
-import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../runtime/store.js';
-import { checkItemSize, InvalidBundle, InvalidDataItem, isBundle, ITEM_LIMITS, ownerAddress, parseDataItem, unbundle, verifyDataItem } from '../ans104/index.js';
+import { unitRoutes } from '../http/unit-routes.js';
+import { checkItemSize, isBundle, ITEM_LIMITS, ownerAddress, parseDataItem, unbundle, verifyDataItem } from '../ans104/index.js';
 import type { ItemFilter, ItemSource } from './sources.js';
 
 /** An item that is well-formed but not acceptable (its signature does not verify). */
@@ -96,25 +96,20 @@ export class Uploads implements ItemSource {
   }
 }
 
-/** `POST /tx` (and `/tx/:currency`, as some bundlers name it): mount at the node root. */
-export function uploadRoutes(uploads: Uploads): FastifyPluginAsync {
-  return async (app) => {
+/**
+ * `POST /tx` (and `/tx/:currency`, as some bundlers name it): mount at the node root. An item
+ * refused (InvalidDataItem, InvalidBundle, UploadRefused) is a 400 with the reason (the error
+ * mapping).
+ */
+export function uploadRoutes(uploads: Uploads) {
+  return unitRoutes(async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ITEM_LIMITS.maxItemBytes }, (_req, body, done) => done(null, body));
-    const upload = async (body: unknown) => {
-      if (!Buffer.isBuffer(body) || body.length === 0) return { status: 400, body: { error: 'send the bytes of a signed ANS-104 data item' } };
-      try {
-        return { status: 200, body: { id: await uploads.add(body) } };
-      } catch (e) {
-        if (e instanceof InvalidDataItem || e instanceof InvalidBundle || e instanceof UploadRefused) return { status: 400, body: { error: e.message } };
-        throw e;
-      }
-    };
     for (const path of ['/tx', '/tx/:currency']) {
       app.post(path, { bodyLimit: ITEM_LIMITS.maxItemBytes }, async (req, reply) => {
-        const r = await upload(req.body);
-        return reply.code(r.status).send(r.body);
+        if (!Buffer.isBuffer(req.body) || req.body.length === 0) return reply.code(400).send({ error: 'send the bytes of a signed ANS-104 data item' });
+        return { id: await uploads.add(req.body) };
       });
     }
-  };
+  });
 }

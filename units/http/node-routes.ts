@@ -1,7 +1,11 @@
-import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 import type { Node } from '../../runtime/index.js';
 import type { Health } from './health.js';
+import { unitRoutes } from './unit-routes.js';
+
+/** The liveness answer, serialized by its schema (an operator's route, not an AO wire format). */
+const liveAnswer = z.object({ live: z.literal(true), node: z.string(), uptimeMs: z.number() });
 
 export interface NodeRoutesArgs {
   node: Node;
@@ -20,11 +24,11 @@ export interface NodeRoutesArgs {
  * request's Host header, which any client sets (a page naming `evil.example` as this node's MU
  * would send its readers there).
  */
-export function nodeRoutes(a: NodeRoutesArgs): FastifyPluginAsync {
-  return async (app) => {
+export function nodeRoutes(a: NodeRoutesArgs) {
+  return unitRoutes((app) => {
     app.get('/', async () => ({ ...a.info(), node: a.node.name, members: a.node.members() }));
     // Live: this process answers. Nothing it depends on is asked, so a NATS outage restarts nobody.
-    app.get('/health/live', async () => ({ live: true, node: a.node.name, uptimeMs: Date.now() - a.startedAt }));
+    app.get('/health/live', { schema: { response: { 200: liveAnswer } } }, async () => ({ live: true as const, node: a.node.name, uptimeMs: Date.now() - a.startedAt }));
     for (const path of ['/health/ready', '/health']) {
       app.get(path, async (_req, reply) => {
         const r = await a.health.readiness();
@@ -36,5 +40,5 @@ export function nodeRoutes(a: NodeRoutesArgs): FastifyPluginAsync {
       reply.header('content-type', a.metrics.contentType);
       return a.metrics.metrics();
     });
-  };
+  });
 }

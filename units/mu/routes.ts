@@ -8,55 +8,44 @@
  *   DELETE /monitor/:processId        signed item → 200 { message: 'Process deleted' }
  *   GET    /jobs/:id                  a push job and the rest of its push (trace)
  *
- * Errors are `{ "error": "<what is wrong>" }`: 400 bad input, 404 unknown, 413 over 10 MiB,
- * 503 when the SU cannot be reached.
+ * Errors are `{ "error": "<what is wrong>" }` (units/http/error-mapping.ts): 400 bad input, 404
+ * unknown, 413 over 10 MiB, 503 when the SU cannot be reached. Params and query strings are
+ * checked by the routes' schemas.
  */
-import type { FastifyPluginAsync } from 'fastify';
-import { parseExclude } from '../su/validate.js';
+import { z } from 'zod';
 import { MuError, type MuApi } from './api.js';
 import { ITEM_LIMITS } from '../ans104/index.js';
+import { unitRoutes } from '../http/unit-routes.js';
+import { excludeQuery, flagQuery, txIdQuery } from '../http/params.js';
 
 export const MU_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
 
-type Query = Record<string, string | string[] | undefined>;
-const one = (q: Query, name: string): string | undefined => {
-  const v = q[name];
-  return Array.isArray(v) ? v[v.length - 1] : v;
-};
 const bytes = (body: unknown): Uint8Array => (Buffer.isBuffer(body) ? body : new Uint8Array());
 
-export function muRoutes(api: MuApi, address: string, now: () => number = Date.now): FastifyPluginAsync {
-  return async (app) => {
+const assignQuery = z
+  .object({
+    'process-id': txIdQuery('process-id', 'a process id'),
+    assign: txIdQuery('assign'),
+    'base-layer': flagQuery(),
+    exclude: excludeQuery(),
+  })
+  .refine((q) => (q['process-id'] === undefined) === (q.assign === undefined), { error: 'You must set both process-id and assign to send an assignment, not just one' });
+
+// An id that is not one is not a process anybody monitors: 404, as the MU's API answers.
+const monitorParams = z.object({ processId: z.string() });
+
+export function muRoutes(api: MuApi, address: string, now: () => number = Date.now) {
+  return unitRoutes(async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MU_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
-    app.setErrorHandler((err: Error & { statusCode?: number; code?: string; status?: number }, req, reply) => {
-      if (err instanceof MuError) return reply.code(err.status).send({ error: err.message });
-      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
-        return reply.code(413).send({ error: `Request body is larger than the ${MU_BODY_LIMIT} byte limit` });
-      }
-      if (err.name === 'SchedulerUnavailable' || err.name === 'CallError' || err.name === 'MuStartError') {
-        req.log.warn({ err: err.message }, 'mu: a unit is unavailable');
-        return reply.code(503).send({ error: `Unavailable, try again: ${err.message}` });
-      }
-      const status = err.statusCode ?? 500;
-      if (status >= 400 && status < 500) return reply.code(status).send({ error: err.message });
-      req.log.error({ err }, 'mu route failed');
-      return reply.code(500).send({ error: 'Internal error' });
-    });
-
     app.get('/', async () => ({ address, timestamp: now() }));
 
-    app.post('/', { bodyLimit: MU_BODY_LIMIT }, async (req, reply) => {
-      const q = req.query as Query;
-      const processId = one(q, 'process-id');
-      const assign = one(q, 'assign');
-      if ((processId === undefined) !== (assign === undefined)) throw new MuError(400, 'You must set both process-id and assign to send an assignment, not just one');
+    app.post('/', { bodyLimit: MU_BODY_LIMIT, schema: { querystring: assignQuery } }, async (req, reply) => {
+      const { 'process-id': processId, assign, 'base-layer': baseLayer, exclude } = req.query;
       if (processId !== undefined && assign !== undefined) {
-        if (q['base-layer'] !== undefined) throw new MuError(400, 'base-layer assignments need a gateway to count confirmations; this node has none');
-        const exclude = parseExclude(q.exclude);
-        if ('error' in exclude) throw new MuError(400, exclude.error);
-        const r = await api.assign(processId, assign, exclude.ok);
+        if (baseLayer) throw new MuError(400, 'base-layer assignments need a gateway to count confirmations; this node has none');
+        const r = await api.assign(processId, assign, exclude);
         return reply.code(202).send({ message: r.message, id: r.id });
       }
       const body = bytes(req.body);
@@ -65,9 +54,10 @@ export function muRoutes(api: MuApi, address: string, now: () => number = Date.n
       return reply.code(202).send({ message: r.message, id: r.id });
     });
 
-    app.post('/monitor/:processId', { bodyLimit: MU_BODY_LIMIT }, async (req) => api.monitor((req.params as { processId: string }).processId, bytes(req.body)));
-    app.delete('/monitor/:processId', { bodyLimit: MU_BODY_LIMIT }, async (req) => api.unmonitor((req.params as { processId: string }).processId, bytes(req.body)));
+    app.post('/monitor/:processId', { bodyLimit: MU_BODY_LIMIT, schema: { params: monitorParams } }, async (req) => api.monitor(req.params.processId, bytes(req.body)));
+    app.delete('/monitor/:processId', { bodyLimit: MU_BODY_LIMIT, schema: { params: monitorParams } }, async (req) => api.unmonitor(req.params.processId, bytes(req.body)));
 
-    app.get('/jobs/:id', async (req) => api.trace((req.params as { id: string }).id));
-  };
+    // Job ids are item ids, or `<message>@<process>` for an assignment's: the store answers 404 for others.
+    app.get('/jobs/:id', { schema: { params: z.object({ id: z.string() }) } }, async (req) => api.trace(req.params.id));
+  });
 }

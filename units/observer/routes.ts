@@ -3,19 +3,23 @@
  * JSON), `GET /observer/events` (server-sent events: the view every `intervalMs` while someone
  * listens), `POST /observer/kill` `{ node, pid }` (kill an actor, only on a node with chaos on).
  */
-import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
 import { STATUS_NAME, type KillReply, type Node } from '../../runtime/index.js';
 import { clusterView, type ClusterView } from './cluster-view.js';
 import { OBSERVER_PAGE } from './page.js';
+import { unitRoutes } from '../http/unit-routes.js';
+
+const KILL_SHAPE = 'expected JSON { "node": "<node name>", "pid": "<pid>" }';
+const killBody = z.object({ node: z.string({ error: KILL_SHAPE }), pid: z.string({ error: KILL_SHAPE }) }, { error: KILL_SHAPE });
 
 export interface ObserverRoutesArgs {
   node: Node;
   intervalMs?: number;
 }
 
-export function observerRoutes(a: ObserverRoutesArgs): FastifyPluginAsync {
+export function observerRoutes(a: ObserverRoutesArgs) {
   const intervalMs = a.intervalMs ?? 1000;
-  return async (app) => {
+  return unitRoutes(async (app) => {
     // One view per tick, shared by every listener.
     const listeners = new Set<(v: ClusterView) => void>();
     let timer: NodeJS.Timeout | undefined;
@@ -60,9 +64,8 @@ export function observerRoutes(a: ObserverRoutesArgs): FastifyPluginAsync {
       const stop = listen((v) => res.write(`event: view\ndata: ${JSON.stringify(v)}\n\n`));
       req.raw.on('close', stop);
     });
-    app.post<{ Body: { node?: unknown; pid?: unknown } }>('/kill', async (req, reply) => {
-      const { node, pid } = req.body ?? {};
-      if (typeof node !== 'string' || typeof pid !== 'string') return reply.code(400).send({ error: 'expected JSON { "node": "<node name>", "pid": "<pid>" }' });
+    app.post('/kill', { schema: { body: killBody } }, async (req, reply) => {
+      const { node, pid } = req.body;
       const target = node === a.node.name ? STATUS_NAME : { name: STATUS_NAME, node };
       try {
         const r = await a.node.call<KillReply & { error?: string }>(target, { op: 'kill', pid }, { timeout: 5000 });
@@ -73,5 +76,5 @@ export function observerRoutes(a: ObserverRoutesArgs): FastifyPluginAsync {
         return reply.code(502).send({ error: `${node} did not answer: ${(e as Error).message}` });
       }
     });
-  };
+  });
 }

@@ -10,28 +10,30 @@
  *   GET  /stakes/:address                                       → the account (zeros when unknown)
  *
  * A rejected request gets 400 `{ error }` saying why, and changed nothing; an unknown process
- * 404; an origin that cannot be reached 503.
+ * 404; an origin that cannot be reached 503 (units/http/error-mapping.ts). Params are checked by
+ * the routes' schemas.
  */
-import type { FastifyPluginAsync } from 'fastify';
-import { CallError, type Caller } from '../../runtime/index.js';
+import { z } from 'zod';
+import type { Caller } from '../../runtime/index.js';
 import { ORIGIN, type OriginReply, type OriginRequest } from './origin.js';
 import { ITEM_LIMITS } from '../ans104/index.js';
+import { txId } from '../http/params.js';
+import { unitRoutes } from '../http/unit-routes.js';
 
 export const SEC_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
 
-export function secRoutes(caller: Caller, timeout: number): FastifyPluginAsync {
-  return async (app) => {
+// Any 43 base64url characters: an address or process the origin does not know is its answer to give.
+const addressParams = z.object({ address: txId('address', 'an address', { loose: true }) });
+const processParams = z.object({ processId: txId('process id', 'a process id', { loose: true }) });
+
+export function secRoutes(caller: Caller, timeout: number) {
+  return unitRoutes(async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: SEC_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
     const ask = async (req: OriginRequest, reply: { code(n: number): { send(b: unknown): unknown } }) => {
-      let r: OriginReply;
-      try {
-        r = await caller.call(ORIGIN, req, { timeout });
-      } catch (e) {
-        if (e instanceof CallError) return reply.code(503).send({ error: `AO-Sec origin unavailable, try again: ${e.message}` });
-        throw e;
-      }
+      // A CallError (the origin cannot be reached) is the mapping's 503.
+      const r: OriginReply = await caller.call(ORIGIN, req, { timeout });
       if ('error' in r) return reply.code(r.status ?? 400).send({ error: r.error });
       const { ok, ...rest } = r;
       return reply.code(200).send({ ...rest, ...ok });
@@ -43,15 +45,7 @@ export function secRoutes(caller: Caller, timeout: number): FastifyPluginAsync {
     app.post('/offer', (req, reply) => ask({ op: 'offer', raw: body(req.body) }, reply));
     app.post('/stake', (req, reply) => ask({ op: 'stake', raw: body(req.body) }, reply));
     app.post('/slash', (req, reply) => ask({ op: 'slash', raw: body(req.body) }, reply));
-    app.get('/stakes/:address', (req, reply) => {
-      const { address } = req.params as { address: string };
-      if (!/^[A-Za-z0-9_-]{43}$/.test(address)) return reply.code(400).send({ error: `'${address.slice(0, 64)}' is not an address` });
-      return ask({ op: 'stakes', address }, reply);
-    });
-    app.get('/:processId', (req, reply) => {
-      const { processId } = req.params as { processId: string };
-      if (!/^[A-Za-z0-9_-]{43}$/.test(processId)) return reply.code(400).send({ error: `'${processId.slice(0, 64)}' is not a process id` });
-      return ask({ op: 'get', processId }, reply);
-    });
-  };
+    app.get('/stakes/:address', { schema: { params: addressParams } }, (req, reply) => ask({ op: 'stakes', address: req.params.address }, reply));
+    app.get('/:processId', { schema: { params: processParams } }, (req, reply) => ask({ op: 'get', processId: req.params.processId }, reply));
+  });
 }
