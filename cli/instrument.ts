@@ -1,6 +1,6 @@
 /**
  * Feeds the node's metrics (and a few lifecycle log lines) from the seams the units already
- * have, without the units knowing: the SU store's appends (assigned, commit time), the
+ * have, without the units knowing: the SU log's committed runs (assigned, commit time), the
  * replicated log's claims and appends (takeovers, stream latency), the CU's evaluation hook and
  * result writes (evaluated, evaluation time), the MU store's job events (accepted, pushed).
  */
@@ -40,14 +40,10 @@ export function observedReplica(r: SuReplica, m: NodeMetrics, log: Logger): SuRe
 }
 
 export function instrumentUnits(u: { su: Su; cu: Cu; mu: Mu }, m: NodeMetrics): void {
-  const store = u.su.store;
-  const append = store.append.bind(store);
-  store.append = async (processId, run) => {
-    const t = process.hrtime.bigint();
-    await append(processId, run);
-    m.suCommitSeconds.observe(since(t));
-    m.messages.inc({ unit: 'su', event: 'assigned' }, run.length);
-  };
+  u.su.log.onAppended((_processId, _nextSlot, run) => {
+    m.suCommitSeconds.observe(run.ms / 1000);
+    m.messages.inc({ unit: 'su', event: 'assigned' }, run.slots);
+  });
   u.cu.runtime.onEvaluated = (ms) => m.evaluationSeconds.observe(ms / 1000);
   const results = u.cu.runtime.store;
   const putResults = results.putResults.bind(results);

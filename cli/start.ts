@@ -177,7 +177,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   let jobs: ClusterMuStore | undefined;
   try {
     // The gateway finds processes by owner and tag through this index (built once for older logs).
-    await su.store.indexProcesses();
+    await su.indexProcesses();
     // Registers the bundled aos modules (signed by the CU wallet) so that processes can be
     // spawned with no network.
     // Clustered: results and checkpoints are shared through JetStream, so a process's next owner
@@ -257,7 +257,7 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   // The gateway answers what aoconnect looks up before a spawn (the module's tags, the SU's
   // Scheduler-Location record) from what this node holds.
   const locations = itemList();
-  const held = (id: string) => su.store.item(id) !== undefined || cu.modules.raw(id) !== undefined || locations.item(id) !== undefined || uploads?.item(id) !== undefined;
+  const held = (id: string) => su.log.item(id) !== undefined || cu.modules.raw(id) !== undefined || locations.item(id) !== undefined || uploads?.item(id) !== undefined;
   // Clustered: the items a request names are fetched from the cluster first (units/cluster/items.ts).
   const fetched =
     fresh && routedSu
@@ -270,20 +270,20 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
   const prefetch = async (ids: string[]) => {
     await Promise.all([fetched?.prefetch(ids), cu.modules.prefetch(ids, held)]);
   };
-  const gateway = createGateway({ sources: [logSource(su.store), moduleSource(cu.modules), locations, ...(uploads ? [uploads] : []), ...(fetched ? [fetched.source] : [])], prefetch });
+  const gateway = createGateway({ sources: [logSource(su.log), moduleSource(cu.modules), locations, ...(uploads ? [uploads] : []), ...(fetched ? [fetched.source] : [])], prefetch });
   ownGateway = gateway;
   const heightReader = network?.blockHeightChild((h) => (height.current = Math.max(height.current, h)));
   // With a bundler named, every assignment and its message go up too, bundled; the SU's pages say how far.
   const publishedLog = network && config.network.bundler ? new PublishedLog(store) : undefined;
-  const logPublisher = publishedLog ? network!.logPublisherChild({ wallet, log: su.store, published: publishedLog }) : undefined;
+  const logPublisher = publishedLog ? network!.logPublisherChild({ wallet, log: su.log, published: publishedLog }) : undefined;
   const published = publishedLog
     ? (processId: string) => {
-        const head = su.store.process(processId);
+        const head = su.log.process(processId);
         return head ? publishedLog.status(processId, head.nextSlot) : undefined;
       }
     : undefined;
   instrumentUnits({ su, cu, mu }, metrics);
-  const ao = aoView({ node, su: su.store, mu, ...(place ? { owner: place.owner } : {}), ...(published ? { published } : {}) });
+  const ao = aoView({ node, su: su.log, mu, ...(place ? { owner: place.owner } : {}), ...(published ? { published } : {}) });
   metrics.withAo(ao);
   const health = new Health(readinessChecks({ node, store, transport, stream: replica?.log.stream, lifecycle }));
   // The tree as a function of the config, so that `aotp reload` can apply a new supervision
@@ -410,8 +410,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
             network.publisherChild({
               url: () => (url ? `${publicUrl()}/su` : undefined),
               wallet,
-              spawns: () => su.store.processIds({}, true),
-              spawn: (id) => su.store.item(id),
+              spawns: () => su.log.processIds({}, true),
+              spawn: (id) => su.log.item(id),
               store,
               signed: (item) => locations.add(item),
             }),

@@ -255,7 +255,7 @@ export class SimNode {
       const job = mu.store.job(messageId) ?? mu.store.job(assignJobId(messageId, processId));
       return job !== undefined && job.processId === processId && job.slot === undefined && !isTerminal(job);
     };
-    const gateway = createGateway({ sources: [su.store, moduleSource(cu.modules), itemList()] });
+    const gateway = createGateway({ sources: [su.log, moduleSource(cu.modules), itemList()] });
     Object.assign(this, { su, cu, mu, sec });
     const tree = nodeTree({
       http: { host: '127.0.0.1', port: 0, listen: false, onApp: (app) => (this.http = app) },

@@ -15,6 +15,7 @@ import type { SuReads } from './reads.js';
 import type { SuReplica } from './replica.js';
 import { suRoutes, type SuPublished } from './routes.js';
 import type { SuRuntime } from './sequencer.js';
+import { logReader, type SuLogReader } from './log-reader.js';
 import { SuStore } from './store.js';
 
 export interface SuOptions {
@@ -43,11 +44,17 @@ export interface SuOptions {
 export interface Su {
   address: string;
   runtime: SuRuntime;
-  store: SuStore;
+  /** The log, read-only: what every reader outside the SU reads (the store itself stays inside). */
+  log: SuLogReader;
   reader: SuReader;
   pool: SignPool | undefined;
   /** The routes, for an HTTP listener to mount (under `/su`); `reads` routes reads in a cluster. */
   routes(client: SuClient, reads?: SuReads, published?: SuPublished): FastifyPluginAsync;
+  /**
+   * Indexes the processes of a log written before the process index existed (once: later
+   * starts find it built); the running node calls it before it serves.
+   */
+  indexProcesses(): Promise<void>;
   /** Stops the signing threads (after the sequencers have stopped). */
   close(): Promise<void>;
 }
@@ -68,13 +75,15 @@ export function createSu(o: SuOptions): Su {
     ...(o.replica ? { replica: o.replica } : {}),
     ...(o.fetchItem ? { fetchItem: o.fetchItem } : {}),
   };
-  const reader = new SuReader(store);
+  const log = logReader(store);
+  const reader = new SuReader(log);
   return {
     address: o.wallet.address,
     runtime,
-    store,
+    log,
     reader,
     pool,
+    indexProcesses: () => store.indexProcesses(),
     routes: (client, reads, published) =>
       suRoutes({ client, reader, address: o.wallet.address, blockHeight, now, clustered: o.replica !== undefined, ...(reads ? { reads } : {}), ...(o.pageBytes ? { pageBytes: o.pageBytes } : {}), ...(published ? { published } : {}) }),
     close: async () => {
@@ -92,5 +101,6 @@ export { localReads, SU_READS, type SuReads } from './reads.js';
 export type { SuPublished } from './routes.js';
 export { LogDiverged, NotOwner, type ReplicaWriter, type SuReplica } from './replica.js';
 export { DEFAULT_PAGE_BYTES, SuReader, entryBytes, type SuEntry, type Page, type PageQuery } from './reader.js';
-export { SuStore, type ProcessRecord, type SlotRecord } from './store.js';
+export { readSuLog, type CommittedRun, type SuLogReader } from './log-reader.js';
+export type { ProcessRecord, SlotRecord } from './store.js';
 export type { ScheduleReply, Scheduled, SequencerRequest, SuRuntime } from './sequencer.js';

@@ -133,10 +133,10 @@ export interface LogSummary {
  * the hash chain from slot 0; the refs index agrees; no message twice; message bytes kept.
  */
 export async function checkLog(su: Su, processId: string, opts: { verifyAll?: boolean; signer?: string } = {}): Promise<LogSummary> {
-  const record = su.store.process(processId);
+  const record = su.log.process(processId);
   expect(record, `process record of ${processId}`).toBeDefined();
   const next = record!.nextSlot;
-  const slots = su.store.slotRange(processId, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const slots = su.log.slotRange(processId, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   expect(slots.map((s) => s.slot)).toEqual([...Array(next).keys()]);
   const seen = new Set<string>();
   const messages: string[] = [];
@@ -156,9 +156,9 @@ export async function checkLog(su: Su, processId: string, opts: { verifyAll?: bo
     if (opts.verifyAll || s.slot < 3 || s.slot === next - 1) expect(await verifyDataItem(s.assignment), `assignment ${s.slot} verifies`).toBe(true);
     expect(seen.has(s.messageId), `message ${s.messageId} twice`).toBe(false);
     seen.add(s.messageId);
-    expect(su.store.slotOf(s.messageId, processId)).toBe(s.slot);
-    expect(su.store.slotOf(s.assignmentId, processId)).toBe(s.slot);
-    if (s.kind !== 'assign') expect(parseDataItem(su.store.item(s.messageId)!).id).toBe(s.messageId);
+    expect(su.log.slotOf(s.messageId, processId)).toBe(s.slot);
+    expect(su.log.slotOf(s.assignmentId, processId)).toBe(s.slot);
+    if (s.kind !== 'assign') expect(parseDataItem(su.log.item(s.messageId)!).id).toBe(s.messageId);
     messages.push(s.messageId);
     prev = { id: s.assignmentId, chain: s.hashChain };
   }

@@ -156,7 +156,7 @@ describe('sequencer lifecycle', () => {
     const a = ok(await h.client.schedule(pid, { op: 'assign', id: mo.id, exclude: ['Data'] }));
     expect(a).toMatchObject({ slot: 1, messageId: mo.id });
     expect(ok(await h.client.schedule(pid, { op: 'assign', id: mo.id })).assignmentId).toBe(a.assignmentId);
-    const entry = h.su.store.slot(pid, 1)!;
+    const entry = h.su.log.slot(pid, 1)!;
     expect(entry.kind).toBe('assign');
     await checkLog(h.su, pid);
     expect(h.su.reader.find(a.assignmentId)?.slot).toBe(1);
