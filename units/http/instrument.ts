@@ -4,13 +4,12 @@
  * replicated log's claims and appends (takeovers, stream latency), the CU's evaluation hook and
  * result writes (evaluated, evaluation time), the MU store's job events (accepted, pushed).
  */
-import type { NatsConnection } from 'nats';
-import type { ReplicaWriter, SuReplica } from '../units/su/replica.js';
-import type { Cu } from '../units/cu/index.js';
-import type { Mu } from '../units/mu/index.js';
-import type { Su } from '../units/su/index.js';
-import type { NodeMetrics } from '../units/http/metrics.js';
-import type { Logger } from '../runtime/index.js';
+import type { ReplicaWriter, SuReplica } from '../su/replica.js';
+import type { Cu } from '../cu/index.js';
+import type { Mu } from '../mu/index.js';
+import type { Su } from '../su/index.js';
+import type { NodeMetrics } from './metrics.js';
+import type { Logger } from '../../runtime/index.js';
 
 const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 
@@ -60,13 +59,4 @@ export function instrumentUnits(u: { su: Su; cu: Cu; mu: Mu }, m: NodeMetrics): 
     if (slotted.size > 100_000) slotted.clear(); // bounded; a rare double count is the price
     m.messages.inc({ unit: 'mu', event: r.depth === 0 ? 'accepted' : 'pushed' });
   });
-}
-
-/** One line per NATS connection event: an operator sees the bus go and come back. */
-export async function logNatsStatus(nc: NatsConnection, log: Logger): Promise<void> {
-  for await (const s of nc.status()) {
-    if (s.type === 'disconnect') log.warn({ server: s.data }, `NATS disconnected from ${String(s.data)}; reconnecting`);
-    else if (s.type === 'reconnect') log.info({ server: s.data }, `NATS reconnected to ${String(s.data)}`);
-    else if (s.type === 'error') log.error({ err: String(s.data) }, 'NATS error');
-  }
 }
