@@ -329,7 +329,7 @@ export async function composeNode(config: Config, r: NodeResources): Promise<Com
               { id: 'cu-service', start: { behaviour: service, args: { impl: cuApi, methods: [...CU_METHODS] }, options: { name: CU_SERVICE } } },
             ]
           : []),
-        suTree(su.runtime, { intensity: config.su.restartIntensity, period: config.su.restartPeriod, shutdownMs: config.shutdownMs }),
+        suTree(su.sequencers, { intensity: config.su.restartIntensity, period: config.su.restartPeriod, shutdownMs: config.shutdownMs }),
         cuTree(cu.runtime, { names: node, intensity: config.cu.restartIntensity, period: config.cu.restartPeriod, shutdownMs: config.shutdownMs }),
         muTree(mu.runtime, {
           intensity: config.mu.restartIntensity,

@@ -4,17 +4,17 @@
  * The sequencers' supervisor is in supervisors/su.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { Caller } from '../../runtime/index.js';
+import type { ActorContext, Caller, StartResult } from '../../runtime/index.js';
 import type { Store } from '../../runtime/store.js';
 import type { SignPool } from '../ans104/sign-pool.js';
 import type { Wallet } from '../ans104/wallet.js';
 import { AssignmentSigner, assignmentSignPool } from './assignment.js';
-import { SuClient, type NameRegistry, type Placement } from './client.js';
+import { sequencerName, SuClient, type NameRegistry, type Placement } from './client.js';
 import { SuReader } from './reader.js';
 import type { SuReads } from './reads.js';
 import type { SuReplica } from './replica.js';
 import { suRoutes, type SuPublished } from './routes.js';
-import type { SuRuntime } from './sequencer.js';
+import { sequencer, type SuRuntime } from './sequencer.js';
 import { logReader, type SuLogReader } from './log-reader.js';
 import { SuStore } from './store.js';
 
@@ -41,9 +41,18 @@ export interface SuOptions {
   fetchItem?: (id: string) => Promise<Uint8Array | undefined>;
 }
 
+/**
+ * The SU's sequencers, as its subtree (supervisors/su.ts) starts them: what a sequencer runs
+ * with (the writable store, the signer) stays inside the SU.
+ */
+export interface SuSequencers {
+  /** Starts `processId`'s sequencer, linked to `ctx`, under its name (`su/<processId>`). */
+  start(ctx: ActorContext, processId: string): Promise<StartResult>;
+}
+
 export interface Su {
   address: string;
-  runtime: SuRuntime;
+  sequencers: SuSequencers;
   /** The log, read-only: what every reader outside the SU reads (the store itself stays inside). */
   log: SuLogReader;
   reader: SuReader;
@@ -60,6 +69,14 @@ export interface Su {
 }
 
 export function createSu(o: SuOptions): Su {
+  return assembleSu(o).su;
+}
+
+/**
+ * The SU and what its sequencers run with. Only the SU's own tests ask for the runtime (to
+ * inject faults into its signer, to wait for its store's commits); a node has the Su alone.
+ */
+export function assembleSu(o: SuOptions): { su: Su; runtime: SuRuntime } {
   const store = new SuStore(o.store);
   const pool = o.signers > 0 ? assignmentSignPool(o.wallet, o.signers) : undefined;
   const blockHeight = o.blockHeight ?? (() => 0);
@@ -77,9 +94,9 @@ export function createSu(o: SuOptions): Su {
   };
   const log = logReader(store);
   const reader = new SuReader(log);
-  return {
+  const su: Su = {
     address: o.wallet.address,
-    runtime,
+    sequencers: { start: (ctx, processId) => ctx.spawnLink({ behaviour: sequencer, args: { processId, su: runtime } }, { name: sequencerName(processId) }) },
     log,
     reader,
     pool,
@@ -90,6 +107,7 @@ export function createSu(o: SuOptions): Su {
       await pool?.close();
     },
   };
+  return { su, runtime };
 }
 
 export function suClient(caller: Caller, names: NameRegistry, supervisor: string, timeout: number, placement?: Placement): SuClient {

@@ -9,12 +9,14 @@ import { Store, type LmdbStore } from '../../../runtime/store.js';
 import { SEQUENCERS, suTree } from '../../../supervisors/su.js';
 import { createDataItem, generateWallet, parseDataItem, tagValue, verifyDataItem, type Tag, type Wallet } from '../../../units/ans104/index.js';
 import { firstHashChain, nextHashChain } from '../../../units/su/assignment.js';
-import { createSu, SuClient, type Su } from '../../../units/su/index.js';
+import { assembleSu, SuClient, type Su, type SuRuntime } from '../../../units/su/index.js';
 
 export interface Harness {
   dir: string;
   store: LmdbStore;
   su: Su;
+  /** What the sequencers run with (its store, its signer): for fault injection and waiting on commits. */
+  runtime: SuRuntime;
   node: Node;
   client: SuClient;
   wallet: Wallet;
@@ -39,7 +41,7 @@ export async function startSu(o: HarnessOptions = {}): Promise<Harness> {
   const dir = o.dir ?? tempDir();
   const store = Store.open(join(dir, 'lmdb'));
   const wallet = o.wallet ?? (await generateWallet(o.kind ?? 'ed25519'));
-  const su = createSu({
+  const { su, runtime } = assembleSu({
     wallet,
     store,
     signers: o.signers ?? 0,
@@ -49,7 +51,7 @@ export async function startSu(o: HarnessOptions = {}): Promise<Harness> {
   });
   const node = await Node.start({ name: 'su-test', encodeLocal: true, callTimeout: 30_000 });
   const root = await node.spawn(
-    supervisorSpec({ strategy: 'one_for_one', intensity: 5, period: 5, children: [suTree(su.runtime, { intensity: 1000, period: 5, shutdownMs: 5000 })] }),
+    supervisorSpec({ strategy: 'one_for_one', intensity: 5, period: 5, children: [suTree(su.sequencers, { intensity: 1000, period: 5, shutdownMs: 5000 })] }),
     { name: 'root' },
   );
   if (!('ok' in root)) throw new Error(`SU tree did not start: ${JSON.stringify(root)}`);
@@ -59,6 +61,7 @@ export async function startSu(o: HarnessOptions = {}): Promise<Harness> {
     dir,
     store,
     su,
+    runtime,
     node,
     client,
     wallet,

@@ -98,7 +98,7 @@ describe.each([
     const bad = await messageItem(pid);
     // Fault injection: the signer fails for runs holding `bad` (as it would for an assignment
     // past the item limits), the way the real one throws or its worker rejects.
-    const signer = h.su.runtime.signer;
+    const signer = h.runtime.signer;
     const real = signer.signRun.bind(signer);
     signer.signRun = (run) => {
       if (!run.items.some((i) => i.messageId === bad.id)) return real(run);
