@@ -61,7 +61,7 @@ async function startEnv(wallet: Wallet): Promise<Env> {
     supervisorSpec({
       strategy: 'one_for_one',
       children: [
-        suTree(su.runtime, { intensity: 100, period: 5, shutdownMs: 5000 }),
+        suTree(su.sequencers, { intensity: 100, period: 5, shutdownMs: 5000 }),
         cuTree(cu.runtime, { names: node, intensity: 100, period: 5, shutdownMs: 60_000 }),
       ],
     }),

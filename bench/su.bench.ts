@@ -55,7 +55,7 @@ async function startEnv(wallet: Wallet, signers: number, maxRun = 512): Promise<
   const store = Store.open(join(dir, 'lmdb'));
   const su = createSu({ wallet, store, signers, idleMs: 0, maxRun });
   const node = await Node.start({ name: 'bench', callTimeout: 120_000 });
-  await node.spawn(supervisorSpec({ strategy: 'one_for_one', children: [suTree(su.runtime, { intensity: 100, period: 5, shutdownMs: 5000 })] }));
+  await node.spawn(supervisorSpec({ strategy: 'one_for_one', children: [suTree(su.sequencers, { intensity: 100, period: 5, shutdownMs: 5000 })] }));
   const client = new SuClient(node, node, { supervisor: SEQUENCERS, timeout: 120_000 });
   return {
     dir,

@@ -10,7 +10,7 @@ import { Store } from '../runtime/store.js';
 import { ReplicatedLog } from '../units/cluster/replicated-log.js';
 import { isNotFound } from '../units/cluster/retry.js';
 import { verify, type VerifyReport } from '../units/cluster/verify.js';
-import { SuStore } from '../units/su/store.js';
+import { readSuLog } from '../units/su/log-reader.js';
 
 export interface VerifyClusterOptions {
   servers: string[];
@@ -55,7 +55,7 @@ export async function verifyCluster(o: VerifyClusterOptions): Promise<ClusterVer
       reports.push(base);
       // Each node's own log must be a prefix-consistent copy of the stream's.
       for (const store of stores) {
-        const su = new SuStore(store);
+        const su = readSuLog(store);
         const local = su.slotRange(processId, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
         if (local.length > 0) reports.push(verify(processId, entries, { local }));
       }

@@ -20,7 +20,8 @@ import { parseDataItem, tagValue, type Tag } from '../units/ans104/index.js';
 import { CuStore } from '../units/cu/store.js';
 import { isTerminal, type JobRecord } from '../units/mu/job.js';
 import { firstHashChain, nextHashChain } from '../units/su/assignment.js';
-import { SuStore, type SlotRecord } from '../units/su/store.js';
+import { readSuLog, type SuLogReader } from '../units/su/log-reader.js';
+import type { SlotRecord } from '../units/su/store.js';
 import { ok, type Workload } from './workload.js';
 import { unpack } from 'msgpackr';
 import { CLUSTER } from './node.js';
@@ -35,7 +36,7 @@ export interface Violation {
 /** One disk's tables, read as the units read them. */
 interface DiskView {
   name: string;
-  su: SuStore;
+  su: SuLogReader;
   cu: CuStore;
   jobs: JobRecord[];
   monitors: { processId: string; since: number }[];
@@ -45,7 +46,7 @@ function view(w: World, name: string, disk: SimDisk): DiskView {
   const store = new SimStore(disk, { sched: w.sched, owner: `inspect:${name}`, latency: () => 0 });
   const jobs = [...store.db<JobRecord, string>('mu.jobs').getRange()].map((e) => e.value);
   const monitors = [...store.db<{ processId: string; since: number }, string>('mu.monitors').getRange()].map((e) => e.value);
-  return { name, su: new SuStore(store), cu: new CuStore(store), jobs, monitors };
+  return { name, su: readSuLog(store), cu: new CuStore(store), jobs, monitors };
 }
 
 const hashOf = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('base64url').slice(0, 16);
@@ -64,7 +65,7 @@ export interface LogSource {
 
 function diskSource(w: World, name: string, disk: SimDisk): LogSource {
   const store = new SimStore(disk, { sched: w.sched, owner: `inspect:${name}`, latency: () => 0 });
-  const su = new SuStore(store);
+  const su = readSuLog(store);
   const logs = new Map<string, { slots: SlotRecord[]; nextSlot: number }>();
   for (const { value: p } of store.db<{ processId: string; nextSlot: number }, string>('su.processes').getRange()) {
     logs.set(p.processId, { slots: su.slotRange(p.processId, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER), nextSlot: p.nextSlot });

@@ -9,6 +9,7 @@ import { SimDisk, SimStore } from '../runtime/sim/disk.js';
 import { SimNodeClock } from '../runtime/sim/node-clock.js';
 import { createCu, InlineEvaluators, ProcessEngine, type CuConfig, type ResultRecord } from '../units/cu/index.js';
 import { SuReader } from '../units/su/reader.js';
+import { readSuLog } from '../units/su/log-reader.js';
 import { SuStore } from '../units/su/store.js';
 import type { ScheduleReader } from '../units/schedule.js';
 import type { LogSource } from './invariants.js';
@@ -26,14 +27,15 @@ export async function referenceResults(w: World, processes: Iterable<string>, co
   const readers = new Map<string, { reader: SuReader; length: number }>();
   for (const processId of processes) {
     for (const [name, disk] of w.disks) {
-      const su = new SuStore(new SimStore(disk, { sched: w.sched, owner: `inspect:${name}`, latency: () => 0 }));
+      const su = readSuLog(new SimStore(disk, { sched: w.sched, owner: `inspect:${name}`, latency: () => 0 }));
       const length = su.process(processId)?.nextSlot ?? 0;
       if (length > (readers.get(processId)?.length ?? 0)) readers.set(processId, { reader: new SuReader(su), length });
     }
     for (const source of extra) {
       const copy = source.logs.get(processId);
       if (copy && copy.slots.length > (readers.get(processId)?.length ?? 0)) {
-        // A copy on no disk (the stream's): written to a scratch disk to be read as the SU reads.
+        // A copy on no disk (the stream's): written to a scratch disk of its own (no node's) to be
+        // read as the SU reads.
         const su = new SuStore(new SimStore(new SimDisk(), { sched: w.sched, owner, latency: () => 0 }));
         await su.append(processId, copy.slots);
         readers.set(processId, { reader: new SuReader(su), length: copy.slots.length });

@@ -1,7 +1,6 @@
 import type { ChildSpec } from '../runtime/index.js';
 import { namedChildren } from './named-children.js';
-import { sequencerName } from '../units/su/client.js';
-import { sequencer, type SuRuntime } from '../units/su/sequencer.js';
+import type { SuSequencers } from '../units/su/index.js';
 
 export const SEQUENCERS = 'su.sequencers';
 
@@ -26,12 +25,12 @@ export interface SuTreeOptions {
  * - intensity: many processes' sequencers share it, so it is sized for bursts (a disk error
  *   crashes every sequencer that writes); past it the subtree shuts down and the root decides.
  */
-export function suTree(su: SuRuntime, o: SuTreeOptions): ChildSpec {
+export function suTree(sequencers: SuSequencers, o: SuTreeOptions): ChildSpec {
   return namedChildren({
     id: 'su',
     name: SEQUENCERS,
     childId: 'sequencer',
-    start: (ctx, { processId }: { processId: string }) => ctx.spawnLink({ behaviour: sequencer, args: { processId, su } }, { name: sequencerName(processId) }),
+    start: (ctx, { processId }: { processId: string }) => sequencers.start(ctx, processId),
     ...o,
   });
 }

@@ -97,7 +97,7 @@ describe('reads by id across the cluster', () => {
       await n1.mu.store.settled(item.id);
       ids.push(item.id);
     }
-    expect(n2.su.store.item(ids[0]!)).toBeUndefined();
+    expect(n2.su.log.item(ids[0]!)).toBeUndefined();
 
     const fromOwner = await reads(n1, p, ids);
     for (const r of [...fromOwner.byId, ...fromOwner.raw, ...fromOwner.results, ...fromOwner.transaction]) expect(r.status, r.body).toBe(200);

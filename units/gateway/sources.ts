@@ -1,6 +1,6 @@
 /**
  * Where the gateway's items come from: anything that can hand out a signed data item's bytes by
- * id. The SU's store (`SuStore.item`: spawns and messages) already has that shape; the CU's
+ * id. The SU's log (`SuLogReader.item`: spawns and messages) already has that shape; the CU's
  * module store and the node's own records (its Scheduler-Location) are adapted below.
  *
  * A source that can also `list()` its ids takes part in queries that name no ids (by owner, by

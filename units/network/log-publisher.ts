@@ -12,7 +12,7 @@
  */
 import type { Behaviour } from '../../runtime/index.js';
 import { BUNDLE_TAGS, bundleItems, createDataItem, type Wallet } from '../ans104/index.js';
-import type { SuStore } from '../su/store.js';
+import type { SuLogReader } from '../su/log-reader.js';
 import type { PublishedLog } from './published-log.js';
 
 export const LOG_PUBLISHER = 'network/log-publisher';
@@ -27,7 +27,7 @@ export const BUNDLE_BYTES = 8 * 1024 * 1024;
 
 export interface LogPublisherArgs {
   wallet: Wallet;
-  log: Pick<SuStore, 'heads' | 'process' | 'slotsFrom' | 'onAppended'>;
+  log: Pick<SuLogReader, 'heads' | 'process' | 'slotsFrom' | 'onAppended'>;
   published: PublishedLog;
   /** Hands an item to the bundler; rejects when it was not taken. */
   upload(raw: Uint8Array): Promise<void>;

@@ -7,7 +7,7 @@
 import { isTerminal, type JobStage } from '../mu/index.js';
 import type { Mu } from '../mu/index.js';
 import type { Node } from '../../runtime/index.js';
-import type { SuStore } from '../su/store.js';
+import type { SuLogReader } from '../su/log-reader.js';
 import type { ProcessStatus } from '../cu/process.js';
 
 export interface AoProcessView {
@@ -38,7 +38,7 @@ export interface AoView {
 
 export interface AoViewArgs {
   node: Node;
-  su: SuStore;
+  su: Pick<SuLogReader, 'process'>;
   mu: Mu;
   /** The owner of a process (clustered: rendezvous over the members); absent: this node. */
   owner?: (processId: string) => string;

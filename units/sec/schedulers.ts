@@ -1,7 +1,7 @@
 /**
  * How the origin reaches Scheduler Units: by address, each through a port that can read its
  * log, ask it to schedule, and hand a log over to it. `localScheduler` is an SU on a node in
- * this process (its store and its SuClient). The origin only reaches SUs registered here; an
+ * this process (its log, read-only, and its SuClient). The origin only reaches SUs registered here; an
  * SU over HTTP would be another implementation of the same port.
  */
 import type { ScheduleReply, SlotRecord, Su, SuClient } from '../su/index.js';
@@ -58,13 +58,13 @@ export function localScheduler(su: Su, client: SuClient, url?: string | (() => s
     get url() {
       return typeof url === 'function' ? url() : url;
     },
-    spawn: (processId) => su.store.slot(processId, 0)?.item,
-    head: (processId) => su.store.process(processId)?.head.slot,
-    slot: (processId, slot) => su.store.slot(processId, slot),
+    spawn: (processId) => su.log.slot(processId, 0)?.item,
+    head: (processId) => su.log.process(processId)?.head.slot,
+    slot: (processId, slot) => su.log.slot(processId, slot),
     slots(processId, from, to) {
       const out: SlotRecord[] = [];
       for (let at = from; at <= to; ) {
-        const page = su.store.slotRange(processId, at, to, PAGE);
+        const page = su.log.slotRange(processId, at, to, PAGE);
         if (page.length === 0) break;
         out.push(...page);
         at = page[page.length - 1]!.slot + 1;

@@ -6,7 +6,8 @@
  * sequencer appends a run in one transaction, so a reader sees a whole run or none of it.
  */
 import type { ProcessInfo, ScheduledMessage, ScheduleReader } from '../schedule.js';
-import type { SlotKind, SlotRecord, SuStore } from './store.js';
+import type { SuLogReader } from './log-reader.js';
+import type { SlotKind, SlotRecord } from './store.js';
 
 /** A log entry with what kind of item its slot assigns. */
 export interface SuEntry extends ScheduledMessage {
@@ -45,7 +46,7 @@ export const DEFAULT_PAGE_BYTES = 8 * 1024 * 1024;
 export const entryBytes = (e: ScheduledMessage): number => e.assignment.byteLength + (e.message?.byteLength ?? 0);
 
 export class SuReader implements ScheduleReader {
-  constructor(private readonly store: SuStore) {}
+  constructor(private readonly store: SuLogReader) {}
 
   private entry(processId: string, r: SlotRecord): SuEntry {
     // For the assign flow, the assigned transaction is kept in the slot that first scheduled it.

@@ -23,6 +23,7 @@ import type { Store, Table } from '../../runtime/store.js';
 import { enforced } from '../safety.js';
 import type { ChainHead } from './assignment.js';
 import { ProcessIndex, type ProcessEntry, type ProcessFilter } from './process-index.js';
+import type { CommittedRun, SuLogReader } from './log-reader.js';
 
 /** What kind of item a slot assigns. */
 export type SlotKind = 'process' | 'message' | 'assign';
@@ -56,7 +57,8 @@ export class StaleRun extends Error {
   override readonly name = 'StaleRun';
 }
 
-export class SuStore {
+/** The SU's writable log: only the SU holds it; every other reader has it as a SuLogReader. */
+export class SuStore implements SuLogReader {
   private readonly processes: Table<ProcessRecord, string>;
   private readonly slots: Table<SlotRecord, [string, number]>;
   private readonly refs: Table<number, [string, string]>;
@@ -66,7 +68,7 @@ export class SuStore {
   /** Waiting for a message to be in a log: `<processId> <messageId>` → wakers. */
   private readonly awaited = new Map<string, (() => void)[]>();
   /** Told of each committed run (the log publisher follows the logs so). */
-  private readonly appendListeners = new Set<(processId: string, nextSlot: number) => void>();
+  private readonly appendListeners = new Set<(processId: string, nextSlot: number, run: CommittedRun) => void>();
 
   constructor(private readonly store: Store) {
     this.processes = store.db('su.processes');
@@ -102,7 +104,7 @@ export class SuStore {
   }
 
   /** Calls `listener` after each committed run; answers the function that stops it. */
-  onAppended(listener: (processId: string, nextSlot: number) => void): () => void {
+  onAppended(listener: (processId: string, nextSlot: number, run: CommittedRun) => void): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
   }
@@ -174,6 +176,7 @@ export class SuStore {
       nextSlot: last.slot + 1,
       head: { slot: last.slot, id: last.assignmentId, hashChain: last.hashChain, timestamp: last.timestamp },
     };
+    const begun = performance.now();
     const p = this.store.transact(() => {
       const current = this.processes.get(processId);
       const expected = current ? current.nextSlot : 0;
@@ -200,7 +203,8 @@ export class SuStore {
       if (this.inFlight.get(processId) === settled) this.inFlight.delete(processId);
     });
     void p.then(() => {
-      for (const l of this.appendListeners) l(processId, record.nextSlot);
+      const committed: CommittedRun = { slots: run.length, ms: performance.now() - begun };
+      for (const l of this.appendListeners) l(processId, record.nextSlot, committed);
       if (this.awaited.size === 0) return;
       for (const s of run) {
         const key = `${processId} ${s.messageId}`;

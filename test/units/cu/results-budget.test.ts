@@ -76,7 +76,7 @@ describe('CU results pages have a byte budget', () => {
     expect(first.body.edges.map((e) => lastChar(e.node))).toEqual(['1', '0', '9', '8', '7'].slice(0, first.body.edges.length));
 
     // Timestamps (a second apart): evaluation i is at slot i + 1; from is exclusive, to inclusive.
-    const ts = (i: number) => h.su.store.slot(pid, i + 1)!.timestamp;
+    const ts = (i: number) => h.su.log.slot(pid, i + 1)!.timestamp;
     expect(ts(5) - ts(4)).toBe(1000);
     const asc = await page(`limit=2&from=${ts(4)}&to=${ts(8)}`);
     expect(asc.body.edges.map((e) => lastChar(e.node))).toEqual(['5', '6']);

@@ -28,7 +28,7 @@ beforeAll(async () => {
     heavy.push(m.id);
   }
   small = Fastify();
-  await small.register(createGateway({ sources: [g.h.su.store], maxAnswerBytes: SMALL }).routes(), { prefix: '/graphql' });
+  await small.register(createGateway({ sources: [g.h.su.log], maxAnswerBytes: SMALL }).routes(), { prefix: '/graphql' });
 }, 120_000);
 afterAll(async () => {
   await small?.close();

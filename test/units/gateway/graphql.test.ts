@@ -61,7 +61,7 @@ describe('the queries ao tools send', () => {
     const { pageInfo, edges } = a.data!.transactions!;
     expect(pageInfo).toEqual({ hasNextPage: false });
     expect(edges).toHaveLength(1);
-    const spawn = parseDataItem(g.h.su.store.item(processId)!);
+    const spawn = parseDataItem(g.h.su.log.item(processId)!);
     expect(typeof edges[0]!.cursor).toBe('string');
     expect(edges[0]!.node).toEqual({
       id: processId,

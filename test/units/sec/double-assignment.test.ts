@@ -22,8 +22,8 @@ async function forked() {
   const pid = await spawnAos(h, MODULE);
   await send(h, pid, { action: 'Ping' });
   await send(h, pid, { action: 'Ping' });
-  const s1 = h.su.store.slot(pid, 1)!;
-  const s2 = h.su.store.slot(pid, 2)!;
+  const s1 = h.su.log.slot(pid, 1)!;
+  const s2 = h.su.log.slot(pid, 2)!;
   const other = await message(h.user, pid, [{ name: 'Action', value: 'Other' }]);
   const rogue = rogueAssignment(h.wallet, { processId: pid, messageId: other.id, slot: 2, prev: { id: s1.assignmentId, hashChain: s1.hashChain } });
   return { pid, s1, s2, rogue, other };
@@ -49,7 +49,7 @@ describe('double assignment', () => {
 
   it('the order of submission decides which assignment is kept', async () => {
     const { pid, rogue, other } = await forked();
-    const r = await evidence(pid, rogue.raw, h.su.store.slot(pid, 2)!.assignment);
+    const r = await evidence(pid, rogue.raw, h.su.log.slot(pid, 2)!.assignment);
     expect(r.status).toBe(200);
     expect(r.body.kept).toEqual({ slot: 2, assignmentId: rogue.id, messageId: other.id });
   }, 60_000);

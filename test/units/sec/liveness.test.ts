@@ -38,7 +38,7 @@ describe('liveness', () => {
     const v = await h.until(pid, (x) => x.state === 'hosted' && x.history.length > 1);
     expect(v.history.map((e) => e.event)).toEqual(['liveness challenge', 'liveness answered']);
     const slot = v.history[1]!.detail.slot as number;
-    expect(h.su.store.slot(pid, slot)?.messageId).toBe(m.id);
+    expect(h.su.log.slot(pid, slot)?.messageId).toBe(m.id);
     const g = await get(h, `/sec/${pid}`);
     expect(g.body).toMatchObject({ state: 'hosted', phase: 'hosted', host: { address: h.su.address } });
   }, 60_000);
@@ -61,7 +61,7 @@ describe('liveness', () => {
     const refused = await post(h, '/su', late.raw);
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatch(/is unhosted/);
-    expect(h.su.store.process(pid)?.head.slot).toBe(before.slot);
+    expect(h.su.log.process(pid)?.head.slot).toBe(before.slot);
     const dry = await h.api.dryRun(pid, { Owner: h.user.address, Tags: [{ name: 'Action', value: 'Eval' }], Data: 'return Count + 1' });
     expect(printed(dry)).toContain('42');
     expect((await resultOf(h, pid, before.id)).Error).toBeFalsy();
@@ -92,7 +92,7 @@ describe('liveness', () => {
 
   it('the challenge message gets the checks POST /su applies: what the SU would refuse opens no challenge and is never scheduled', async () => {
     const pid = await spawnAos(h, MODULE);
-    const head = h.su.store.process(pid)!.head.slot;
+    const head = h.su.log.process(pid)!.head.slot;
     const bare = (tags: { name: string; value: string }[]) =>
       createDataItem({ data: 'x', target: pid, anchor: randomBytes(32), tags }, h.user).then((i) => i.raw);
     const refusedBySu: [Uint8Array, RegExp][] = [
@@ -112,7 +112,7 @@ describe('liveness', () => {
       expect(r.body.error).toMatch(reason);
     }
     expect((await get(h, `/sec/${pid}`)).body).toMatchObject({ state: 'hosted', history: [] });
-    expect(h.su.store.process(pid)!.head.slot).toBe(head);
+    expect(h.su.log.process(pid)!.head.slot).toBe(head);
   }, 60_000);
 
   it('one challenge at a time: a second one while the first is open is refused', async () => {
@@ -148,7 +148,7 @@ describe('liveness', () => {
     }
     // The restored machine's retries reach the SU again: answered, hosted.
     const v: SecView = await h.until(pid, (x) => x.state === 'hosted' && x.history.some((e) => e.event === 'liveness answered'));
-    expect(h.su.store.slot(pid, v.history.at(-1)!.detail.slot as number)?.messageId).toBe(m!);
+    expect(h.su.log.slot(pid, v.history.at(-1)!.detail.slot as number)?.messageId).toBe(m!);
   }, 60_000);
 
   it('a deadline that passes while the origin is down is enforced by the restarted origin', async () => {

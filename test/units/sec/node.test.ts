@@ -126,7 +126,7 @@ describe('an MU that signs a message its process did not send', () => {
     expect((await post('/mu/', m.raw)).status).toBe(202);
     await running.mu.store.settled(m.id);
     // What the MU pushed to t, as t's log holds it: signed by the MU, naming p and m.
-    const entry = running.su.store.slotRange(t, 0, 100, 100).find((s) => s.item && parseDataItem(s.item).tags.some((x) => x.name === 'From-Process' && x.value === p));
+    const entry = running.su.log.slotRange(t, 0, 100, 100).find((s) => s.item && parseDataItem(s.item).tags.some((x) => x.name === 'From-Process' && x.value === p));
     expect(entry).toBeDefined();
     const pushed = parseDataItem(entry!.item!);
     expect(ownerAddress(pushed)).toBe(running.mu.address);

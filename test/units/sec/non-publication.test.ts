@@ -21,7 +21,7 @@ afterAll(() => h?.stop(), 60_000);
 async function withUnpublished(window: string) {
   const pid = await spawnAos(h, MODULE, [{ name: 'Publication-Window', value: window }]);
   await send(h, pid, { action: 'Ping' });
-  const s1 = h.su.store.slot(pid, 1)!;
+  const s1 = h.su.log.slot(pid, 1)!;
   const hidden = await message(h.user, pid, [{ name: 'Action', value: 'Hidden' }]);
   const assignment = rogueAssignment(h.wallet, { processId: pid, messageId: hidden.id, slot: 2, prev: { id: s1.assignmentId, hashChain: s1.hashChain } });
   return { pid, s1, hidden, assignment };

@@ -47,7 +47,7 @@ describe('re-hosting', () => {
   it('more → reject → accept: the accepting SU hosts the process and continues its log at the next slot', async () => {
     const { pid, view } = await unhosted();
     const n = view.unhostedAt!;
-    expect(n).toBe(a.su.store.process(pid)!.head.slot);
+    expect(n).toBe(a.su.log.process(pid)!.head.slot);
 
     // The SU negotiates by dry-run first (the process cannot change state while unhosted).
     const probe = await offer(b.wallet, pid, [], B_URL);
@@ -58,7 +58,7 @@ describe('re-hosting', () => {
     expect(more.body).toMatchObject({ decision: 'more', answer: 'quote a Fee', state: 'unhosted' });
     const dear = await post(a, '/sec/offer', (await offer(b.wallet, pid, [{ name: 'Fee', value: '50' }], B_URL)).raw);
     expect(dear.body).toMatchObject({ decision: 'reject', answer: 'too expensive', state: 'unhosted' });
-    expect(b.su.store.process(pid)).toBeUndefined();
+    expect(b.su.log.process(pid)).toBeUndefined();
 
     const ok = await offer(b.wallet, pid, [{ name: 'Fee', value: '5' }], B_URL);
     const accepted = await post(a, '/sec/offer', ok.raw);
@@ -74,9 +74,9 @@ describe('re-hosting', () => {
     const m = await message(b.user, pid, [{ name: 'Action', value: 'Eval' }], 'Count = Count + 1');
     const r = await post(b, '/su', m.raw);
     expect(r.status).toBe(200);
-    const next = b.su.store.slot(pid, n + 1)!;
+    const next = b.su.log.slot(pid, n + 1)!;
     expect(next.messageId).toBe(m.id);
-    expect(next.hashChain).toBe(nextHashChain(a.su.store.slot(pid, n)!.assignmentId, a.su.store.slot(pid, n)!.hashChain));
+    expect(next.hashChain).toBe(nextHashChain(a.su.log.slot(pid, n)!.assignmentId, a.su.log.slot(pid, n)!.hashChain));
     const signed = parseDataItem(next.assignment);
     expect(tagValue(signed.tags, 'Nonce')).toBe(String(n + 1));
     // The new SU's CU computes the process from the adopted log: the state carried over.
@@ -85,8 +85,8 @@ describe('re-hosting', () => {
     const ping = await message(a.user, pid, [{ name: 'Action', value: 'Ping' }]);
     expect((await post(a, '/sec/challenge', (await liveness(a.user, pid, ping.raw)).raw)).status).toBe(200);
     await a.until(pid, (v) => v.state === 'hosted' && v.history.at(-1)!.event === 'liveness answered');
-    expect(b.su.store.slotOf(ping.id, pid)).toBeGreaterThan(n + 1);
-    expect(a.su.store.slotOf(ping.id, pid)).toBeUndefined();
+    expect(b.su.log.slotOf(ping.id, pid)).toBeGreaterThan(n + 1);
+    expect(a.su.log.slotOf(ping.id, pid)).toBeUndefined();
   }, 120_000);
 
   it('after a double assignment, the new SU continues after the kept assignment (or before the slot, when the old log lacks it)', async () => {
@@ -94,9 +94,9 @@ describe('re-hosting', () => {
       const pid = await spawnAos(a, MODULE);
       await run(a, pid, OFFER_HANDLER);
       await send(a, pid, { action: 'Ping' });
-      const n = a.su.store.process(pid)!.head.slot;
-      const prev = a.su.store.slot(pid, n - 1)!;
-      const logged = a.su.store.slot(pid, n)!;
+      const n = a.su.log.process(pid)!.head.slot;
+      const prev = a.su.log.slot(pid, n - 1)!;
+      const logged = a.su.log.slot(pid, n)!;
       const other = await message(a.user, pid, [{ name: 'Action', value: 'Other' }]);
       const rogue = rogueAssignment(a.wallet, { processId: pid, messageId: other.id, slot: n, prev: { id: prev.assignmentId, hashChain: prev.hashChain } });
       const pair = keepLogs ? [logged.assignment, rogue.raw] : [rogue.raw, logged.assignment];
@@ -105,7 +105,7 @@ describe('re-hosting', () => {
       const accepted = await post(a, '/sec/offer', (await offer(b.wallet, pid, [{ name: 'Fee', value: '5' }])).raw);
       expect(accepted.body).toMatchObject({ decision: 'accept', state: 'hosted' });
       const last = keepLogs ? n : n - 1;
-      expect(b.su.store.process(pid)!.head).toMatchObject({ slot: last, id: keepLogs ? logged.assignmentId : prev.assignmentId });
+      expect(b.su.log.process(pid)!.head).toMatchObject({ slot: last, id: keepLogs ? logged.assignmentId : prev.assignmentId });
       expect(accepted.body.history.at(-1).detail.nextSlot).toBe(last + 1);
       const m = await send(b, pid, { action: 'Ping' });
       expect(m.slot).toBe(last + 1);

@@ -45,12 +45,12 @@ describe('Min-SU-Stake', () => {
     const refused = await post(a, '/su', spawn.raw);
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatch(new RegExp(`this SU \\(${a.wallet.address}\\) has 0 staked; the process requires Min-SU-Stake 100`));
-    expect(a.su.store.process(spawn.id)).toBeUndefined();
+    expect(a.su.log.process(spawn.id)).toBeUndefined();
 
     await stake(a.wallet, 'Stake', '100');
     const hosted = await post(a, '/su', spawn.raw);
     expect(hosted.status, JSON.stringify(hosted.body)).toBe(200);
-    expect(a.su.store.process(spawn.id)?.nextSlot).toBe(1);
+    expect(a.su.log.process(spawn.id)?.nextSlot).toBe(1);
     // Its messages are taken as usual; a spawn without the tag never asks.
     expect((await post(a, '/su', (await message(a.user, spawn.id)).raw)).status).toBe(200);
     expect((await post(a, '/su', (await spawnItem(a.wallet.address)).raw)).status).toBe(200);

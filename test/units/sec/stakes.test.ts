@@ -98,8 +98,8 @@ async function forked() {
   const pid = await spawnAos(h, MODULE);
   await send(h, pid, { action: 'Ping' });
   await send(h, pid, { action: 'Ping' });
-  const s1 = h.su.store.slot(pid, 1)!;
-  const s2 = h.su.store.slot(pid, 2)!;
+  const s1 = h.su.log.slot(pid, 1)!;
+  const s2 = h.su.log.slot(pid, 2)!;
   const other = await message(h.user, pid, [{ name: 'Action', value: 'Other' }]);
   const rogue = rogueAssignment(suWallet, { processId: pid, messageId: other.id, slot: 2, prev: { id: s1.assignmentId, hashChain: s1.hashChain } });
   return { pid, s1, s2, rogue };

@@ -76,7 +76,7 @@ export async function startSec(o: SecHarnessOptions = {}): Promise<SecHarness> {
   const client = new SuClient(node, node, { supervisor: SEQUENCERS, timeout: 30_000 });
   sec.schedulers.add(localScheduler(su, client, o.url));
   const children: ChildSpec[] = [
-    suTree(su.runtime, { intensity: 1000, period: 5, shutdownMs: 5000 }),
+    suTree(su.sequencers, { intensity: 1000, period: 5, shutdownMs: 5000 }),
     cuTree(cu.runtime, { names: node, intensity: cu.runtime.config.restartIntensity, period: 5, shutdownMs: 20_000 }),
   ];
   if (!o.originOf) children.push(secTree(sec.originArgs((pid, m) => api.dryRun(pid, m), recomputeWith(api, 30_000)), { intensity: 5, period: 5, shutdownMs: 5000 }));

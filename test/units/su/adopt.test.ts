@@ -26,7 +26,7 @@ async function oldLog(messages: number) {
     const m = await messageItem(pid);
     ok(await a.client.schedule(pid, { op: 'message', id: m.id, raw: m.raw }));
   }
-  return { a, pid, slots: a.su.store.slotRange(pid, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) };
+  return { a, pid, slots: a.su.log.slotRange(pid, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) };
 }
 
 describe('adopting a log', () => {
@@ -42,20 +42,20 @@ describe('adopting a log', () => {
     ]);
     expect(ok(adopted)).toMatchObject({ slot: 5, assignmentId: slots[5]!.assignmentId, existing: false });
     expect(ok(during)).toMatchObject({ slot: 3, assignmentId: again.assignmentId });
-    const stored = b.su.store.slotRange(pid, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const stored = b.su.log.slotRange(pid, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     expect(stored.map((s) => s.assignmentId)).toEqual(slots.map((s) => s.assignmentId));
 
     const m = await messageItem(pid);
     const next = ok(await b.client.schedule(pid, { op: 'message', id: m.id, raw: m.raw }));
     expect(next.slot).toBe(6);
-    expect(b.su.store.slot(pid, 6)!.hashChain).toBe(nextHashChain(slots[5]!.assignmentId, slots[5]!.hashChain));
+    expect(b.su.log.slot(pid, 6)!.hashChain).toBe(nextHashChain(slots[5]!.assignmentId, slots[5]!.hashChain));
 
     // The origin asking again (its first answer lost) is answered, and nothing is rewritten.
-    const b2 = b.su.store.process(pid)!.nextSlot;
-    const slotsNow = b.su.store.slotRange(pid, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    const b2 = b.su.log.process(pid)!.nextSlot;
+    const slotsNow = b.su.log.slotRange(pid, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     const twice = await b.client.schedule(pid, { op: 'adopt', slots: slotsNow });
     expect(ok(twice)).toMatchObject({ slot: 6, existing: true });
-    expect(b.su.store.process(pid)!.nextSlot).toBe(b2);
+    expect(b.su.log.process(pid)!.nextSlot).toBe(b2);
   });
 
   it('refuses a log with a gap, one that does not start with the spawn, and any log where one is held; nothing is written', async () => {
@@ -65,19 +65,19 @@ describe('adopting a log', () => {
     const gap = [...slots.slice(0, 2), ...slots.slice(3)];
     expect(await b.client.schedule(pid, { op: 'adopt', slots: gap })).toEqual({ error: expect.stringContaining('no gap') });
     expect(await b.client.schedule(pid, { op: 'adopt', slots: slots.slice(1) })).toEqual({ error: expect.stringContaining('slot 0') });
-    expect(b.su.store.process(pid)).toBeUndefined();
+    expect(b.su.log.process(pid)).toBeUndefined();
 
     // b holds the first three slots: the whole log (a longer one) is not written over them.
     ok(await b.client.schedule(pid, { op: 'adopt', slots: slots.slice(0, 3) }));
     const r = await b.client.schedule(pid, { op: 'adopt', slots });
     expect(r).toEqual({ error: expect.stringContaining('not empty') });
-    expect(b.su.store.process(pid)!.nextSlot).toBe(3);
+    expect(b.su.log.process(pid)!.nextSlot).toBe(3);
 
     // Nor over a log of its own.
     const c = await startSu();
     hs.push(c);
     const own = await spawnProcess(c);
-    const ownSlots = c.su.store.slotRange(own, 0, 10, 10);
+    const ownSlots = c.su.log.slotRange(own, 0, 10, 10);
     expect(await c.client.schedule(own, { op: 'adopt', slots: [{ ...ownSlots[0]!, assignmentId: 'x'.repeat(43) }] })).toEqual({ error: expect.stringContaining('not empty') });
   });
 });

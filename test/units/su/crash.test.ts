@@ -58,12 +58,12 @@ describe.each([
       };
       const senders = Array.from({ length: 16 }, sender);
       // Kill while the sequencer has appends in flight.
-      await waitFor(() => acked.size >= base + 50 && h!.su.store.busy > 0, `writes in flight in round ${round}`);
+      await waitFor(() => acked.size >= base + 50 && h!.runtime.store.busy > 0, `writes in flight in round ${round}`);
       killed = true;
       kills += h.node.kill('su/').length;
       await Promise.all(senders);
       // The killed sequencer's appends already queued still commit (or fail) after its death.
-      await h.su.store.settled(pid);
+      await h.runtime.store.settled(pid);
     }
     expect(kills).toBe(ROUNDS);
     expect(failed.length).toBeGreaterThan(0);

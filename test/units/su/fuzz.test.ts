@@ -197,7 +197,7 @@ it('1,200 random, mutated and randomly tagged items: a 200 with an assignment or
   for (const id of accepted.keys()) expect(refs.has(id)).toBe(true);
   for (const id of rejected) {
     expect(stored.has(id)).toBe(false);
-    expect(h.su.store.locate(id)).toBeUndefined();
+    expect(h.su.log.locate(id)).toBeUndefined();
   }
   const processes = [pid, ...[...accepted].filter(([, k]) => k === 'process').map(([id]) => id)];
   const logged = new Set<string>();

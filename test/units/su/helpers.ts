@@ -9,12 +9,14 @@ import { Store, type LmdbStore } from '../../../runtime/store.js';
 import { SEQUENCERS, suTree } from '../../../supervisors/su.js';
 import { createDataItem, generateWallet, parseDataItem, tagValue, verifyDataItem, type Tag, type Wallet } from '../../../units/ans104/index.js';
 import { firstHashChain, nextHashChain } from '../../../units/su/assignment.js';
-import { createSu, SuClient, type Su } from '../../../units/su/index.js';
+import { assembleSu, SuClient, type Su, type SuRuntime } from '../../../units/su/index.js';
 
 export interface Harness {
   dir: string;
   store: LmdbStore;
   su: Su;
+  /** What the sequencers run with (its store, its signer): for fault injection and waiting on commits. */
+  runtime: SuRuntime;
   node: Node;
   client: SuClient;
   wallet: Wallet;
@@ -41,7 +43,7 @@ export async function startSu(o: HarnessOptions = {}): Promise<Harness> {
   const dir = o.dir ?? tempDir();
   const store = Store.open(join(dir, 'lmdb'));
   const wallet = o.wallet ?? (await generateWallet(o.kind ?? 'ed25519'));
-  const su = createSu({
+  const { su, runtime } = assembleSu({
     wallet,
     store,
     signers: o.signers ?? 0,
@@ -51,7 +53,7 @@ export async function startSu(o: HarnessOptions = {}): Promise<Harness> {
   });
   const node = await Node.start({ name: 'su-test', encodeLocal: true, callTimeout: 30_000, ...(o.clock ? { clock: o.clock } : {}) });
   const root = await node.spawn(
-    supervisorSpec({ strategy: 'one_for_one', intensity: 5, period: 5, children: [suTree(su.runtime, { intensity: 1000, period: 5, shutdownMs: 5000 })] }),
+    supervisorSpec({ strategy: 'one_for_one', intensity: 5, period: 5, children: [suTree(su.sequencers, { intensity: 1000, period: 5, shutdownMs: 5000 })] }),
     { name: 'root' },
   );
   if (!('ok' in root)) throw new Error(`SU tree did not start: ${JSON.stringify(root)}`);
@@ -61,6 +63,7 @@ export async function startSu(o: HarnessOptions = {}): Promise<Harness> {
     dir,
     store,
     su,
+    runtime,
     node,
     client,
     wallet,
@@ -135,10 +138,10 @@ export interface LogSummary {
  * the hash chain from slot 0; the refs index agrees; no message twice; message bytes kept.
  */
 export async function checkLog(su: Su, processId: string, opts: { verifyAll?: boolean; signer?: string } = {}): Promise<LogSummary> {
-  const record = su.store.process(processId);
+  const record = su.log.process(processId);
   expect(record, `process record of ${processId}`).toBeDefined();
   const next = record!.nextSlot;
-  const slots = su.store.slotRange(processId, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const slots = su.log.slotRange(processId, 0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   expect(slots.map((s) => s.slot)).toEqual([...Array(next).keys()]);
   const seen = new Set<string>();
   const messages: string[] = [];
@@ -158,9 +161,9 @@ export async function checkLog(su: Su, processId: string, opts: { verifyAll?: bo
     if (opts.verifyAll || s.slot < 3 || s.slot === next - 1) expect(await verifyDataItem(s.assignment), `assignment ${s.slot} verifies`).toBe(true);
     expect(seen.has(s.messageId), `message ${s.messageId} twice`).toBe(false);
     seen.add(s.messageId);
-    expect(su.store.slotOf(s.messageId, processId)).toBe(s.slot);
-    expect(su.store.slotOf(s.assignmentId, processId)).toBe(s.slot);
-    if (s.kind !== 'assign') expect(parseDataItem(su.store.item(s.messageId)!).id).toBe(s.messageId);
+    expect(su.log.slotOf(s.messageId, processId)).toBe(s.slot);
+    expect(su.log.slotOf(s.assignmentId, processId)).toBe(s.slot);
+    if (s.kind !== 'assign') expect(parseDataItem(su.log.item(s.messageId)!).id).toBe(s.messageId);
     messages.push(s.messageId);
     prev = { id: s.assignmentId, chain: s.hashChain };
   }

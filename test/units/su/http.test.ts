@@ -131,7 +131,7 @@ describe('SU routes: reference shapes', () => {
     expect(rm.json().id).toBe(m.id);
     // The same item again: the same answer, nothing new in the log.
     expect((await post(m.raw)).json()).toEqual(rm.json());
-    expect(h.su.store.process(s.id)!.nextSlot).toBe(2);
+    expect(h.su.log.process(s.id)!.nextSlot).toBe(2);
   });
 
   it('GET /processes/:id answers ProcessInner (what aoconnect and the CU read)', async () => {
@@ -143,7 +143,7 @@ describe('SU routes: reference shapes', () => {
     expect(p.process_id).toBe(pid);
     expect(p.block).toBe('000000000000');
     expect(typeof p.timestamp).toBe('number');
-    expect(p.timestamp).toBe(h.su.store.slot(pid, 0)!.timestamp);
+    expect(p.timestamp).toBe(h.su.log.slot(pid, 0)!.timestamp);
     expectOwner(p.owner);
     expect(p.owner.address).toBe((await user()).address);
     expect(p.data).toMatch(/^spawn /);
@@ -151,7 +151,7 @@ describe('SU routes: reference shapes', () => {
     expect(tagOf(p.tags, 'Type')).toBe('Process');
     expect(tagOf(p.tags, 'Module')).toBeDefined();
     expect(tagOf(p.tags, 'Data-Protocol')).toBe('ao');
-    expect(p.signature).toBe(parseDataItem(h.su.store.item(pid)!).signature);
+    expect(p.signature).toBe(parseDataItem(h.su.log.item(pid)!).signature);
   });
 
   it('GET /:processId pages messages with their assignments; the process is the first edge', async () => {

@@ -54,6 +54,6 @@ describe('an RSA-4096 SU', () => {
       const log = await checkLog(h.su, pid, { verifyAll: true, signer: Buffer.from(h.wallet.owner).toString('base64url') });
       expect(log.nextSlot).toBe(4);
     }
-    expect(parseDataItem(h.su.store.slot(pids[0]!, 1)!.assignment).signatureType).toBe(1);
+    expect(parseDataItem(h.su.log.slot(pids[0]!, 1)!.assignment).signatureType).toBe(1);
   });
 });

@@ -99,7 +99,7 @@ describe.each([
     const bad = await messageItem(pid);
     // Fault injection: the signer fails for runs holding `bad` (as it would for an assignment
     // past the item limits), the way the real one throws or its worker rejects.
-    const signer = h.su.runtime.signer;
+    const signer = h.runtime.signer;
     const real = signer.signRun.bind(signer);
     signer.signRun = (run) => {
       if (!run.items.some((i) => i.messageId === bad.id)) return real(run);
@@ -161,7 +161,7 @@ describe('sequencer lifecycle', () => {
     const a = ok(await h.client.schedule(pid, { op: 'assign', id: mo.id, exclude: ['Data'] }));
     expect(a).toMatchObject({ slot: 1, messageId: mo.id });
     expect(ok(await h.client.schedule(pid, { op: 'assign', id: mo.id })).assignmentId).toBe(a.assignmentId);
-    const entry = h.su.store.slot(pid, 1)!;
+    const entry = h.su.log.slot(pid, 1)!;
     expect(entry.kind).toBe('assign');
     await checkLog(h.su, pid);
     expect(h.su.reader.find(a.assignmentId)?.slot).toBe(1);

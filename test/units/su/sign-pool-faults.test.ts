@@ -21,7 +21,7 @@ const slotOf = (r: ScheduleReply) => {
 
 it('RSA signing workers killed while 200 messages to 10 processes are scheduled: all get one slot, the pool is whole again', async () => {
   h = await startSu({ kind: 'rsa', signers: 2, attempts: 8 });
-  const pool = (h.su.runtime.signer as unknown as { pool: SignPool }).pool;
+  const pool = (h.runtime.signer as unknown as { pool: SignPool }).pool;
   const pids = await Promise.all(Array.from({ length: 10 }, () => spawnProcess(h!)));
   const items = await Promise.all(Array.from({ length: 200 }, (_, i) => messageItem(pids[i % 10]!)));
   const workers = () => (pool as unknown as { slots: { worker: { terminate(): Promise<number>; threadId: number } }[] }).slots;

@@ -68,7 +68,7 @@ export async function startCu(o: HarnessOptions = {}): Promise<CuHarness> {
       intensity: 5,
       period: 5,
       children: [
-        suTree(su.runtime, { intensity: 1000, period: 5, shutdownMs: 5000 }),
+        suTree(su.sequencers, { intensity: 1000, period: 5, shutdownMs: 5000 }),
         cuTree(cu.runtime, { names: node, intensity: cu.runtime.config.restartIntensity, period: 5, shutdownMs: 20_000, ...(o.threadDeaths ? { threadDeaths: o.threadDeaths } : {}) }),
       ],
     }),

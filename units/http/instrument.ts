@@ -1,16 +1,15 @@
 /**
  * Feeds the node's metrics (and a few lifecycle log lines) from the seams the units already
- * have, without the units knowing: the SU store's appends (assigned, commit time), the
+ * have, without the units knowing: the SU log's committed runs (assigned, commit time), the
  * replicated log's claims and appends (takeovers, stream latency), the CU's evaluation hook and
  * result writes (evaluated, evaluation time), the MU store's job events (accepted, pushed).
  */
-import type { NatsConnection } from 'nats';
-import type { ReplicaWriter, SuReplica } from '../units/su/replica.js';
-import type { Cu } from '../units/cu/index.js';
-import type { Mu } from '../units/mu/index.js';
-import type { Su } from '../units/su/index.js';
-import type { NodeMetrics } from '../units/http/metrics.js';
-import type { Logger } from '../runtime/index.js';
+import type { ReplicaWriter, SuReplica } from '../su/replica.js';
+import type { Cu } from '../cu/index.js';
+import type { Mu } from '../mu/index.js';
+import type { Su } from '../su/index.js';
+import type { NodeMetrics } from './metrics.js';
+import type { Logger } from '../../runtime/index.js';
 
 const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 
@@ -40,14 +39,10 @@ export function observedReplica(r: SuReplica, m: NodeMetrics, log: Logger): SuRe
 }
 
 export function instrumentUnits(u: { su: Su; cu: Cu; mu: Mu }, m: NodeMetrics): void {
-  const store = u.su.store;
-  const append = store.append.bind(store);
-  store.append = async (processId, run) => {
-    const t = process.hrtime.bigint();
-    await append(processId, run);
-    m.suCommitSeconds.observe(since(t));
-    m.messages.inc({ unit: 'su', event: 'assigned' }, run.length);
-  };
+  u.su.log.onAppended((_processId, _nextSlot, run) => {
+    m.suCommitSeconds.observe(run.ms / 1000);
+    m.messages.inc({ unit: 'su', event: 'assigned' }, run.slots);
+  });
   u.cu.runtime.onEvaluated = (ms) => m.evaluationSeconds.observe(ms / 1000);
   const results = u.cu.runtime.store;
   const putResults = results.putResults.bind(results);
@@ -64,13 +59,4 @@ export function instrumentUnits(u: { su: Su; cu: Cu; mu: Mu }, m: NodeMetrics): 
     if (slotted.size > 100_000) slotted.clear(); // bounded; a rare double count is the price
     m.messages.inc({ unit: 'mu', event: r.depth === 0 ? 'accepted' : 'pushed' });
   });
-}
-
-/** One line per NATS connection event: an operator sees the bus go and come back. */
-export async function logNatsStatus(nc: NatsConnection, log: Logger): Promise<void> {
-  for await (const s of nc.status()) {
-    if (s.type === 'disconnect') log.warn({ server: s.data }, `NATS disconnected from ${String(s.data)}; reconnecting`);
-    else if (s.type === 'reconnect') log.info({ server: s.data }, `NATS reconnected to ${String(s.data)}`);
-    else if (s.type === 'error') log.error({ err: String(s.data) }, 'NATS error');
-  }
 }
