@@ -141,6 +141,8 @@ export async function startNode(config: Config, logger?: Logger): Promise<Runnin
     throw e;
   }
   const { su, cu, mu, sec, health, lifecycle } = composed;
+  // The tree's `lmdb` owner closes the store when the tree stops; closing it here too covers a
+  // tree that never started (closing twice is closing once).
   const release = async () => {
     await composed.close();
     await store.close();

@@ -31,4 +31,5 @@ export { createLogger, type Logger } from './logger.js';
 export { nodeStatus, STATUS_NAME, type ActorView, type KillReply, type NodeStatus, type NodeView, type StatusRequest, type StatusProtocol } from './status.js';
 export { service, serviceProxy, ServiceError, type ServiceArgs, type ServiceCall, type ServiceProtocol } from './service.js';
 export { prng } from './prng.js';
+export { resourceOwner, type ResourceArgs, type ResourceFailure } from './resource-owner.js';
 export { NodeStats, type CrashRecord } from './stats.js';

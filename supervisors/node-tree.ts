@@ -6,6 +6,11 @@ export interface NodeTreeOptions {
   http: Omit<HttpServerArgs, 'plugins'>;
   plugins: { prefix: string; plugin: FastifyPluginAsync }[];
   shutdownMs: number;
+  /**
+   * The owners of the node's resources (runtime/resource-owner.ts): started first, so they stop
+   * last and close what the units used only once the units have stopped.
+   */
+  resources?: ChildSpec[];
   /** The units' subtrees (e.g. supervisors/su.ts), started before the HTTP listener that serves them. */
   units?: ChildSpec[];
   /** The node, for its `node/status` actor (what `aotp status` asks over the bus). */
@@ -28,6 +33,7 @@ export function nodeTree(o: NodeTreeOptions): SupervisorSpec {
     intensity: 3,
     period: 5,
     children: [
+      ...(o.resources ?? []),
       ...(o.node ? [{ id: 'status', start: { behaviour: nodeStatus, args: { node: o.node, chaos: o.chaos === true, ...(o.describe ? { describe: o.describe } : {}) }, options: { name: STATUS_NAME } } }] : []),
       ...(o.reloader ? [{ id: 'policy', start: { behaviour: reloader, args: o.reloader, options: { name: RELOADER } } }] : []),
       ...(o.units ?? []),

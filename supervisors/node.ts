@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import type { NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
-import { service, type Clock, type Logger, type Node, type SupervisorSpec } from '../runtime/index.js';
+import { resourceOwner, service, type Clock, type ResourceArgs, type Logger, type Node, type SupervisorSpec } from '../runtime/index.js';
 import type { Store } from '../runtime/store.js';
 import { ownerAddress, parseDataItem, type Wallet } from '../units/ans104/index.js';
 import { caughtUp } from '../units/cluster/caught-up.js';
@@ -320,6 +320,22 @@ export async function composeNode(config: Config, r: NodeResources): Promise<Com
       node,
       chaos: config.chaos,
       describe: ao,
+      resources: [
+        {
+          id: 'lmdb',
+          start: { behaviour: resourceOwner, args: { resource: 'the LMDB environment', alive: () => !store.closed, close: () => store.close() } satisfies ResourceArgs },
+          shutdown: config.shutdownMs,
+        },
+        ...(cluster
+          ? [
+              {
+                id: 'nats',
+                // Closed for good (nats.js reconnects forever otherwise): the node cannot be a member any more.
+                start: { behaviour: resourceOwner, args: { resource: 'the NATS connection', alive: () => !cluster.nc.isClosed(), failed: () => cluster.nc.closed() } satisfies ResourceArgs },
+              },
+            ]
+          : []),
+      ],
       reloader: { root: 'root', current: policyOf(config), parse: parsePolicy, tree: (p: NodePolicy) => treeOf(withPolicy(config, p)), diff: policyDiff },
       units: [
         // Clustered: what other nodes ask of this node's SU and CU about the processes it owns.

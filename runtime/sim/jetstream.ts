@@ -294,6 +294,11 @@ export class SimNatsConnection {
   isClosed(): boolean {
     return false;
   }
+
+  /** A simulated connection is never closed under the node: it settles never. */
+  closed(): Promise<void | Error> {
+    return new Promise(() => undefined);
+  }
 }
 
 class SimJetStreamClient {

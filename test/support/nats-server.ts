@@ -29,8 +29,8 @@ export interface NatsServerHandle {
   stop(): Promise<void>;
   /** SIGKILL and wait for exit (the store dir stays, for a restart). */
   kill(): Promise<void>;
-  /** Start again on the same ports and store dir. */
-  restart(): Promise<void>;
+  /** Start again on the same ports and store dir (with `args` in place of the extra arguments given at start). */
+  restart(args?: string[]): Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -93,8 +93,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     args.push('--cluster_name', opts.clusterName, '--cluster', `nats://127.0.0.1:${clusterPort}`);
     if (opts.routes?.length) args.push('--routes', opts.routes.join(','));
   }
-  args.push(...(opts.args ?? []));
-  let child = await launch(args);
+  let child = await launch([...args, ...(opts.args ?? [])]);
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -112,8 +111,8 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       process.kill(child.pid!, 'SIGKILL');
       await exited(child);
     },
-    async restart() {
-      child = await launch(args);
+    async restart(extra = opts.args ?? []) {
+      child = await launch([...args, ...extra]);
     },
   };
 }
