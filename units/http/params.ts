@@ -79,3 +79,19 @@ export function excludeQuery() {
       return z.NEVER;
     });
 }
+
+/**
+ * `POST /?process-id=&assign=[&base-layer][&exclude=]`: an assignment of an existing message
+ * (the SU's and the MU's, which forwards it), both ids or neither; `bothOrNeither` is what the
+ * unit answers when only one is given.
+ */
+export function assignQuery(bothOrNeither: string) {
+  return z
+    .object({
+      'process-id': txIdQuery('process-id', 'a process id'),
+      assign: txIdQuery('assign'),
+      'base-layer': flagQuery(),
+      exclude: excludeQuery(),
+    })
+    .refine((q) => (q['process-id'] === undefined) === (q.assign === undefined), { error: bothOrNeither });
+}

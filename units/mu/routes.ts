@@ -16,20 +16,13 @@ import { z } from 'zod';
 import { MuError, type MuApi } from './api.js';
 import { ITEM_LIMITS } from '../ans104/index.js';
 import { unitRoutes } from '../http/unit-routes.js';
-import { excludeQuery, flagQuery, txIdQuery } from '../http/params.js';
+import { assignQuery as assignParams } from '../http/params.js';
 
 export const MU_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
 
 const bytes = (body: unknown): Uint8Array => (Buffer.isBuffer(body) ? body : new Uint8Array());
 
-const assignQuery = z
-  .object({
-    'process-id': txIdQuery('process-id', 'a process id'),
-    assign: txIdQuery('assign'),
-    'base-layer': flagQuery(),
-    exclude: excludeQuery(),
-  })
-  .refine((q) => (q['process-id'] === undefined) === (q.assign === undefined), { error: 'You must set both process-id and assign to send an assignment, not just one' });
+const assignQuery = assignParams('You must set both process-id and assign to send an assignment, not just one');
 
 // An id that is not one is not a process anybody monitors: 404, as the MU's API answers.
 const monitorParams = z.object({ processId: z.string() });

@@ -32,7 +32,7 @@ import { localReads, type SuReads } from './reads.js';
 import { validateItem } from './validate.js';
 import { ITEM_LIMITS } from '../ans104/index.js';
 import { unitRoutes } from '../http/unit-routes.js';
-import { excludeQuery, flagQuery, intQuery, txId, txIdQuery } from '../http/params.js';
+import { assignQuery as assignParams, intQuery, txId, txIdQuery } from '../http/params.js';
 
 export const SU_BODY_LIMIT = ITEM_LIMITS.maxItemBytes;
 /** The most entries one page returns (the reference's older default). */
@@ -73,14 +73,7 @@ export class SuError extends Error {
   }
 }
 
-const assignQuery = z
-  .object({
-    'process-id': txIdQuery('process-id', 'a process id'),
-    assign: txIdQuery('assign'),
-    'base-layer': flagQuery(),
-    exclude: excludeQuery(),
-  })
-  .refine((q) => (q['process-id'] === undefined) === (q.assign === undefined), { error: 'If sending assign or process-id, you must send both.' });
+const assignQuery = assignParams('If sending assign or process-id, you must send both.');
 
 const pageQuery = z.object({
   'process-id': txIdQuery('process-id'),
