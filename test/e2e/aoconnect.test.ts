@@ -8,6 +8,7 @@ import { connect, createDataItemSigner } from '@permaweb/aoconnect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../../cli/start.js';
 import { generateWallet } from '../../units/ans104/index.js';
+import { isTerminal } from '../../units/mu/index.js';
 import { node, tempDir } from '../units/mu/support.js';
 
 let n: RunningNode;
@@ -100,20 +101,47 @@ describe('aoconnect end to end', () => {
     const [a, b] = await Promise.all([spawnAos(module), spawnAos(module)]);
     await evalIn(b, `Pings = 0; Handlers.add("ping", Handlers.utils.hasMatchingTag("Action", "Ping"), function (msg) Pings = Pings + 1; Send({ Target = msg.From, Action = "Pong", Data = msg.Data }) end); return 1`);
     await evalIn(a, `Pongs = 0; Handlers.add("pong", Handlers.utils.hasMatchingTag("Action", "Pong"), function (msg) Pongs = Pongs + 1; if Pongs < 100 then Send({ Target = msg.From, Action = "Ping", Data = tostring(Pongs) }) end end); return 1`);
-    // Kill every push job now and then while the rally runs, and every third time the two
-    // process actors too (each comes back from its checkpoint and replays, which takes a while).
-    let kills = 0;
-    let tick = 0;
-    const chaos = setInterval(() => (kills += n.node.kill(++tick % 3 === 0 ? /^(mu\/job\/|cu\/)/ : /^mu\/job\//).length), 250);
+    // Kill every push job now and then while the rally runs, and every third round the two
+    // process actors too (each comes back from its checkpoint and replays, which takes longer
+    // the further the rally is). A round comes only once the MU has written a job since the
+    // last one: at a fixed rate, a slow machine would kill every incarnation before it got
+    // anywhere (a livelock of the test's making); this way each round lets the push move on.
+    let progress = 0;
+    let seen = 0;
+    let rounds = 0;
+    let jobKills = 0;
+    let processKills = 0;
+    const off = n.mu.store.onJob(() => progress++);
+    const chaos = setInterval(() => {
+      if (progress === seen) return;
+      seen = progress;
+      jobKills += n.node.kill(/^mu\/job\//).length;
+      if (++rounds % 3 === 0) processKills += n.node.kill(/^cu\//).length;
+    }, 250);
     const { message } = await evalIn(a, `Send({ Target = "${b}", Action = "Ping", Data = "0" }); return "serve"`);
+    // A stall fails at once (no job written for a minute); a slow machine only takes longer.
+    let watchdog: ReturnType<typeof setInterval> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      let last = -1;
+      watchdog = setInterval(() => {
+        const open = n.mu.store.push(message).filter((j) => !isTerminal(j));
+        if (progress === last) reject(new Error(`no push job written for 60 s; open: ${open.map((j) => `${j.depth} ${j.stage}`).join(', ')}`));
+        last = progress;
+      }, 60_000);
+    });
     let jobs;
     try {
-      jobs = await n.mu.store.settled(message, 120_000);
+      jobs = await Promise.race([n.mu.store.settled(message, 300_000), stalled]);
     } finally {
       clearInterval(chaos);
+      clearInterval(watchdog);
+      off();
     }
     expect(jobs.filter((j) => j.stage !== 'done').map((j) => `${j.depth} ${j.stage} ${j.reason}`)).toEqual([]);
-    expect(kills).toBeGreaterThan(0);
+    // The chaos went on through the rally: jobs and process actors were killed, at several points of it.
+    expect(rounds).toBeGreaterThanOrEqual(5);
+    expect(jobKills).toBeGreaterThan(0);
+    expect(processKills).toBeGreaterThan(0);
     const count = async (p: string, v: string) => lastLine(await ao.dryrun({ process: p, tags: [{ name: 'Action', value: 'Eval' }], data: `return ${v}`, Owner: owner }));
     expect(await count(a, 'Pongs')).toBe('100');
     expect(await count(b, 'Pings')).toBe('100');
@@ -123,7 +151,7 @@ describe('aoconnect end to end', () => {
       expect(new Set(ids).size).toBe(ids.length);
     }
     expect((await n.su.reader.read(b, 1)).filter((e) => e.message !== null).length).toBe(1 + 100);
-  }, 180_000);
+  }, 360_000);
 
   it('a process spawns a child whose boot code answers its parent', async () => {
     const module = info.modules['aos-2.0.4-wasm32']!;

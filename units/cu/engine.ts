@@ -201,11 +201,13 @@ export class ProcessEngine {
     if (this.killed && enforced('killed-handler-guard')) throw new Error(`the process actor of ${this.processId} was killed`);
     if (this.evaluator?.alive) return this.evaluator;
     const ev = await this.cu.pool.acquire(`${this.module.id}:${this.limits.memory}`);
-    this.evaluator = ev;
     if (this.closed) {
+      // Closed (or killed) while it waited: handed straight back and not kept, so that `close`
+      // does not hand it back a second time (the pool would then give it to two processes).
       await this.cu.pool.release(ev);
       throw new EvaluatorGone('process closed');
     }
+    this.evaluator = ev;
     void ev.died?.then((d) => {
       if (this.evaluator === ev && !d.crashed) this.onThreadDeath?.(d);
     });

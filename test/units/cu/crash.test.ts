@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ProcessEngine } from '../../../units/cu/engine.js';
+import type { EvaluatorPool } from '../../../units/cu/index.js';
 import { createDataItem } from '../../../units/ans104/index.js';
 import { MODULES, evalLua, lastLine, printed, resultOf, run, spawnAos, startCu, type CuHarness } from './support/harness.js';
 
@@ -38,6 +40,44 @@ describe.each(MODULES)('crash recovery (%s)', (moduleName) => {
     expect(lastLine(printed(last))).toBe(String(N));
     for (const [i, id] of ids.entries()) expect(lastLine(printed(h.cu.runtime.store.resultOf(pid, id)!.output))).toBe(String(i + 1));
     expect(await run(h, pid, 'return c')).toBe(String(N));
+  });
+});
+
+describe('a process actor killed while it waits for a thread', () => {
+  it('the thread it gets after the kill is handed back once: the next two processes get threads of their own, each with its own memory', async () => {
+    h = await startCu();
+    const [a, c] = [await spawnAos(h, MODULES[0]), await spawnAos(h, MODULES[0])];
+    // Hold the pool's answers: the first (a's, killed meanwhile) until the kill, the others until
+    // the killed incarnation has dealt with the thread it was given.
+    const pool = h.cu.runtime.pool as EvaluatorPool;
+    const acquire = pool.acquire.bind(pool);
+    const gate = () => {
+      let resolve!: () => void;
+      return { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    };
+    const [first, rest] = [gate(), gate()];
+    let asked = 0;
+    pool.acquire = async (key?: string) => {
+      await (++asked === 1 ? first.promise : rest.promise);
+      return acquire(key);
+    };
+    // The killed incarnation's failed step ends with `reopen` (after handing its thread back).
+    const reopened = vi.spyOn(ProcessEngine.prototype, 'reopen');
+    try {
+      const evaluated = h.api.evaluate(a).catch((e: Error) => e);
+      await waitFor(() => asked === 1, "a's request for a thread");
+      expect(h.node.kill(`cu/${a}`)).toHaveLength(1);
+      first.resolve();
+      await waitFor(() => reopened.mock.calls.length > 0, 'the killed incarnation to give up');
+      expect(pool.spares).toBe(1);
+      rest.resolve();
+      expect(await evaluated).toBeTypeOf("number");
+      expect(await run(h, a, 'return ao.id')).toBe(a);
+      expect(await run(h, c, 'return ao.id')).toBe(c);
+      expect(await run(h, a, 'return ao.id')).toBe(a);
+    } finally {
+      reopened.mockRestore();
+    }
   });
 });
 

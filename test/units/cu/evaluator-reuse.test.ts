@@ -105,6 +105,16 @@ describe('evaluator threads handed from process to process', () => {
     expect(pool.spares).toBe(0);
   });
 
+  it('a thread handed back twice is kept once: it never goes to two processes', async () => {
+    pool = new EvaluatorPool(0, { keep: 4 });
+    const a = await pool.acquire();
+    await pool.release(a);
+    await pool.release(a);
+    expect(pool.spares).toBe(1);
+    expect(await pool.acquire()).toBe(a);
+    expect(await pool.acquire()).not.toBe(a);
+  });
+
   it('a thread goes back only to a process of the module it ran last', async () => {
     pool = new EvaluatorPool(0, { keep: 4 });
     const a = await pool.acquire('module-x');

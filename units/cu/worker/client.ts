@@ -337,6 +337,8 @@ export class EvaluatorPool implements EvaluatorSource {
 
   async release(ev: EvaluatorHandle): Promise<void> {
     const e = ev as Evaluator;
+    // Handed back already: kept once, or it would go to two processes, which would share one instance.
+    if (this.used.includes(e) || this.spare.includes(e)) return;
     if (this.closed || !(e instanceof Evaluator) || !e.idle || e.uses >= this.maxUses || this.keep === 0) {
       await ev.terminate();
       return;
