@@ -15,18 +15,11 @@
  *     slot 0, both with the results already stored (what a restarted node does).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createLogger, Node, supervisorSpec } from '../runtime/index.js';
-import { Store } from '../runtime/store.js';
-import { cuTree } from '../supervisors/cu.js';
-import { SEQUENCERS, suTree } from '../supervisors/su.js';
-import { createDataItem, generateWallet, type Tag, type Wallet } from '../units/ans104/index.js';
-import { createCu, CU_MANAGER, Evaluator, messageFromSlot, type AoMessage, type Cu, type CuApi, type CuConfig } from '../units/cu/index.js';
+import { aoItem, startCuEnv, type CuEnv } from './support/cu-env.js';
+import { generateWallet, type Wallet } from '../units/ans104/index.js';
+import { CU_MANAGER, Evaluator, messageFromSlot, type AoMessage, type CuConfig } from '../units/cu/index.js';
 import type { ScheduleReader } from '../units/schedule.js';
-import { createSu, SuClient, type Su } from '../units/su/index.js';
 
 const QUICK = process.argv.includes('--quick');
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -39,54 +32,11 @@ const MB = 2 ** 20;
 const ms = (t: number) => `${t.toFixed(0)} ms`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-interface Env {
-  dir: string;
-  store: Store;
-  su: Su;
-  cu: Cu;
-  node: Node;
-  api: CuApi;
-  client: SuClient;
-  stop(): Promise<void>;
-}
+type Env = CuEnv;
 
-async function startEnv(name: string, wallet: Wallet, config: Partial<CuConfig>, reader?: ScheduleReader): Promise<Env> {
-  const dir = mkdtempSync(join(tmpdir(), 'aotp-cu-bench-'));
-  const store = Store.open(join(dir, 'lmdb'));
-  const su = createSu({ wallet, store, signers: 0, idleMs: 0, maxRun: 512 });
-  const cu = await createCu({ store, wallet, reader: reader ?? su.reader, config });
-  const node = await Node.start({ name, callTimeout: 600_000, logger: createLogger({ level: 'silent' }) });
-  await node.spawn(
-    supervisorSpec({
-      strategy: 'one_for_one',
-      children: [
-        suTree(su.sequencers, { intensity: 100, period: 5, shutdownMs: 5000 }),
-        cuTree(cu.runtime, { names: node, intensity: 100, period: 5, shutdownMs: 60_000 }),
-      ],
-    }),
-  );
-  const client = new SuClient(node, node, { supervisor: SEQUENCERS, timeout: 120_000 });
-  return {
-    dir,
-    store,
-    su,
-    cu,
-    node,
-    api: cu.api(node),
-    client,
-    async stop() {
-      await node.stop(60_000);
-      await cu.close();
-      await su.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const startEnv = (name: string, wallet: Wallet, config: Partial<CuConfig>, reader?: ScheduleReader) => startCuEnv({ name, wallet, config, ...(reader ? { reader } : {}) });
 
-async function item(user: Wallet, data: string, tags: Tag[], target?: string) {
-  return createDataItem({ data, anchor: randomBytes(32), tags: [{ name: 'Data-Protocol', value: 'ao' }, { name: 'Variant', value: 'ao.TN.1' }, ...tags], ...(target ? { target } : {}) }, user);
-}
+const item = aoItem;
 
 const TOKEN = (owner: string) => `Balances = Balances or { ["${owner}"] = 1000000000 }
 Handlers.add("transfer", Handlers.utils.hasMatchingTag("Action", "Transfer"), function (m)

@@ -14,19 +14,10 @@
  *     `rss_mib_10k_processes` is null.
  * The last line is one JSON object: evicted_message_p50_ms, spawn_first_eval_ms, rss_mib_10k_processes.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createLogger, Node, supervisorSpec } from '../runtime/index.js';
-import { Store } from '../runtime/store.js';
-import { cuTree } from '../supervisors/cu.js';
-import { SEQUENCERS, suTree } from '../supervisors/su.js';
-import { createDataItem, generateWallet, type Tag, type Wallet } from '../units/ans104/index.js';
-import { createCu, CU_MANAGER, messageFromSlot, processEnv, type Cu, type CuApi } from '../units/cu/index.js';
-import { parseDataItem } from '../units/ans104/index.js';
-import { createSu, SuClient, type Su } from '../units/su/index.js';
+import { aoItem, startCuEnv, type CuEnv } from './support/cu-env.js';
+import { generateWallet, parseDataItem, type Wallet } from '../units/ans104/index.js';
+import { CU_MANAGER, messageFromSlot, processEnv } from '../units/cu/index.js';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const QUICK = process.argv.includes('--quick');
@@ -42,48 +33,11 @@ const pct = (xs: number[], p: number) => sorted(xs)[Math.min(xs.length - 1, Math
 const f = (x: number) => `${x.toFixed(1)} ms`;
 const summary = (xs: number[]) => `p50 ${f(pct(xs, 50))}, p99 ${f(pct(xs, 99))}, max ${f(Math.max(...xs))} (n=${xs.length})`;
 
-interface Env {
-  su: Su;
-  cu: Cu;
-  node: Node;
-  api: CuApi;
-  client: SuClient;
-  stop(): Promise<void>;
-}
+type Env = CuEnv;
 
-async function startEnv(wallet: Wallet): Promise<Env> {
-  const dir = mkdtempSync(join(tmpdir(), 'aotp-scale-bench-'));
-  const store = Store.open(join(dir, 'lmdb'));
-  const su = createSu({ wallet, store, signers: 0, idleMs: 0, maxRun: 512 });
-  const cu = await createCu({ store, wallet, reader: su.reader, config: { maxResident: RESIDENT }, bundledModules: [MODULE] });
-  const node = await Node.start({ name: 'bench-scale', callTimeout: 600_000, logger: createLogger({ level: 'silent' }) });
-  await node.spawn(
-    supervisorSpec({
-      strategy: 'one_for_one',
-      children: [
-        suTree(su.sequencers, { intensity: 100, period: 5, shutdownMs: 5000 }),
-        cuTree(cu.runtime, { names: node, intensity: 100, period: 5, shutdownMs: 60_000 }),
-      ],
-    }),
-  );
-  return {
-    su,
-    cu,
-    node,
-    api: cu.api(node),
-    client: new SuClient(node, node, { supervisor: SEQUENCERS, timeout: 120_000 }),
-    async stop() {
-      await node.stop(60_000);
-      await cu.close();
-      await su.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const startEnv = (wallet: Wallet) => startCuEnv({ name: 'bench-scale', wallet, config: { maxResident: RESIDENT }, bundledModules: [MODULE] });
 
-const item = (user: Wallet, data: string, tags: Tag[], target?: string) =>
-  createDataItem({ data, anchor: randomBytes(32), tags: [{ name: 'Data-Protocol', value: 'ao' }, { name: 'Variant', value: 'ao.TN.1' }, ...tags], ...(target ? { target } : {}) }, user);
+const item = aoItem;
 
 const spawnItem = (env: Env, user: Wallet) =>
   item(user, '', [
