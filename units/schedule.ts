@@ -40,4 +40,14 @@ export interface ScheduleReader {
    * `limit` does not mean the log ends there.
    */
   read(processId: string, from: number, to?: number, limit?: number, maxBytes?: number): Promise<ScheduledMessage[]>;
+  /**
+   * Calls `listener` with each run of `processId`'s slots as its commit begins, before it is
+   * durable, and `committed`, which settles when the commit has (or has not) happened. What a
+   * CU may evaluate ahead of the commit: it holds those results until `read` shows the same run.
+   * Absent: the reader cannot tell (a log on another node). Answers how to stop listening.
+   */
+  onTentative?(processId: string, listener: TentativeListener): () => void;
 }
+
+/** See ScheduleReader.onTentative. Must not throw. */
+export type TentativeListener = (entries: ScheduledMessage[], committed: Promise<void>) => void;

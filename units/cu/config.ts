@@ -40,6 +40,11 @@ export const CuConfigSchema = z
      * so this bounds the message bytes evaluation buffers, however large the log's messages.
      */
     readPageBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+    /**
+     * Evaluate a message while the SU's commit of its slot is being written, when the SU is on
+     * this node and the process actor is idle; its result is held until the commit is durable.
+     */
+    speculate: z.boolean().default(true),
     /** Messages evaluated before a process actor looks at its mailbox again. */
     stepMessages: z.number().int().min(1).default(256),
     /**

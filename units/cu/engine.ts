@@ -67,6 +67,10 @@ export interface EngineStats {
   checkpoints: number;
   restores: number;
   corruptCheckpoints: number;
+  /** Messages evaluated ahead of their slot's commit (see ProcessEngine.speculate). */
+  speculated: number;
+  /** Runs evaluated ahead of their commit that the log then did not hold: their results were dropped. */
+  abandoned: number;
 }
 
 /** A slot, and the time of the last cron message evaluated after it (-1: none). */
@@ -103,6 +107,27 @@ function cursorAfter(from: Cursor, items: readonly Item[]): Cursor {
 
 const positionOf = (it: Item): Position => (it.kind === 'slot' ? { slot: it.entry.slot, cron: -1 } : { slot: it.slot, cron: it.tick.at });
 
+const recordPosition = (r: ResultRecord | CronResult): Position => ('record' in r ? { slot: r.record.slot, cron: r.record.at } : { slot: r.slot, cron: -1 });
+
+/** A run evaluated ahead of its commit (ProcessEngine.speculate), until the log holds it or not. */
+interface Speculation {
+  /** The position before the run: results after it are held. */
+  from: Position;
+  /** The run's first slot and its assignments' ids, as the log must show them. */
+  first: number;
+  ids: string[];
+  committed: Promise<void>;
+  /** What an abandoned run puts back. */
+  stored: Position;
+  sinceCheckpoint: number;
+  sinceCheckpointMs: number;
+}
+
+/** A message of a run evaluated ahead of its commit needs a rollback into that run: the run is evaluated after its commit instead. */
+class SpeculationStopped extends Error {
+  override readonly name = 'SpeculationStopped';
+}
+
 export class ProcessEngine {
   /** Slot whose state the memory holds (-1: before the spawn). Meaningful when resident. */
   pos = -1;
@@ -116,13 +141,15 @@ export class ProcessEngine {
   sinceCheckpoint = 0;
   /** Time in the module of the messages applied since the last checkpoint (what replaying them costs), ms. */
   sinceCheckpointMs = 0;
-  readonly stats: EngineStats = { moduleMs: 0, evaluated: 0, replayed: 0, rollbacks: 0, checkpoints: 0, restores: 0, corruptCheckpoints: 0 };
+  readonly stats: EngineStats = { moduleMs: 0, evaluated: 0, replayed: 0, rollbacks: 0, checkpoints: 0, restores: 0, corruptCheckpoints: 0, speculated: 0, abandoned: 0 };
   private evaluator: EvaluatorHandle | undefined;
   /** Result writes issued and not committed yet. */
   private readonly writes = new Set<Promise<void>>();
   /** A result write that failed: the next `flush` or `written` throws it. */
   private writeError: unknown;
   private unwritten: (ResultRecord | CronResult)[] = [];
+  /** A run evaluated ahead of its commit, not yet settled. */
+  private speculation: Speculation | undefined;
   private closed = false;
   /** Its actor was killed: a handler of it still running must neither evaluate nor record. */
   private killed = false;
@@ -475,9 +502,11 @@ export class ProcessEngine {
       this.stats.replayed++;
       throw new Error(`replaying ${describe(it)} of ${this.processId} gave an error it did not give before (nondeterministic module?)`);
     }
+    const before = this.position();
+    // Rolling back into a run that is not durable would read it from the log: it is evaluated after its commit.
+    if (this.speculation && isBefore(this.speculation.from, before)) throw new SpeculationStopped();
     this.stats.evaluated++;
     this.record(it, 'trap' in value ? errorOutput(value.trap) : value.result, true);
-    const before = this.position();
     const from = this.cu.store.checkpointSlots(this.processId, before.slot)[0] ?? -1;
     this.stats.rollbacks++;
     await this.restoreTo(before);
@@ -496,11 +525,83 @@ export class ProcessEngine {
     if (isBefore(this.stored, p)) this.stored = p;
   }
 
+  // --- evaluating ahead of the commit --------------------------------------------------------
+
+  /**
+   * Evaluates a run of slots whose commit has begun and is not durable yet (ScheduleReader's
+   * onTentative), so that evaluation overlaps the SU's fsync. Its results are held: neither
+   * written nor readable until `settleSpeculation` finds the same run in the log. Only when the
+   * memory is where the run starts. A message that needs a rollback into the run stops it (it
+   * is evaluated after the commit, as any other). Answers whether the run was evaluated.
+   */
+  async speculate(entries: ScheduledMessage[], committed: Promise<void>): Promise<boolean> {
+    if (this.speculation || this.closed || !this.resident || entries.length === 0) return false;
+    if (entries[0]!.slot !== this.pos + 1 || isBefore(this.position(), this.stored)) return false;
+    committed.catch(() => undefined); // looked at by settleSpeculation
+    this.speculation = {
+      from: this.position(),
+      first: entries[0]!.slot,
+      ids: entries.map((e) => e.assignmentId),
+      committed,
+      stored: { ...this.stored },
+      sinceCheckpoint: this.sinceCheckpoint,
+      sinceCheckpointMs: this.sinceCheckpointMs,
+    };
+    try {
+      await this.applyItems(this.items(entries, LATEST, Number.MAX_SAFE_INTEGER, 'none'));
+    } catch (e) {
+      await this.abandon(false);
+      if (e instanceof SpeculationStopped) return false;
+      throw e;
+    }
+    this.stats.speculated += entries.length;
+    return true;
+  }
+
+  /**
+   * Once the commit of a run evaluated ahead of it has settled: releases the held results when
+   * the log holds the run as evaluated (the same assignments in the same slots), else abandons
+   * it. Everything that reads or keeps the process's state settles first.
+   */
+  async settleSpeculation(): Promise<void> {
+    const s = this.speculation;
+    if (!s) return;
+    await s.committed.catch(() => undefined);
+    if (this.speculation !== s) return;
+    const page = await this.cu.reader.read(this.processId, s.first, s.first + s.ids.length - 1);
+    if (page.length === s.ids.length && page.every((e, i) => e.assignmentId === s.ids[i])) {
+      this.speculation = undefined;
+      this.write();
+    } else await this.abandon(true);
+  }
+
+  /**
+   * Drops a run evaluated ahead of its commit: its held results, and the instance whose memory
+   * holds it. The process comes back from what is durable when it is next asked for.
+   */
+  private async abandon(counted: boolean): Promise<void> {
+    const s = this.speculation;
+    if (!s) return;
+    this.speculation = undefined;
+    this.unwritten = this.unwritten.filter((r) => !isBefore(s.from, recordPosition(r)));
+    this.stored = s.stored;
+    this.sinceCheckpoint = s.sinceCheckpoint;
+    this.sinceCheckpointMs = s.sinceCheckpointMs;
+    if (counted) this.stats.abandoned++;
+    const ev = this.evaluator;
+    this.evaluator = undefined;
+    if (ev) await this.cu.pool.release(ev);
+  }
+
   /** Hands the recorded results to the store (one transaction callback for all of them). */
   private write(): void {
-    if (this.unwritten.length === 0) return;
-    const w = this.cu.store.putResults(this.processId, this.unwritten);
-    this.unwritten = [];
+    // The results of a run evaluated ahead of its commit (the last ones recorded) are held.
+    const s = this.speculation;
+    const held = s ? this.unwritten.findIndex((r) => isBefore(s.from, recordPosition(r))) : -1;
+    const n = held < 0 ? this.unwritten.length : held;
+    if (n === 0) return;
+    const w = this.cu.store.putResults(this.processId, n === this.unwritten.length ? this.unwritten : this.unwritten.slice(0, n));
+    this.unwritten = n === this.unwritten.length ? [] : this.unwritten.slice(n);
     this.writes.add(w);
     w.then(
       () => this.writes.delete(w),
@@ -557,7 +658,8 @@ export class ProcessEngine {
 
   /** Writes the memory at the current position as a checkpoint; answers it (undefined when there is no state). */
   async checkpoint(): Promise<CheckpointRecord | undefined> {
-    if (this.pos < 0 || !this.resident) return undefined;
+    // (Never of a memory that holds a run not known durable.)
+    if (this.pos < 0 || !this.resident || this.speculation) return undefined;
     const ev = await this.thread();
     const { scanMs: _s, ms: _m, ...image } = await ev.call('snapshot', { codec: this.cu.config.checkpointCodec, level: this.cu.config.checkpointLevel });
     const record: CheckpointRecord = {
@@ -650,6 +752,7 @@ export class ProcessEngine {
   /** Hands the thread back (after the results are committed): the next process may take it. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.abandon(false);
     await this.flush().catch(() => undefined);
     const ev = this.evaluator;
     this.evaluator = undefined;

@@ -23,6 +23,7 @@
  * another thread. The message the thread was on gets no result from it: it is evaluated again.
  */
 import type { ActorContext, Behaviour, Call, From, TimerHandle } from '../../runtime/index.js';
+import type { ScheduledMessage } from '../schedule.js';
 import { formatReason, typedName } from '../../runtime/index.js';
 import { ProcessEngine, ProcessUnavailable, type CuRuntime, type EngineStats, type Position } from './engine.js';
 import { EvaluatorLost, type EvaluatorDeath } from './worker/client.js';
@@ -91,11 +92,19 @@ interface State {
   tick: TimerHandle | undefined;
   /** Asked to stop once idle (by the manager, past maxResident). */
   retiring: boolean;
+  /** Stops the SU's notices of runs being committed (absent: not listening). */
+  unlisten: (() => void) | undefined;
+  /** Runs being committed, noticed and not looked at yet (a promise is no message: they wait here). */
+  tentative: { entries: ScheduledMessage[]; committed: Promise<void> }[];
 }
 
 const STEP = { tag: 'cu.step' } as const;
 const TICK = { tag: 'cu.tick' } as const;
 const THREAD_DIED = 'cu.thread-died';
+/** A run of this process's slots whose commit has begun (ScheduleReader.onTentative). */
+const TENTATIVE = { tag: 'cu.tentative' } as const;
+/** The commit of a run evaluated ahead of it has settled. */
+const COMMIT_SETTLED = { tag: 'cu.commit-settled' } as const;
 /** The manager's request to stop once idle (sent as an info message). */
 export const RETIRE = { tag: 'cu.retire' } as const;
 
@@ -162,6 +171,7 @@ async function maybeCheckpoint(s: State, ctx: ActorContext): Promise<void> {
 async function step(s: State, ctx: ActorContext): Promise<void> {
   const e = s.engine;
   try {
+    await e.settleSpeculation();
     const want = Math.max(-1, ...s.waiters.map((w) => w.to));
     let caughtUp = true;
     if (want > e.pos || !e.resident) {
@@ -208,15 +218,33 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
       const code = e instanceof ProcessUnavailable ? e.code : 'error';
       return { stop: { cu_process_unavailable: (e as Error).message, code } };
     }
-    ctx.signal.addEventListener('abort', () => engine.kill(), { once: true });
+    // Runs of this process being committed by the SU on this node are evaluated while their
+    // commit is written (engine.speculate); the results wait for the commit.
+    const self = ctx.self;
+    const tentative: State['tentative'] = [];
+    const unlisten = cu.config.speculate
+      ? cu.reader.onTentative?.(processId, (entries, committed) => {
+          tentative.push({ entries, committed });
+          ctx.send(self, TENTATIVE);
+        })
+      : undefined;
+    ctx.signal.addEventListener(
+      'abort',
+      () => {
+        unlisten?.();
+        engine.kill();
+      },
+      { once: true },
+    );
     engine.onThreadDeath = (d) => ctx.send(ctx.self, { tag: THREAD_DIED, death: d });
-    return { ok: { engine, cu, waiters: [], stepping: false, lastCheckpointAt: ctx.clock.now(), tick: undefined, retiring: false } };
+    return { ok: { engine, cu, waiters: [], stepping: false, lastCheckpointAt: ctx.clock.now(), tick: undefined, retiring: false, unlisten, tentative } };
   },
 
   async handleCall(req, from, state, ctx) {
     if (req.op === 'status') return { reply: { ok: status(state) }, state };
     if (req.op === 'adopt') {
       try {
+        await state.engine.settleSpeculation();
         return { reply: { ok: await state.engine.adopt(req.checkpoint) }, state };
       } catch (e) {
         return { reply: { error: (e as Error).message }, state };
@@ -237,6 +265,30 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
     } else if (tag === THREAD_DIED) {
       const d = (msg as { death: EvaluatorDeath }).death;
       return { stop: { evaluator_died: d.reason, threadId: d.threadId }, state };
+    } else if (tag === TENTATIVE.tag) {
+      // Only when nothing waits (a request in the mailbox is served first, from what is durable),
+      // and one run at a time: the others are evaluated after their commit.
+      const runs = state.tentative.splice(0);
+      if (!idle(state) || state.retiring) return { state };
+      for (const { entries, committed } of runs) {
+        try {
+          if (!(await state.engine.speculate(entries, committed))) continue;
+          const self = ctx.self;
+          const settled = () => ctx.send(self, COMMIT_SETTLED);
+          committed.then(settled, settled);
+        } catch (err) {
+          if (err instanceof EvaluatorLost) throw err;
+          ctx.log.warn({ processId: state.engine.processId, err: formatReason(err) }, 'evaluation ahead of the commit failed; the run is evaluated after it');
+        }
+        break;
+      }
+    } else if (tag === COMMIT_SETTLED.tag) {
+      try {
+        await state.engine.settleSpeculation();
+      } catch (err) {
+        ctx.log.warn({ processId: state.engine.processId, err: formatReason(err) }, 'could not settle a run evaluated ahead of its commit');
+      }
+      await maybeCheckpoint(state, ctx).catch(() => undefined);
     } else if (tag === RETIRE.tag) {
       state.retiring = true;
       if (idle(state)) return { stop: 'normal', state };
@@ -244,6 +296,7 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
       state.tick = undefined;
       if (state.engine.sinceCheckpoint > 0) {
         try {
+          await state.engine.settleSpeculation();
           await state.engine.checkpoint();
           state.lastCheckpointAt = ctx.clock.now();
         } catch (err) {
@@ -256,7 +309,9 @@ export const processActor: Behaviour<ProcessArgs, State, ProcessProtocol> = {
 
   async terminate(_reason, state, ctx) {
     const e = state.engine;
+    state.unlisten?.();
     try {
+      await e.settleSpeculation();
       if (state.retiring ? e.checkpointOnRetire : e.unsaved) await e.checkpoint();
     } catch (err) {
       ctx.log.warn({ processId: e.processId, err: formatReason(err) }, 'checkpoint on stop failed');

@@ -33,6 +33,8 @@ export interface SuLogReader {
   processIds(filter: ProcessFilter, newestFirst: boolean): Iterable<string>;
   /** Every process with its log's next slot, in process id order. */
   heads(): Iterable<{ processId: string; nextSlot: number }>;
+  /** Calls `listener` with each run of `processId` as its append is issued, before it is durable (see SuStore.onAppending). */
+  onAppending(processId: string, listener: (run: readonly SlotRecord[], committed: Promise<void>) => void): () => void;
   /** Calls `listener` after each committed run; answers the function that stops it. */
   onAppended(listener: (processId: string, nextSlot: number, run: CommittedRun) => void): () => void;
   /** Resolves once `messageId` is in `processId`'s log (at once if it is), or when `abort` fires. */
@@ -55,6 +57,7 @@ export function logReader(log: SuStore): SuLogReader {
     hasItem: (id) => log.hasItem(id),
     processIds: (filter, newestFirst) => log.processIds(filter, newestFirst),
     heads: () => log.heads(),
+    onAppending: (processId, listener) => log.onAppending(processId, listener),
     onAppended: (listener) => log.onAppended(listener),
     whenAppended: (processId, messageId, abort) => log.whenAppended(processId, messageId, abort),
   };

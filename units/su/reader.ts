@@ -5,7 +5,7 @@
  * environment commits with fsync before a write becomes visible (runtime/store.ts), and a
  * sequencer appends a run in one transaction, so a reader sees a whole run or none of it.
  */
-import type { ProcessInfo, ScheduledMessage, ScheduleReader } from '../schedule.js';
+import type { ProcessInfo, ScheduledMessage, ScheduleReader, TentativeListener } from '../schedule.js';
 import type { SuLogReader } from './log-reader.js';
 import type { SlotKind, SlotRecord } from './store.js';
 
@@ -103,12 +103,17 @@ export class SuReader implements ScheduleReader {
     return out;
   }
 
-  /** The entry of a message or assignment id: in `processId`'s log, or wherever it is. */
+  /** Each run of `processId` as its commit begins (see ScheduleReader.onTentative). */
+  onTentative(processId: string, listener: TentativeListener): () => void {
+    return this.store.onAppending(processId, (run, committed) => listener(run.map((r) => this.entry(processId, r)), committed));
+  }
+
   /** Resolves once `messageId` is in `processId`'s log, or when `abort` fires. */
   whenAppended(processId: string, messageId: string, abort: AbortSignal): Promise<void> {
     return this.store.whenAppended(processId, messageId, abort);
   }
 
+  /** The entry of a message or assignment id: in `processId`'s log, or wherever it is. */
   find(id: string, processId?: string): SuEntry | undefined {
     let where: { processId: string; slot: number } | undefined;
     if (processId !== undefined) {

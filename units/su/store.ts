@@ -67,6 +67,8 @@ export class SuStore implements SuLogReader {
   private readonly inFlight = new Map<string, Promise<unknown>>();
   /** Waiting for a message to be in a log: `<processId> <messageId>` → wakers. */
   private readonly awaited = new Map<string, (() => void)[]>();
+  /** Told of each run of a process as its commit begins (a CU evaluates ahead of the commit). */
+  private readonly appendingListeners = new Map<string, Set<(run: readonly SlotRecord[], committed: Promise<void>) => void>>();
   /** Told of each committed run (the log publisher follows the logs so). */
   private readonly appendListeners = new Set<(processId: string, nextSlot: number, run: CommittedRun) => void>();
 
@@ -107,6 +109,20 @@ export class SuStore implements SuLogReader {
   onAppended(listener: (processId: string, nextSlot: number, run: CommittedRun) => void): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with each run of `processId` as its append is issued, and the append's
+   * promise (it rejects when the run is not written); answers the function that stops it.
+   */
+  onAppending(processId: string, listener: (run: readonly SlotRecord[], committed: Promise<void>) => void): () => void {
+    let set = this.appendingListeners.get(processId);
+    if (!set) this.appendingListeners.set(processId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.appendingListeners.get(processId) === set) this.appendingListeners.delete(processId);
+    };
   }
 
   process(processId: string): ProcessRecord | undefined {
@@ -199,6 +215,16 @@ export class SuStore implements SuLogReader {
       () => undefined,
     );
     this.inFlight.set(processId, settled);
+    const appending = this.appendingListeners.get(processId);
+    if (appending) {
+      for (const l of appending) {
+        try {
+          l(run, p);
+        } catch {
+          // a listener's failure is its own: the append goes on
+        }
+      }
+    }
     void settled.then(() => {
       if (this.inFlight.get(processId) === settled) this.inFlight.delete(processId);
     });
