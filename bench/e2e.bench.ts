@@ -16,6 +16,8 @@
  *    aoconnect's own work is in it; and the CPU each side spends per message while 16 clients
  *    send (the node's OS process, all its threads, from /proc; the clients' from cpuUsage).
  *    The signing bound counts only RSA signatures: those two figures say what else a message costs.
+ *    The node's share is measured again on a second node with `cu.speculate` off (evaluation
+ *    waits for the SU's commit instead of overlapping it), as a baseline in the same run.
  * The same workload runs in the same run through WAO (the `wao` package's in-memory AO: the
  * same aos module through ao-loader, no HTTP, no LMDB, no signatures checked on the way).
  * The last line is one JSON object of the figures.
@@ -133,6 +135,39 @@ async function nodeShare(info: { mu: string; cu: string }, pid: string, wallet: 
   return { p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
 }
 
+interface NodeInfo {
+  mu: string;
+  cu: string;
+  graphql: string;
+  addresses: { su: string; mu: string };
+  modules: Record<string, string>;
+}
+
+const nodeInfo = async (url: string) => (await (await fetch(`${url}/`)).json()) as NodeInfo;
+
+/** aoconnect's calls against a node (legacy mode: its MU and CU). */
+const aoFor = (info: NodeInfo) =>
+  aoconnect({ MODE: 'legacy', MU_URL: info.mu, CU_URL: info.cu, GRAPHQL_URL: info.graphql, noLog: true } as never) as unknown as {
+    spawn(a: object): Promise<string>;
+    message(a: object): Promise<string>;
+    result(a: object): Promise<{ Messages?: unknown[] }>;
+  };
+
+/** The node's share on a node of its own with `cu.speculate` off. */
+async function nodeShareWithout(wallets: Awaited<ReturnType<typeof clusterWallets>>, signer: unknown, rsa: Wallet): Promise<{ p50: number; p99: number }> {
+  const node = await startAotpNode({ name: 'bench-e2e-no-speculation', servers: [], wallets, embedded: true, config: { cu: { speculate: false } } });
+  try {
+    const info = await nodeInfo(node.url);
+    const ao = aoFor(info);
+    const pid = await ao.spawn({ module: info.modules['aos-2.0.4-wasm32'], scheduler: info.addresses.su, signer, tags: [{ name: 'Authority', value: info.addresses.mu }] });
+    await ao.result({ process: pid, message: await ao.message({ process: pid, signer, tags: [{ name: 'Action', value: 'Eval' }], data: HANDLER }) });
+    return await nodeShare(info, pid, rsa);
+  } finally {
+    await killAotp(node);
+    rmSync(node.dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   buildIfStale();
   // aotp: a node on the embedded bus in its own process, driven by aoconnect over HTTP.
@@ -141,12 +176,8 @@ async function main() {
   // The node's LMDB environment, read from here (LMDB takes readers from other processes).
   const env = open({ path: join(node.dataDir, 'lmdb'), readOnly: true });
   const commits = () => (env.getStats() as { lastTxnId: number }).lastTxnId;
-  const info = (await (await fetch(`${node.url}/`)).json()) as { mu: string; cu: string; graphql: string; addresses: { su: string; mu: string }; modules: Record<string, string> };
-  const ao = aoconnect({ MODE: 'legacy', MU_URL: info.mu, CU_URL: info.cu, GRAPHQL_URL: info.graphql, noLog: true } as never) as unknown as {
-    spawn(a: object): Promise<string>;
-    message(a: object): Promise<string>;
-    result(a: object): Promise<{ Messages?: unknown[] }>;
-  };
+  const info = await nodeInfo(node.url);
+  const ao = aoFor(info);
   const rsa = await generateWallet('rsa');
   const signer = createDataItemSigner(rsa.key as never);
   const aotp: Client = {
@@ -173,6 +204,7 @@ async function main() {
     const pid = await aotp.spawn();
     await aotp.result(pid, await aotp.send(pid, [{ name: 'Action', value: 'Eval' }], HANDLER));
     const share = await nodeShare(info, pid, rsa);
+    const waited = await nodeShareWithout(wallets, signer, rsa);
     // The signing bound, measured now: what the path signs with RSA-4096 is the client's item
     // (1); the SU's assignment and the MU's outbox message are Ed25519 (this node's default).
     const cores = availableParallelism();
@@ -189,6 +221,7 @@ async function main() {
     console.log(`| messages with results/s, ${CLIENTS} clients | ${a.perSecond.toFixed(0)} | ${w.perSecond.toFixed(0)} (WAO) | ${(a.perSecond / w.perSecond).toFixed(2)}× |`);
     console.log(`| LMDB commits per message | ${a.commitsPerMsg!.toFixed(2)} | | (goal ≤ 2) |`);
     console.log(`| the node's share: pre-signed item → result p50 / p99 (ms) | ${share.p50.toFixed(2)} / ${share.p99.toFixed(2)} | ${a.p50.toFixed(2)} / ${a.p99.toFixed(2)} (with aoconnect signing) | ${(share.p50 / a.p50).toFixed(2)}× |`);
+    console.log(`| the node's share, cu.speculate off: p50 / p99 (ms) | ${waited.p50.toFixed(2)} / ${waited.p99.toFixed(2)} | ${share.p50.toFixed(2)} / ${share.p99.toFixed(2)} (on) | ${(share.p50 / waited.p50).toFixed(2)}× |`);
     console.log(`| CPU per message, 16 clients (ms): the node / the clients | ${a.nodeCpuPerMsg!.toFixed(2)} / ${a.clientCpuPerMsg.toFixed(2)} | ${(1000 / perCore).toFixed(2)} (one RSA-4096 signature) | ${((a.nodeCpuPerMsg! + a.clientCpuPerMsg) / (1000 / perCore)).toFixed(1)}× |`);
     console.log(
       JSON.stringify({
@@ -202,6 +235,8 @@ async function main() {
         commits_per_msg: Number(a.commitsPerMsg!.toFixed(2)),
         node_p50_ms: Number(share.p50.toFixed(2)),
         node_p99_ms: Number(share.p99.toFixed(2)),
+        node_p50_ms_no_speculation: Number(waited.p50.toFixed(2)),
+        node_p99_ms_no_speculation: Number(waited.p99.toFixed(2)),
         node_cpu_ms_per_msg: Number(a.nodeCpuPerMsg!.toFixed(2)),
         client_cpu_ms_per_msg: Number(a.clientCpuPerMsg.toFixed(2)),
       }),

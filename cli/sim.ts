@@ -48,7 +48,7 @@ export function parseMechanism(v: string): Mechanism {
 const ms = (n: number) => `${(n / 1000).toFixed(1)} s`;
 
 function summary(r: SimReport): string {
-  return `seed ${r.seed}: ${r.ok ? 'ok' : `FAILED (${r.violations.length} violation${r.violations.length === 1 ? '' : 's'})`}  ${r.stats.processes} processes, ${r.stats.slots} slots, ${r.stats.accepted}/${r.stats.requests} accepted, ${r.faults.length} faults, ${r.events} events, ${ms(r.virtualMs)} simulated in ${ms(r.realMs)}, trace ${r.traceHash.slice(0, 16)}`;
+  return `seed ${r.seed}: ${r.ok ? 'ok' : `FAILED (${r.violations.length} violation${r.violations.length === 1 ? '' : 's'})`}  ${r.stats.processes} processes, ${r.stats.slots} slots, ${r.stats.accepted}/${r.stats.requests} accepted, ${r.stats.evaluatedAhead} evaluated ahead of their commit (${r.stats.droppedAhead} dropped), ${r.faults.length} faults, ${r.events} events, ${ms(r.virtualMs)} simulated in ${ms(r.realMs)}, trace ${r.traceHash.slice(0, 16)}`;
 }
 
 function explain(r: SimReport): string {

@@ -55,6 +55,8 @@ export interface SimNodeSeams {
   jetstream?: SimJetStream;
   /** Lease incarnation ids, from the seed. */
   leaseIds?: () => string;
+  /** Counts messages the CU evaluated ahead of their commit, and those it then dropped. */
+  ahead?: { evaluated: number; abandoned: number };
 }
 
 export interface SimNodeOptions {
@@ -191,6 +193,8 @@ export class SimNode {
     });
     const { su, cu, mu, sec } = composed;
     Object.assign(this, { su, cu, mu, sec });
+    const ahead = seams.ahead;
+    if (ahead) cu.runtime.onAhead = (outcome, n) => (ahead[outcome] += n);
     const started = await startRoot(node, composed.tree);
     if ('error' in started) throw new Error(`node ${o.name} failed to start: ${JSON.stringify(started)}`);
     this.root = started.pid;

@@ -55,7 +55,7 @@ export interface SimReport {
   faults: string[];
   /** The last trace lines (what led to the end, or to the first violation). */
   lastEvents: string[];
-  stats: { requests: number; accepted: number; reads: number; processes: number; slots: number; framesSent: number; framesLost: number };
+  stats: { requests: number; accepted: number; reads: number; processes: number; slots: number; framesSent: number; framesLost: number; evaluatedAhead: number; droppedAhead: number };
   /** How to run this seed again. */
   replay: string;
 }
@@ -193,6 +193,8 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       slots,
       framesSent: w.bus.stats.sent,
       framesLost: w.bus.stats.lost,
+      evaluatedAhead: w.ahead.evaluated,
+      droppedAhead: w.ahead.abandoned,
     },
     replay: replayCommand(o),
   };

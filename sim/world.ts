@@ -58,6 +58,8 @@ export class World {
   /** Log lines at warn and above of every incarnation. */
   readonly logs: LogLine[] = [];
   readonly calls = new CallWatch();
+  /** Messages evaluated ahead of their commit on every node, and those dropped (the log did not hold their run). */
+  readonly ahead = { evaluated: 0, abandoned: 0 };
   /** Instances made per process, on every node (more than one: restored, restarted, moved). */
   readonly instantiations = new Map<string, number>();
   private readonly streams = new Map<string, () => number>();
@@ -164,6 +166,7 @@ export class World {
         muSigner: seededNonceWallet(this.wallets.mu, this.random(`mu-nonces:${name}:${creation}`)),
         epoch: EPOCH,
         calls: this.calls,
+        ahead: this.ahead,
         // fsync: ~1 ms, a slow disk 20-200 ms.
         diskLatency: () => ((this.slowUntil.get(name) ?? 0) > this.now ? 20 + diskRng() * 180 : 0.5 + diskRng() * 1.5),
         evalCost: (op, args) => {

@@ -47,6 +47,9 @@ describe('/metrics', () => {
     expect(m.get('aotp_messages_total{unit="su",event="assigned"}')).toBeGreaterThanOrEqual(4);
     expect(m.get('aotp_messages_total{unit="cu",event="evaluated"}')).toBeGreaterThanOrEqual(4);
     expect(m.get('aotp_cu_evaluation_seconds_count')).toBeGreaterThanOrEqual(4);
+    // Idle, resident processes evaluate their messages while the SU commits them (cu.speculate).
+    expect(m.get('aotp_cu_ahead_total{outcome="evaluated"}')).toBeGreaterThanOrEqual(1);
+    expect(m.get('aotp_cu_ahead_total{outcome="abandoned"}')).toBe(0);
     expect(m.get('aotp_su_commit_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(m.get('aotp_members{state="up"}')).toBe(1);
     expect(m.get('aotp_leases_held')).toBe(0); // no cluster, no leases

@@ -45,6 +45,8 @@ export interface CuRuntime {
   clock: Clock;
   /** Told the time each message took in its module (the node's metrics). */
   onEvaluated?: (ms: number) => void;
+  /** Told of messages evaluated ahead of their commit, and of those then dropped (the node's metrics). */
+  onAhead?: (outcome: 'evaluated' | 'abandoned', messages: number) => void;
 }
 
 /** Why a process cannot be evaluated here (no such process, missing module, bad limits, …). */
@@ -555,6 +557,7 @@ export class ProcessEngine {
       throw e;
     }
     this.stats.speculated += entries.length;
+    this.cu.onAhead?.('evaluated', entries.length);
     return true;
   }
 
@@ -587,7 +590,10 @@ export class ProcessEngine {
     this.stored = s.stored;
     this.sinceCheckpoint = s.sinceCheckpoint;
     this.sinceCheckpointMs = s.sinceCheckpointMs;
-    if (counted) this.stats.abandoned++;
+    if (counted) {
+      this.stats.abandoned++;
+      this.cu.onAhead?.('abandoned', s.ids.length);
+    }
     const ev = this.evaluator;
     this.evaluator = undefined;
     if (ev) await this.cu.pool.release(ev);

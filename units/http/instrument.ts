@@ -44,6 +44,7 @@ export function instrumentUnits(u: { su: Su; cu: Cu; mu: Mu }, m: NodeMetrics): 
     m.messages.inc({ unit: 'su', event: 'assigned' }, run.slots);
   });
   u.cu.runtime.onEvaluated = (ms) => m.evaluationSeconds.observe(ms / 1000);
+  u.cu.runtime.onAhead = (outcome, n) => m.ahead.inc({ outcome }, n);
   const results = u.cu.runtime.store;
   const putResults = results.putResults.bind(results);
   results.putResults = async (processId, rs) => {

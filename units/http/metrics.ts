@@ -20,6 +20,7 @@ export class NodeMetrics {
   /** accepted (MU), assigned (SU), evaluated (CU), pushed (MU: outbox messages given a slot). */
   readonly messages: Counter<'unit' | 'event'>;
   readonly evaluationSeconds: Histogram;
+  readonly ahead: Counter<'outcome'>;
   readonly suCommitSeconds: Histogram;
   readonly streamAppendSeconds: Histogram;
   readonly restarts: Counter<'supervisor'>;
@@ -29,6 +30,8 @@ export class NodeMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'aotp_' });
     this.messages = new Counter({ name: 'aotp_messages_total', help: 'Messages by unit and event: mu accepted, su assigned, cu evaluated, mu pushed', labelNames: ['unit', 'event'], registers });
     this.evaluationSeconds = new Histogram({ name: 'aotp_cu_evaluation_seconds', help: 'Time of one message in its module (CU)', buckets: SECONDS, registers });
+    this.ahead = new Counter({ name: 'aotp_cu_ahead_total', help: "Messages evaluated while their slot's commit was written (evaluated), and of those the ones dropped because the log did not hold their run (abandoned)", labelNames: ['outcome'], registers });
+    for (const outcome of ['evaluated', 'abandoned']) this.ahead.inc({ outcome }, 0);
     this.suCommitSeconds = new Histogram({ name: 'aotp_su_commit_seconds', help: 'Time to commit a run of assignments to LMDB (SU)', buckets: SECONDS, registers });
     this.streamAppendSeconds = new Histogram({ name: 'aotp_stream_append_seconds', help: 'Time to append a run of assignments to the replicated log (JetStream)', buckets: SECONDS, registers });
     this.restarts = new Counter({ name: 'aotp_actor_restarts_total', help: 'Child restarts, by supervisor', labelNames: ['supervisor'], registers });
