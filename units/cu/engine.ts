@@ -539,6 +539,8 @@ export class ProcessEngine {
   async speculate(entries: ScheduledMessage[], committed: Promise<void>): Promise<boolean> {
     if (this.speculation || this.closed || !this.resident || entries.length === 0) return false;
     if (entries[0]!.slot !== this.pos + 1 || isBefore(this.position(), this.stored)) return false;
+    // An assignment of an item the log does not show yet (it may be in the same commit) is read once durable.
+    if (entries.some((e) => e.message === null)) return false;
     committed.catch(() => undefined); // looked at by settleSpeculation
     this.speculation = {
       from: this.position(),

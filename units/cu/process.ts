@@ -6,7 +6,10 @@
  * enough for it — `evaluate` up to its slot (or everything the scheduler has), a dry-run and a
  * state read up to the latest slot, a hash or a checkpoint at the current one. Evaluation runs
  * in steps of `stepMessages` messages, each step a message to itself, so that other requests
- * and exit signals are looked at between steps even during a long replay.
+ * and exit signals are looked at between steps even during a long replay. When idle, it
+ * evaluates a run of its slots that the SU on this node is committing (engine.ts `speculate`);
+ * every request, checkpoint and stop first settles that run, so none of them sees a slot that
+ * is not durable.
  *
  * It traps exits: when its supervisor stops it (node shutdown, or an `evict` asked of the CU
  * manager) it writes a checkpoint if it evaluated messages since the last one, so it comes back
