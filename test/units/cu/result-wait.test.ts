@@ -21,7 +21,9 @@ let asked: ((id: string) => void) | undefined;
 const WAIT = 30_000;
 
 beforeAll(async () => {
-  h = await startCu();
+  // On demand only: an idle process would otherwise evaluate its messages as the SU commits them
+  // (cu.speculate), and "assigned but not evaluated yet" would not last.
+  h = await startCu({ config: { speculate: false } });
   app = Fastify();
   const api = h.cu.api(h.node, {
     pending: (processId, messageId) => {
