@@ -40,7 +40,7 @@ const COMMANDS: Record<string, { usage: string; what: string }> = {
   },
   sim: {
     usage:
-      'aotp sim [--seed S | --seeds N [--from S] [--jobs J]] [--nodes N] [--processes P] [--messages M] [--faults kill,crash,partition,stall,slow-disk,clock|all|none] [--fault-count N] [--duration MS] [--cron|--no-cron] [--kill-on-activity P] [--loss P] [--ops ping,count,assign-me,mu-assign,spawn-child,again,read] [--mutate MECHANISM] [--json] [--verbose]',
+      'aotp sim [--seed S | --seeds N [--from S] [--jobs J]] [--nodes N] [--processes P] [--messages M] [--faults kill,crash,partition,stall,slow-disk,disk-error,clock|all|none] [--fault-count N] [--duration MS] [--cron|--no-cron] [--kill-on-activity P] [--loss P] [--ops ping,count,assign-me,mu-assign,spawn-child,again,read] [--mutate MECHANISM] [--json] [--verbose]',
     what: 'deterministic simulation: whole nodes on a seeded clock, bus and disk, with faults; checks the invariants, replays any seed exactly; exit 1 on a violation',
   },
   version: { usage: 'aotp version', what: 'prints the version' },

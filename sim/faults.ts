@@ -11,6 +11,7 @@
  * - partition: a node is cut off the bus and JetStream, or two nodes from each other;
  * - stall: a node is frozen (nothing of it runs), as in a long GC pause;
  * - slow disk: a node's commits take 20-200 ms for a while;
+ * - disk error: a node's next 1-3 commits fail (I/O errors: nothing of them is written);
  * - clock: a node's wall clock jumps, by less than the lease tolerance;
  * - jetstream: the streams' leader is lost, and for a few seconds JetStream answers nothing or 503.
  */
@@ -18,8 +19,16 @@ import type { Pid } from '../runtime/index.js';
 import type { SimNode } from './node.js';
 import type { World } from './world.js';
 
-export const FAULTS = ['kill', 'crash', 'partition', 'stall', 'slow-disk', 'clock', 'jetstream'] as const;
+export const FAULTS = ['kill', 'crash', 'partition', 'stall', 'slow-disk', 'disk-error', 'clock', 'jetstream'] as const;
 export type Fault = (typeof FAULTS)[number];
+
+/**
+ * A run's faults unless it names them: all but disk errors, which are asked for (`--faults
+ * disk-error`, or `all`): the MU does not take them well yet. Six per run, alone: seed 38 of
+ * 1-40 finds the push jobs' supervisor giving up; with kills, 7 of 30 seeds find an outbox
+ * message or a spawn pushed twice, or that supervisor giving up.
+ */
+export const DEFAULT_FAULTS: readonly Fault[] = FAULTS.filter((f) => f !== 'disk-error');
 
 export interface FaultOptions {
   kinds: readonly Fault[];
@@ -151,6 +160,12 @@ export class Faults {
         const ms = this.between(2000, 10_000);
         this.w.slowDisk(node.name, ms);
         this.note(`slow disk ${node.name} ${Math.round(ms)}ms`);
+        return;
+      }
+      case 'disk-error': {
+        const commits = 1 + Math.floor(this.between(0, 3));
+        this.w.failDisk(node.name, commits);
+        this.note(`disk error ${node.name} ${commits} commit${commits === 1 ? '' : 's'}`);
         return;
       }
       case 'jetstream': {

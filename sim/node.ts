@@ -49,6 +49,8 @@ export interface SimNodeSeams {
   /** Log lines at warn and above, with the node's name. */
   onLog: (node: string, line: Record<string, unknown>) => void;
   onCommit?: (node: string, writes: number) => void;
+  /** Whether the node's next disk commit fails (an I/O error). */
+  diskFails?: () => boolean;
   /** Watches the node's calls against their timeouts. */
   calls?: CallWatch;
   /** In a cluster: the JetStream the nodes share (their SU logs' leases and streams). */
@@ -138,6 +140,7 @@ export class SimNode {
       owner: this.owner,
       latency: seams.diskLatency,
       ...(seams.onCommit ? { onCommit: (n: number) => seams.onCommit!(o.name, n) } : {}),
+      ...(seams.diskFails ? { failCommit: seams.diskFails } : {}),
     });
     const dest = { write: (s: string) => seams.onLog(o.name, JSON.parse(s) as Record<string, unknown>) };
     this.log = pino({ level: 'warn', base: null, timestamp: () => `,"t":${seams.sched.now()}` }, dest).child({ node: o.name });

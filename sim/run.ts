@@ -4,7 +4,7 @@
  * every push job ended), and the invariants are checked. The same options give the same run,
  * event for event: `traceHash` says so.
  */
-import { FAULTS, Faults, type Fault } from './faults.js';
+import { DEFAULT_FAULTS, Faults, type Fault } from './faults.js';
 import { isTerminal } from '../units/mu/job.js';
 import { CuStore } from '../units/cu/store.js';
 import { SimStore } from '../runtime/sim/disk.js';
@@ -102,7 +102,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     const cron = o.cron ?? w.random('options')() < 1 / 3;
     workload = new Workload(w, { processes: o.processes ?? 3, messages, durationMs, cron, ...(o.ops ? { ops: o.ops } : {}) });
     faults = new Faults(w, {
-      kinds: (o.faults ?? FAULTS).filter((f) => nodes > 1 || (f !== 'partition' && f !== 'jetstream')),
+      kinds: (o.faults ?? DEFAULT_FAULTS).filter((f) => nodes > 1 || (f !== 'partition' && f !== 'jetstream')),
       count: o.faultCount ?? Math.ceil(messages / 4),
       from: 1000,
       to: 1000 + durationMs,

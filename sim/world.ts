@@ -64,6 +64,8 @@ export class World {
   readonly instantiations = new Map<string, number>();
   private readonly streams = new Map<string, () => number>();
   private readonly slowUntil = new Map<string, number>();
+  /** Disk commits still to fail, by node. */
+  private readonly failingCommits = new Map<string, number>();
   private creations = 0;
   private saved: { dateNow: typeof Date.now; perfNow: typeof performance.now; random: typeof Math.random } | undefined;
 
@@ -167,6 +169,11 @@ export class World {
         epoch: EPOCH,
         calls: this.calls,
         ahead: this.ahead,
+        diskFails: () => {
+          const left = this.failingCommits.get(name) ?? 0;
+          if (left > 0) this.failingCommits.set(name, left - 1);
+          return left > 0;
+        },
         // fsync: ~1 ms, a slow disk 20-200 ms.
         diskLatency: () => ((this.slowUntil.get(name) ?? 0) > this.now ? 20 + diskRng() * 180 : 0.5 + diskRng() * 1.5),
         evalCost: (op, args) => {
@@ -198,6 +205,11 @@ export class World {
     n.crash();
     if (!keepDisk) this.disks.set(name, new SimDisk());
     this.trace.record(`crash ${name}:${n.o.creation}${keepDisk ? '' : ' (disk lost)'}`);
+  }
+
+  /** The node's next `commits` disk commits fail (I/O errors). */
+  failDisk(name: string, commits: number): void {
+    this.failingCommits.set(name, (this.failingCommits.get(name) ?? 0) + commits);
   }
 
   slowDisk(name: string, ms: number): void {

@@ -10,6 +10,8 @@
  * - A callback that throws rejects its own promise; its writes before the throw stay in the
  *   batch (as in lmdb-js).
  * - `crash` drops the batch in progress and everything queued; none of their promises settles.
+ * - A commit may fail (`failCommit`, an I/O error): none of its batch's writes is kept, and every
+ *   promise of the batch rejects.
  *
  * `SimDisk` is the medium (it outlives a node's crash, unless the disk is lost); `SimStore` is a
  * node incarnation's open environment on it.
@@ -123,6 +125,8 @@ export interface SimStoreOptions {
   latency: () => number;
   /** Told of each commit (the trace). */
   onCommit?: (writes: number) => void;
+  /** Whether this commit fails (an I/O error): nothing of the batch is written, every callback of it is rejected. */
+  failCommit?: () => boolean;
 }
 
 const DELETED = undefined;
@@ -210,6 +214,13 @@ export class SimStore implements Store {
       this.o.latency(),
       () => {
         if (this.dead) return;
+        if (this.o.failCommit?.()) {
+          this.busy = false;
+          const e = new Error('I/O error: the commit failed');
+          batch.forEach((q) => q.reject(e));
+          this.kick();
+          return;
+        }
         let n = 0;
         for (const [table, entries] of writes) n += this.disk.table(table).apply(entries.values());
         this.disk.commits++;

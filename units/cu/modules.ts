@@ -319,7 +319,8 @@ export class ModuleStore {
   /** Keeps what an evaluator found about a prepared binary's fresh instances. */
   rememberFresh(c: Compiled, fresh: number[]): void {
     c.fresh = fresh;
-    void this.freshPages.put(c.key, fresh);
+    // A cache (a later start scans again without it): a write that fails is not the node's end.
+    this.freshPages.put(c.key, fresh).catch(() => undefined);
   }
 
   /** The module's binary prepared for a memory limit, compiled (cached, most recent first). */
