@@ -4,21 +4,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProcessEngine } from '../../../units/cu/engine.js';
 import type { EvaluatorPool } from '../../../units/cu/index.js';
 import { createDataItem } from '../../../units/ans104/index.js';
-import { MODULES, evalLua, lastLine, printed, resultOf, run, spawnAos, startCu, type CuHarness } from './support/harness.js';
+import { MODULES, evalLua, lastLine, printed, resultOf, run, spawnAos, startCu, waitFor, type CuHarness } from './support/harness.js';
 
 let h: CuHarness | undefined;
 afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
-
-const waitFor = async (cond: () => Promise<boolean> | boolean, what: string, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe.each(MODULES)('crash recovery (%s)', (moduleName) => {
   it('killing the process actor mid-run: its supervisor restarts it, it picks up from its results and checkpoint, nothing is lost or evaluated twice', async () => {

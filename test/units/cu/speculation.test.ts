@@ -4,25 +4,15 @@
  * until the log holds the run, and a run the log never holds is dropped with the memory that
  * evaluated it. The SU's commits are held here by gating the node's (real) LMDB transactions.
  */
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDataItem } from '../../../units/ans104/index.js';
 import type { Store } from '../../../runtime/store.js';
-import { lastLine, printed, resultOf, run, spawnAos, startCu, type CuHarness } from './support/harness.js';
+import { lastLine, messageItem, printed, resultOf, run, spawnAos, startCu, waitFor, type CuHarness } from './support/harness.js';
 
 let h: CuHarness | undefined;
 afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
-
-const waitFor = async (cond: () => Promise<boolean> | boolean, what: string, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 /** Holds every transaction of `store` issued while `hold` is set until it is released (or fails it). */
 function gateCommits(store: Store) {
@@ -63,23 +53,7 @@ function gateCommits(store: Store) {
   };
 }
 
-async function message(h: CuHarness, processId: string, lua: string) {
-  const item = await createDataItem(
-    {
-      data: lua,
-      target: processId,
-      anchor: randomBytes(32),
-      tags: [
-        { name: 'Data-Protocol', value: 'ao' },
-        { name: 'Variant', value: 'ao.TN.1' },
-        { name: 'Type', value: 'Message' },
-        { name: 'Action', value: 'Eval' },
-      ],
-    },
-    h.user,
-  );
-  return item;
-}
+const message = (h: CuHarness, processId: string, lua: string) => messageItem(h, processId, { action: 'Eval', data: lua });
 
 describe('evaluation ahead of the SU commit', () => {
   it('a message is evaluated while its slot is being committed; its result is held until the slot is durable, and it is not evaluated again', async () => {

@@ -130,9 +130,9 @@ export interface Sent {
   slot: number;
 }
 
-/** Sends a message to a process through the SU. */
-export async function send(h: CuHarness, processId: string, o: { action?: string; data?: string; tags?: Tag[]; signer?: Wallet } = {}): Promise<Sent> {
-  const item = await createDataItem(
+/** A signed message to a process (not sent). */
+export function messageItem(h: CuHarness, processId: string, o: { action?: string; data?: string; tags?: Tag[]; signer?: Wallet } = {}) {
+  return createDataItem(
     {
       data: o.data ?? '',
       target: processId,
@@ -147,9 +147,23 @@ export async function send(h: CuHarness, processId: string, o: { action?: string
     },
     o.signer ?? h.user,
   );
+}
+
+/** Sends a message to a process through the SU. */
+export async function send(h: CuHarness, processId: string, o: { action?: string; data?: string; tags?: Tag[]; signer?: Wallet } = {}): Promise<Sent> {
+  const item = await messageItem(h, processId, o);
   const r = await h.client.schedule(processId, { op: 'message', id: item.id, raw: item.raw });
   if (!('ok' in r)) throw new Error(r.error);
   return { id: item.id, slot: r.ok.slot };
+}
+
+/** Polls `cond` (every 10 ms) until it holds; throws after `ms`. */
+export async function waitFor(cond: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export const evalLua = (h: CuHarness, processId: string, lua: string) => send(h, processId, { action: 'Eval', data: lua });
